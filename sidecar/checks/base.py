@@ -1,0 +1,171 @@
+"""The interface every check implements, the check registry and threshold handling.
+
+A check is configured against the reference profile (``configure`` validates columns and thresholds and
+returns per-column settings) and evaluated on a current profile (``evaluate`` returns result rows). Adding
+a check means adding one module with a :class:`Check` subclass decorated by :func:`register_check`.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from sidecar.errors import ConfigurationError, UnknownNameError
+from sidecar.report import CheckResult, Status
+
+if TYPE_CHECKING:
+    from sidecar.stats.profile import Profile
+
+__all__ = [
+    "CHECKS",
+    "TABLE",
+    "Check",
+    "CheckSettings",
+    "columns_arg",
+    "get_check",
+    "judge",
+    "not_run",
+    "register_check",
+    "resolve_thresholds",
+]
+
+#: Settings key of table-level checks (schema, row count).
+TABLE = "*"
+
+CHECKS: dict[str, Check] = {}
+
+
+class CheckSettings(BaseModel):
+    """Base of every check's per-column settings: the two thresholds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    warning: float | None = None
+    critical: float | None = None
+
+
+class Check(ABC):
+    """One kind of check. Subclasses set ``name`` and ``settings_model`` and implement the two methods."""
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[CheckSettings]]
+    #: True when the check runs once per table rather than once per column.
+    table_level: ClassVar[bool] = False
+
+    @abstractmethod
+    def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:
+        """Validate arguments against the reference; raise :class:`ConfigurationError` naming the column."""
+
+    @abstractmethod
+    def evaluate(
+        self, column: str, settings: CheckSettings, reference: Profile, current: Profile
+    ) -> list[CheckResult]:
+        """Result rows for ``column`` (``TABLE`` for table-level checks)."""
+
+    def row(self, column: str | None, value: float | None, settings: CheckSettings, **details: Any) -> CheckResult:
+        """A result row judged against ``settings``' thresholds."""
+        status = judge(value, settings.warning, settings.critical)
+        return CheckResult(
+            check=self.name,
+            column=None if column == TABLE else column,
+            status=status,
+            value=value,
+            warning=settings.warning,
+            critical=settings.critical,
+            details=details,
+        )
+
+
+def register_check(cls: type[Check]) -> type[Check]:
+    """Class decorator adding a check to :data:`CHECKS`; a second registration of a name raises."""
+    if cls.name in CHECKS:
+        raise ValueError(f"check {cls.name!r} is already registered")
+    CHECKS[cls.name] = cls()
+    return cls
+
+
+def get_check(name: str) -> Check:
+    """The registered check called ``name``; unknown names list the registered ones."""
+    try:
+        return CHECKS[name]
+    except KeyError:
+        raise UnknownNameError(f"unknown check {name!r}; registered: {', '.join(sorted(CHECKS))}") from None
+
+
+def judge(value: float | None, warning: float | None, critical: float | None) -> Status:
+    """Status of ``value``: a value strictly above a threshold crosses it; ``None`` is healthy."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return Status.HEALTHY
+    if critical is not None and value > critical:
+        return Status.CRITICAL
+    if warning is not None and value > warning:
+        return Status.WARNING
+    return Status.HEALTHY
+
+
+def not_run(check: str, column: str | None, reason: str, settings: CheckSettings | None = None) -> CheckResult:
+    """The critical row for a check that could not run on a column, saying why."""
+    return CheckResult(
+        check=check,
+        column=None if column == TABLE else column,
+        status=Status.CRITICAL,
+        value=None,
+        warning=settings.warning if settings else None,
+        critical=settings.critical if settings else None,
+        details={"reason": reason, "ran": False},
+    )
+
+
+def _threshold(name: str, value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) or value < 0:
+        raise ConfigurationError(f"{where}: {name} threshold must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def resolve_thresholds(
+    where: str,
+    defaults: tuple[float | None, float | None],
+    *,
+    threshold: Any = None,
+    warning: Any = None,
+    critical: Any = None,
+) -> tuple[float | None, float | None]:
+    """Resolve user thresholds against a check's defaults.
+
+    ``threshold`` alone sets critical; warning keeps its default, lowered to critical if it would exceed
+    it. Raises :class:`ConfigurationError` for negative, NaN or non-numeric values, or warning > critical.
+    """
+    if threshold is not None and critical is not None:
+        raise ConfigurationError(f"{where}: give threshold= or critical=, not both")
+    crit = _threshold("critical", critical if critical is not None else threshold, where)
+    warn = _threshold("warning", warning, where)
+    if crit is None:
+        crit = defaults[1]
+    if warn is None:
+        warn = defaults[0]
+        if warn is not None and crit is not None and warn > crit:
+            warn = crit
+    if warn is not None and crit is not None and warn > crit:
+        raise ConfigurationError(f"{where}: warning threshold {warn} is above critical threshold {crit}")
+    return warn, crit
+
+
+def columns_arg(reference: Profile, columns: str | Iterable[str] | None, check: str) -> list[str]:
+    """Normalise a ``columns`` argument (one name, a list, or ``None`` for all) and check it exists."""
+    if columns is None:
+        return list(reference.columns)
+    names = [columns] if isinstance(columns, str) else list(columns)
+    if not names:
+        raise ConfigurationError(f"{check}: no columns given")
+    for name in names:
+        if name not in reference.columns:
+            raise ConfigurationError(
+                f"{check}: unknown column {name!r}; the reference has {sorted(reference.columns)}"
+            )
+    return names

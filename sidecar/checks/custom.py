@@ -1,0 +1,74 @@
+"""Custom checks: a user function, referenced by import path, judged on the column profiles.
+
+The function is called as ``fn(reference, current)`` with two
+:class:`~sidecar.stats.column.ColumnProfile` (``current`` is ``None`` for an all-table check) and returns a
+``bool`` (True = healthy), a number (judged against the thresholds) or a :class:`~sidecar.report.Status`.
+It reads statistics, not rows, so the same check runs in batch validation and on streaming windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sidecar.checks._common import current_column
+from sidecar.checks.base import Check, CheckSettings, not_run, register_check, resolve_thresholds
+from sidecar.contract.importpath import load_callable, reference_for, resolve
+from sidecar.errors import ConfigurationError
+from sidecar.report import CheckResult, Status
+from sidecar.stats.profile import Profile
+
+__all__ = ["CustomCheck", "CustomSettings"]
+
+
+class CustomSettings(CheckSettings):
+    """The check's display name and the function's import path (``"module:function"``)."""
+
+    name: str
+    function: str
+
+
+@register_check
+class CustomCheck(Check):
+    """One row per (custom check, column)."""
+
+    name = "custom"
+    settings_model = CustomSettings
+
+    def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:
+        name, function = kwargs.pop("name"), kwargs.pop("function")
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(f"custom: the check name must be a non-empty string, got {name!r}")
+        if callable(function):
+            path = reference_for(function)
+        elif isinstance(function, str):
+            load_callable(function)
+            path = function
+        else:
+            raise ConfigurationError(f"custom check {name!r}: function must be 'module:function' or a callable")
+        warn, crit = resolve_thresholds(f"custom check {name!r}", (None, None), **kwargs)
+        return {c: CustomSettings(warning=warn, critical=crit, name=name, function=path) for c in columns}
+
+    def evaluate(
+        self, column: str, settings: CheckSettings, reference: Profile, current: Profile
+    ) -> list[CheckResult]:
+        assert isinstance(settings, CustomSettings)
+        cur, reason = current_column(column, current)
+        if cur is None:
+            return [not_run(self.name, column, reason or "", settings)]
+        fn = resolve(settings.function)
+        out = fn(reference.columns[column], cur)
+        if isinstance(out, Status):
+            status, value = out, None
+        elif isinstance(out, bool):
+            status, value = (Status.HEALTHY if out else Status.CRITICAL), None
+        elif isinstance(out, int | float):
+            row = self.row(column, float(out), settings, name=settings.name, function=settings.function)
+            return [row]
+        else:
+            raise ConfigurationError(
+                f"custom check {settings.name!r} returned {type(out).__name__}; expected bool, number or Status"
+            )
+        return [CheckResult(check=self.name, column=column, status=status, value=value,
+                            warning=settings.warning, critical=settings.critical,
+                            details={"name": settings.name, "function": settings.function})]

@@ -1,0 +1,107 @@
+"""Distribution drift check: a distance between the reference and current binned distributions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from sidecar.checks._common import current_column
+from sidecar.checks.base import Check, CheckSettings, not_run, register_check, resolve_thresholds
+from sidecar.contract.importpath import load_callable, reference_for, resolve
+from sidecar.errors import ConfigurationError
+from sidecar.report import CheckResult
+from sidecar.stats.column import ColumnProfile
+from sidecar.stats.distances import ORDERED_ONLY, resolve_distance
+from sidecar.stats.profile import Profile
+
+__all__ = ["DEFAULTS", "DEFAULT_METHOD", "DistributionCheck", "DistributionSettings", "bin_labels"]
+
+#: Default method per column family: PSI for numbers (the industry's usual 0.1/0.25 bands), L-infinity for
+#: categories (bounded in [0, 1] and not inflated by many rare categories).
+DEFAULT_METHOD = {"numeric": "psi", "categorical": "l-infinity"}
+
+#: (warning, critical) per method; custom callables have no default and need thresholds.
+DEFAULTS: dict[str, tuple[float | None, float | None]] = {
+    "l-infinity": (0.1, 0.2),
+    "psi": (0.1, 0.25),
+    "jensen-shannon": (0.1, 0.2),
+    "ks": (0.1, 0.2),
+    "wasserstein": (0.05, 0.1),
+    "custom": (None, None),
+}
+
+
+class DistributionSettings(CheckSettings):
+    """``method`` is a registered name or ``"module:function"`` for a custom distance."""
+
+    method: str
+
+
+@register_check
+class DistributionCheck(Check):
+    """Value = the configured distance; details hold both distributions' bin shares for the dashboard."""
+
+    name = "distribution"
+    settings_model = DistributionSettings
+
+    def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:
+        method = kwargs.pop("method", None)
+        out: dict[str, CheckSettings] = {}
+        for c in columns:
+            spec = reference.columns[c].spec
+            family = "numeric" if spec.is_numeric else "categorical"
+            chosen = method if method is not None else DEFAULT_METHOD[family]
+            if callable(chosen):
+                name = reference_for(chosen)
+                defaults = DEFAULTS["custom"]
+            elif isinstance(chosen, str) and ":" in chosen:
+                load_callable(chosen)  # fail now, not at validate
+                name, defaults = chosen, DEFAULTS["custom"]
+            else:
+                name, _ = resolve_distance(chosen)
+                if name in ORDERED_ONLY and not spec.is_numeric:
+                    raise ConfigurationError(
+                        f"distribution: method {name!r} needs ordered values; column {c!r} is {spec.kind.value}"
+                    )
+                defaults = DEFAULTS.get(name, DEFAULTS["custom"])
+            warn, crit = resolve_thresholds(f"distribution column {c!r}", defaults, **kwargs)
+            out[c] = DistributionSettings(warning=warn, critical=crit, method=name)
+        return out
+
+    def distance(self, method: str) -> Callable[[np.ndarray, np.ndarray], float]:
+        """The function behind a stored method string."""
+        if ":" in method:
+            return resolve(method)
+        return resolve_distance(method)[1]
+
+    def evaluate(
+        self, column: str, settings: CheckSettings, reference: Profile, current: Profile
+    ) -> list[CheckResult]:
+        assert isinstance(settings, DistributionSettings)
+        cur, reason = current_column(column, current)
+        if cur is None:
+            return [not_run(self.name, column, reason or "", settings)]
+        ref = reference.columns[column]
+        ref_counts, cur_counts = ref.bin_counts(), cur.bin_counts()
+        value = float(self.distance(settings.method)(ref_counts, cur_counts))
+        return [self.row(column, value, settings, method=settings.method, bins=bin_labels(ref),
+                         reference=_shares(ref_counts), current=_shares(cur_counts))]
+
+
+def _shares(counts: np.ndarray) -> list[float]:
+    total = counts.sum()
+    return [round(float(x), 6) for x in (counts / total if total else counts.astype(float))]
+
+
+def bin_labels(profile: ColumnProfile) -> list[str]:
+    """Human-readable names of the comparison bins (for reports and the dashboard)."""
+    spec = profile.spec
+    if spec.is_numeric:
+        e = spec.edges
+        inner = [f"[{e[i]:.4g}, {e[i + 1]:.4g}{']' if i == len(e) - 2 else ')'}" for i in range(len(e) - 1)]
+        if len(e) == 2 and e[0] == e[1]:
+            inner = [f"{e[0]:.4g}"]
+        return [f"< {e[0]:.4g}", *inner, f"> {e[-1]:.4g}", "missing"]
+    return [str(c) for c in spec.categories] + ["other", "missing"]

@@ -1,0 +1,49 @@
+"""Uniqueness check: share of duplicate values among the non-missing ones.
+
+Exact in batch validation (the one check that reads rows, via ``Profile.duplicates``); estimated from the
+HyperLogLog sketch in streaming windows, where rows are not kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sidecar.checks._common import current_column
+from sidecar.checks.base import Check, CheckSettings, not_run, register_check, resolve_thresholds
+from sidecar.report import CheckResult
+from sidecar.stats.profile import Profile
+
+__all__ = ["DEFAULTS", "UniquenessCheck"]
+
+#: (warning, critical) on the duplicate share: any duplicate is a warning, over 1% critical.
+DEFAULTS = (0.0, 0.01)
+
+
+@register_check
+class UniquenessCheck(Check):
+    """Value = duplicates / non-missing values."""
+
+    name = "uniqueness"
+    settings_model = CheckSettings
+
+    def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:
+        out: dict[str, CheckSettings] = {}
+        for c in columns:
+            warn, crit = resolve_thresholds(f"uniqueness column {c!r}", DEFAULTS, **kwargs)
+            out[c] = CheckSettings(warning=warn, critical=crit)
+        return out
+
+    def evaluate(
+        self, column: str, settings: CheckSettings, reference: Profile, current: Profile
+    ) -> list[CheckResult]:
+        cur, reason = current_column(column, current)
+        if cur is None:
+            return [not_run(self.name, column, reason or "", settings)]
+        present = cur.count - cur.nulls
+        if column in current.duplicates:
+            dupes, exact = current.duplicates[column], True
+        else:
+            dupes, exact = max(present - round(cur.distinct), 0), False
+        share = dupes / present if present else 0.0
+        return [self.row(column, share, settings, duplicates=dupes, non_missing=present, exact=exact)]

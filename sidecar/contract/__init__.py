@@ -1,0 +1,11 @@
+"""Data contracts: :class:`DataContract`, its check configuration, and its versioned JSON files.
+
+A contract is learned from reference data, configured with checks, saved as immutable
+``<dir>/<name>/v<N>.json`` files (never pickles) and used to validate batches or stream windows.
+"""
+
+from sidecar.contract.datacontract import DataContract
+from sidecar.contract.fileformat import FORMAT_VERSION, ContractFile
+from sidecar.contract.registry import versions
+
+__all__ = ["FORMAT_VERSION", "ContractFile", "DataContract", "versions"]

@@ -1,0 +1,262 @@
+"""The :class:`DataContract`: a reference profile plus check configuration, validated against new data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import sidecar.checks  # noqa: F401  (registers every check)
+from sidecar.checks.base import CHECKS, TABLE, CheckSettings, get_check, not_run
+from sidecar.checks.row_count import RowCountSettings, row_count_change
+from sidecar.checks.special_values import SpecialValueSettings
+from sidecar.contract import registry
+from sidecar.contract.accessor import CheckAccessor, CustomCheckAccessor
+from sidecar.contract.fileformat import FORMAT_VERSION, ContractFile, content_hash
+from sidecar.contract.importpath import IN_MEMORY_PREFIX
+from sidecar.errors import ConfigurationError
+from sidecar.report import CheckResult, RowCount, ValidationReport
+from sidecar.stats.column import ColumnSpec
+from sidecar.stats.convert import to_float_array
+from sidecar.stats.profile import DEFAULT_BINS, Profile, reference_profile
+
+__all__ = ["DataContract"]
+
+
+class DataContract:
+    """A named data contract: what the reference data looked like and which checks new data must pass.
+
+    ``DataContract(name, reference_df)`` profiles the reference in one pass and enables the default checks:
+    schema, row count, the missing-value rate of every column and distribution drift of every column
+    (PSI for numbers, L-infinity for categories; see :mod:`sidecar.checks.distribution`). Each
+    ``*_test.configure(...)`` changes or adds checks.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ref = pd.DataFrame({"age": [20, 30, 40, 50], "plan": ["a", "b", "a", "b"]})
+    >>> c = DataContract("demo", ref)
+    >>> _ = c.distribution_test.configure(["age"], threshold=0.2, method="l-infinity")
+    >>> c.validate(ref).status
+    <Status.HEALTHY: 'healthy'>
+    """
+
+    def __init__(self, name: str, reference_df: pd.DataFrame | None = None, *, defaults: bool = True,
+                 n_bins: int = DEFAULT_BINS, _reference: Profile | None = None) -> None:
+        self.name = registry.check_name(name)
+        if _reference is None:
+            if not isinstance(reference_df, pd.DataFrame):
+                raise ConfigurationError(
+                    f"contract {name!r}: reference_df must be a pandas DataFrame, got {type(reference_df).__name__}"
+                )
+            if reference_df.shape[1] == 0:
+                raise ConfigurationError(f"contract {name!r}: the reference frame has no columns")
+            _reference = reference_profile(reference_df, n_bins=n_bins)
+        self.reference: Profile = _reference
+        self._reference_df = reference_df
+        self._settings: dict[str, dict[str, CheckSettings]] = {}
+        self.version: int | None = None
+        self.sha256: str | None = None
+        self.created_at: datetime | None = None
+        self.schema_test = CheckAccessor(self, "schema")
+        self.row_count_test = CheckAccessor(self, "row_count")
+        self.special_value_test = CheckAccessor(self, "special_values")
+        self.min_max_test = CheckAccessor(self, "min_max")
+        self.uniqueness_test = CheckAccessor(self, "uniqueness")
+        self.domain_test = CheckAccessor(self, "domain")
+        self.distribution_test = CheckAccessor(self, "distribution")
+        self.custom_test = CustomCheckAccessor(self, "custom")
+        if defaults:
+            self.schema_test.configure()
+            self.row_count_test.configure()
+            self.special_value_test.configure()
+            self.distribution_test.configure()
+
+    # -- configuration --------------------------------------------------------------------------------
+    @property
+    def columns(self) -> list[str]:
+        """Reference column names, in order."""
+        return list(self.reference.columns)
+
+    @property
+    def settings(self) -> dict[str, dict[str, CheckSettings]]:
+        """check -> column -> settings (a copy)."""
+        return {k: dict(v) for k, v in self._settings.items()}
+
+    def _apply(self, check: str, new: dict[str, CheckSettings], drop: Iterable[str] = ()) -> None:
+        if check == "special_values":
+            for column, s in new.items():
+                assert isinstance(s, SpecialValueSettings)
+                self._track_special(column, [r.value for r in s.rules if r.value is not None])
+        merged = {k: v for k, v in self._settings.get(check, {}).items() if k not in set(drop)}
+        merged.update(new)
+        if merged:
+            self._settings[check] = merged
+        else:
+            self._settings.pop(check, None)
+        # A configured contract is a new, unsaved version until save() says otherwise.
+        self.version = self.sha256 = None
+
+    def _track_special(self, column: str, values: list[Any]) -> None:
+        """Make the reference profile count ``values`` in ``column`` (needs the reference rows)."""
+        prof = self.reference.columns[column]
+        missing = [v for v in values if not any(v == s and type(v) is type(s) for s in prof.spec.special_values)]
+        if not missing:
+            return
+        if self._reference_df is None:
+            raise ConfigurationError(
+                f"special_values: column {column!r}: the reference does not track {missing}; a loaded contract "
+                "can only re-threshold values it tracks (build it from the reference data to add values)"
+            )
+        series = self._reference_df[column]
+        counts = []
+        for v in missing:
+            if prof.spec.is_numeric:
+                if isinstance(v, str):
+                    raise ConfigurationError(f"special_values: column {column!r} is numeric; {v!r} is not a number")
+                counts.append(int(np.count_nonzero(to_float_array(series, prof.spec.kind) == v)))
+            else:
+                counts.append(int((series.astype(object) == v).sum()))
+        spec = prof.spec.with_(special_values=(*prof.spec.special_values, *missing))
+        self.reference.columns[column] = replace(prof, spec=spec,
+                                                 special=np.concatenate([prof.special, np.array(counts, np.int64)]))
+
+    def current_specs(self) -> list[ColumnSpec]:
+        """Specs for profiling new data: the reference's, plus the bounds min/max checks need."""
+        bounds = self._settings.get("min_max", {})
+        specs = []
+        for name, prof in self.reference.columns.items():
+            spec = prof.spec
+            if name in bounds:
+                s = bounds[name]
+                spec = spec.with_(lower=getattr(s, "lower_bound", None), upper=getattr(s, "upper_bound", None))
+            specs.append(spec)
+        return specs
+
+    def new_profile(self) -> Profile:
+        """An empty profile of the current specs, for streaming windows to update batch by batch."""
+        return Profile.empty(self.current_specs())
+
+    def profile(self, df: pd.DataFrame) -> Profile:
+        """Profile ``df`` the way :meth:`validate` does (exact duplicate counts included)."""
+        unique = list(self._settings.get("uniqueness", {}))
+        return Profile.from_frame(df, self.current_specs(), unique_columns=unique)
+
+    # -- validation -----------------------------------------------------------------------------------
+    def validate(self, df: pd.DataFrame) -> ValidationReport:
+        """Validate ``df`` against the contract. Never raises for problems in the data: they are rows.
+
+        Raises ``TypeError`` only when ``df`` is not a DataFrame.
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"validate() needs a pandas DataFrame, got {type(df).__name__}")
+        return self.check(self.profile(df))
+
+    def check(self, current: Profile, *, skip: Iterable[str] = (), window_start: datetime | None = None,
+              window_end: datetime | None = None, partial: bool = False) -> ValidationReport:
+        """Run every configured check on a current profile (a batch or a stream window).
+
+        ``skip`` names checks to leave out (the sidecar skips ``row_count`` unless a window size is set).
+        """
+        skipped = set(skip)
+        results: list[CheckResult] = []
+        for check_name in CHECKS:
+            if check_name in skipped:
+                continue
+            check = get_check(check_name)
+            for key, settings in self._settings.get(check_name, {}).items():
+                column = key.split("::", 1)[0]
+                try:
+                    results.extend(check.evaluate(column, settings, self.reference, current))
+                except Exception as exc:  # a user's custom check must not take the report down
+                    results.append(not_run(check_name, column, f"check failed: {type(exc).__name__}: {exc}", settings))
+        rc = self._settings.get("row_count", {}).get(TABLE)
+        expected = rc.expected if isinstance(rc, RowCountSettings) and rc.expected is not None else self.reference.n_rows
+        return ValidationReport(
+            contract=self.name,
+            contract_version=self.version,
+            contract_sha256=self.sha256,
+            window_start=window_start,
+            window_end=window_end,
+            partial=partial,
+            row_count=RowCount(expected=expected, actual=current.n_rows,
+                               change=row_count_change(expected, current.n_rows)),
+            results=results,
+        )
+
+    # -- persistence ----------------------------------------------------------------------------------
+    def _body(self) -> dict[str, Any]:
+        checks: dict[str, dict[str, dict[str, Any]]] = {}
+        for check_name, per_col in self._settings.items():
+            for key, s in per_col.items():
+                for field in ("method", "function"):
+                    value = getattr(s, field, None)
+                    if isinstance(value, str) and value.startswith(IN_MEMORY_PREFIX):
+                        raise ConfigurationError(
+                            f"cannot save contract {self.name!r}: {check_name} on {key!r} uses {value[len(IN_MEMORY_PREFIX):]}, "
+                            "which has no import path (a lambda or a function defined inside another); define it at "
+                            "module level or pass 'module:function'"
+                        )
+                checks.setdefault(check_name, {})[key] = s.model_dump(mode="json")
+        return {"format_version": FORMAT_VERSION, "name": self.name, "reference": self.reference.to_dict(),
+                "checks": checks}
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Save as the next version under ``directory/<name>/``; returns the path.
+
+        Files are immutable: when the newest saved version has the same content, its path is returned and
+        nothing is written. Raises ``ValueError`` when a custom callable cannot be saved (e.g. a lambda).
+        """
+        body = self._body()
+        latest = registry.latest_version(directory, self.name)
+        if latest is not None:
+            path = registry.resolve_path(directory, self.name, latest)
+            existing = registry.read_file(path)
+            old = existing.model_dump(mode="json")
+            if content_hash({k: old[k] for k in body}) == content_hash(body):
+                self._mark_saved(existing)
+                return path
+        body["created_at"] = datetime.now(UTC).isoformat()
+        path = registry.write_new_version(directory, self.name, body)
+        self._mark_saved(registry.read_file(path))
+        return path
+
+    def _mark_saved(self, f: ContractFile) -> None:
+        self.version, self.sha256, self.created_at = f.version, f.sha256, f.created_at
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str], name: str, version: int | None = None) -> DataContract:
+        """Load ``name`` (newest version unless ``version`` is given) from ``directory``."""
+        return cls.from_file(registry.resolve_path(directory, registry.check_name(name), version))
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> DataContract:
+        """Load one contract file (verifying its format and sha256)."""
+        f = registry.read_file(path)
+        data = f.model_dump(mode="json")
+        contract = cls(f.name, defaults=False, _reference=Profile.from_dict(data["reference"]))
+        for check_name, per_col in data["checks"].items():
+            check = get_check(check_name)
+            contract._settings[check_name] = {k: check.settings_model.model_validate(v) for k, v in per_col.items()}
+        contract._mark_saved(f)
+        return contract
+
+    @classmethod
+    def from_path(cls, spec: str | os.PathLike[str]) -> DataContract:
+        """Load from ``dir/name`` (newest version) or a file ``dir/name/vN.json``."""
+        p = Path(spec)
+        if p.suffix == ".json":
+            return cls.from_file(p)
+        return cls.load(p.parent, p.name)
+
+    def __repr__(self) -> str:
+        v = f" v{self.version}" if self.version else ""
+        return f"<DataContract {self.name}{v}: {len(self.reference.columns)} columns, {self.reference.n_rows} reference rows>"
+
+

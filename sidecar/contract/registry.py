@@ -1,0 +1,107 @@
+"""Where contract files live: ``<dir>/<name>/v<N>.json``, versions numbered from 1, never overwritten."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sidecar.contract.fileformat import FORMAT_VERSION, ContractFile, content_hash
+from sidecar.errors import ConfigurationError, ContractFileError, ContractNotFoundError
+
+__all__ = ["NAME_RE", "check_name", "latest_version", "read_file", "resolve_path", "versions", "write_new_version"]
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_VERSION_RE = re.compile(r"^v([0-9]+)\.json$")
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is usable as a folder name, else :class:`ConfigurationError`."""
+    if not isinstance(name, str) or not NAME_RE.match(name) or name in (".", ".."):
+        raise ConfigurationError(
+            f"contract name {name!r} must start with a letter or digit and hold only letters, digits, '_', '.', '-'"
+        )
+    return name
+
+
+def versions(directory: str | os.PathLike[str], name: str) -> list[int]:
+    """Saved versions of contract ``name`` under ``directory``, ascending."""
+    folder = Path(directory) / name
+    if not folder.is_dir():
+        return []
+    found = (_VERSION_RE.match(p.name) for p in folder.iterdir())
+    return sorted(int(m.group(1)) for m in found if m)
+
+
+def latest_version(directory: str | os.PathLike[str], name: str) -> int | None:
+    """The newest saved version, or ``None``."""
+    v = versions(directory, name)
+    return v[-1] if v else None
+
+
+def resolve_path(directory: str | os.PathLike[str], name: str, version: int | None = None) -> Path:
+    """The file of ``name`` at ``version`` (newest when ``None``); :class:`ContractNotFoundError` if absent."""
+    have = versions(directory, name)
+    if not have:
+        raise ContractNotFoundError(f"no contract {name!r} under {os.fspath(directory)!r}")
+    if version is None:
+        version = have[-1]
+    if version not in have:
+        raise ContractNotFoundError(f"contract {name!r} has no version {version}; saved versions: {have}")
+    return Path(directory) / name / f"v{version}.json"
+
+
+def read_file(path: str | os.PathLike[str]) -> ContractFile:
+    """Parse and verify a contract file.
+
+    Raises
+    ------
+    ContractFileError
+        Not JSON, unknown ``format_version``, fields missing or wrong, or the sha256 does not match.
+    """
+    p = Path(path)
+    try:
+        raw: Any = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ContractNotFoundError(f"contract file {os.fspath(p)!r} does not exist") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ContractFileError(f"{p}: not a JSON contract file: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ContractFileError(f"{p}: expected a JSON object at the top level, got {type(raw).__name__}")
+    fv = raw.get("format_version")
+    if fv != FORMAT_VERSION:
+        raise ContractFileError(f"{p}: unknown format_version {fv!r}; this version of sidecar reads {FORMAT_VERSION}")
+    expected = raw.get("sha256")
+    actual = content_hash(raw)
+    if expected != actual:
+        raise ContractFileError(
+            f"{p}: sha256 mismatch (file says {expected}, content hashes to {actual}); the file was modified"
+        )
+    try:
+        return ContractFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ContractFileError(f"{p}: invalid contract file: {exc}") from exc
+
+
+def write_new_version(directory: str | os.PathLike[str], name: str, body: dict[str, Any]) -> Path:
+    """Write ``body`` as the next version, read-only, failing rather than overwriting an existing file."""
+    folder = Path(directory) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        version = (latest_version(directory, name) or 0) + 1
+        doc = {**body, "version": version}
+        doc["sha256"] = content_hash(doc)
+        path = folder / f"v{version}.json"
+        text = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+        try:
+            # "x" makes a concurrent writer of the same version lose the race instead of overwriting.
+            with open(path, "x", encoding="utf-8") as fh:
+                fh.write(text)
+        except FileExistsError:
+            continue
+        path.chmod(0o444)
+        return path

@@ -1,0 +1,139 @@
+"""Validation reports: :class:`Status`, :class:`CheckResult` and :class:`ValidationReport`.
+
+These immutable objects are what every consumer reads: the text rendering, the JSON files, the REST API,
+the dashboard and the Prometheus collector.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["CHECK_NAMES", "CheckResult", "RowCount", "Status", "ValidationReport"]
+
+#: Every check name a report can hold, in display order.
+CHECK_NAMES = ("schema", "row_count", "special_values", "min_max", "uniqueness", "domain", "distribution", "custom")
+
+
+class Status(StrEnum):
+    """Outcome of a check. Ordered by severity: ``Status.worst(...)`` picks the most severe."""
+
+    HEALTHY = "healthy"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def severity(self) -> int:
+        """0 healthy, 1 warning, 2 critical (also the value of ``model_health_check_status``)."""
+        return _SEVERITY[self]
+
+    @classmethod
+    def worst(cls, statuses: Any) -> Status:
+        """The most severe of ``statuses`` (healthy when empty)."""
+        worst = cls.HEALTHY
+        for s in statuses:
+            if _SEVERITY[s] > _SEVERITY[worst]:
+                worst = s
+        return worst
+
+
+_SEVERITY = {Status.HEALTHY: 0, Status.WARNING: 1, Status.CRITICAL: 2}
+
+
+class CheckResult(BaseModel):
+    """One row of a report: a check on one column (``column`` is ``None`` for table-level checks).
+
+    ``value`` is the measured number (distance, rate, share) or ``None`` when the check has no single
+    number; ``warning`` and ``critical`` are the thresholds used; ``details`` is JSON-able.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    check: str
+    column: str | None
+    status: Status
+    value: float | None = None
+    warning: float | None = None
+    critical: float | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("value", "warning", "critical")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        # JSON has no NaN/inf; a non-finite measurement is reported as "no number" instead.
+        return None if v is None or not math.isfinite(v) else float(v)
+
+
+class RowCount(BaseModel):
+    """Rows expected (reference or configured), rows seen, and relative change."""
+
+    model_config = ConfigDict(frozen=True)
+
+    expected: int
+    actual: int
+    change: float | None
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+
+class ValidationReport(BaseModel):
+    """The outcome of validating data against a contract.
+
+    Examples
+    --------
+    >>> r = ValidationReport(contract="c", results=[CheckResult(check="schema", column="a", status="warning")])
+    >>> r.status, r.summary["schema"]
+    (<Status.WARNING: 'warning'>, {'healthy': 0, 'warning': 1, 'critical': 0})
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    contract: str
+    contract_version: int | None = None
+    contract_sha256: str | None = None
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    partial: bool = False
+    row_count: RowCount = Field(default_factory=lambda: RowCount(expected=0, actual=0, change=None))
+    status: Status = Status.HEALTHY
+    summary: dict[str, dict[str, int]] = Field(default_factory=dict)
+    results: list[CheckResult] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _derive(self) -> ValidationReport:
+        # status and summary are derived from results so they can never disagree with them.
+        summary: dict[str, dict[str, int]] = {}
+        for r in self.results:
+            row = summary.setdefault(r.check, {"healthy": 0, "warning": 0, "critical": 0})
+            row[r.status.value] += 1
+        object.__setattr__(self, "summary", summary)
+        object.__setattr__(self, "status", Status.worst(r.status for r in self.results))
+        return self
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """JSON text (the format of ``schemas/report.schema.json``)."""
+        return self.model_dump_json(indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ValidationReport:
+        """Parse :meth:`to_json` output."""
+        return cls.model_validate_json(text)
+
+    def by_status(self, status: Status) -> list[CheckResult]:
+        """Rows with ``status``."""
+        return [r for r in self.results if r.status is status]
+
+    def to_text(self, *, show_healthy: bool = False) -> str:
+        """A readable rendering: headline, summary table, then the rows that need attention."""
+        from sidecar.render import render_text
+
+        return render_text(self, show_healthy=show_healthy)
+
+    def __str__(self) -> str:
+        return self.to_text()

@@ -1,0 +1,221 @@
+"""Per-column specification and mergeable statistics.
+
+A :class:`ColumnSpec` fixes *how* a column is counted (kind, bin edges, tracked categories, special
+values, bounds); a :class:`ColumnProfile` holds the counts. Two profiles with the same spec merge by
+adding counts, which is what lets a day be the sum of its windows and a fleet the sum of its pods.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sidecar.errors import ProfileMergeError
+from sidecar.stats.histogram import bin_counts, n_slots
+from sidecar.stats.kinds import ColumnKind
+from sidecar.stats.sketch import HyperLogLog
+
+__all__ = ["CATEGORY_CAP", "ColumnProfile", "ColumnSpec"]
+
+#: Distinct categories a profile counts exactly; rarer ones beyond this fold into ``other`` so memory stays
+#: bounded at any cardinality. Merges are exact while the union stays under the cap.
+CATEGORY_CAP = 1000
+
+Scalar = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """How one column is profiled. Immutable; derive variants with :meth:`with_`."""
+
+    name: str
+    kind: ColumnKind
+    dtype: str
+    edges: tuple[float, ...] = ()
+    categories: tuple[Scalar, ...] = ()
+    special_values: tuple[Scalar, ...] = ()
+    lower: float | None = None
+    upper: float | None = None
+
+    @property
+    def is_numeric(self) -> bool:
+        """True for columns counted into a histogram (numeric and datetime)."""
+        return self.kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME)
+
+    def with_(self, **changes: Any) -> ColumnSpec:
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+    def counting_key(self) -> tuple[Any, ...]:
+        """Everything that must match for two profiles to be mergeable."""
+        return (self.kind, self.edges, self.categories, self.special_values, self.lower, self.upper)
+
+
+@dataclass
+class ColumnProfile:
+    """Mergeable statistics of one column under a :class:`ColumnSpec` (a monoid: ``empty``/``update``/``merge``).
+
+    Examples
+    --------
+    >>> spec = ColumnSpec("x", ColumnKind.NUMERIC, "float64", edges=(0.0, 1.0, 2.0))
+    >>> p = ColumnProfile.empty(spec)
+    >>> p.update(np.array([0.5, 1.5, np.nan]))
+    >>> p.count, p.nulls, p.hist.tolist()
+    (3, 1, [0, 1, 1, 0, 1])
+    """
+
+    spec: ColumnSpec
+    count: int = 0
+    nulls: int = 0
+    special: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    minimum: float = math.nan
+    maximum: float = math.nan
+    below: int = 0
+    above: int = 0
+    hist: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    categories: dict[Hashable, int] = field(default_factory=dict)
+    other: int = 0
+    hll: HyperLogLog = field(default_factory=HyperLogLog)
+
+    @classmethod
+    def empty(cls, spec: ColumnSpec) -> ColumnProfile:
+        """The identity element: no rows seen."""
+        hist = np.zeros(n_slots(np.asarray(spec.edges)) if spec.is_numeric else 0, dtype=np.int64)
+        return cls(spec=spec, special=np.zeros(len(spec.special_values), dtype=np.int64), hist=hist)
+
+    # -- update ---------------------------------------------------------------------------------------
+    def update(self, values: np.ndarray | pd.Series) -> None:
+        """Fold a batch of values in: float64 (NaN = missing) for numeric kinds, objects otherwise."""
+        if self.spec.is_numeric:
+            self._update_numeric(np.asarray(values, dtype=np.float64))
+        else:
+            self._update_categorical(values)
+
+    def _update_numeric(self, x: np.ndarray) -> None:
+        spec = self.spec
+        n = x.size
+        if n == 0:
+            return
+        missing = np.isnan(x)
+        n_missing = int(np.count_nonzero(missing))
+        self.count += n
+        self.nulls += n_missing
+        present = x[~missing] if n_missing else x
+        if present.size:
+            lo, hi = float(present.min()), float(present.max())
+            self.minimum = lo if math.isnan(self.minimum) else min(self.minimum, lo)
+            self.maximum = hi if math.isnan(self.maximum) else max(self.maximum, hi)
+            if spec.lower is not None:
+                self.below += int(np.count_nonzero(present < spec.lower))
+            if spec.upper is not None:
+                self.above += int(np.count_nonzero(present > spec.upper))
+            for i, value in enumerate(spec.special_values):
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    self.special[i] += int(np.count_nonzero(present == value))
+            self.hll.update(present)
+        self.hist += bin_counts(x, np.asarray(spec.edges, dtype=np.float64))
+
+    def _update_categorical(self, values: np.ndarray | pd.Series) -> None:
+        series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+        n = len(series)
+        if n == 0:
+            return
+        counts = series.value_counts(dropna=True, sort=False)
+        keys = counts.index.tolist()
+        freq = counts.to_numpy(dtype=np.int64).tolist()
+        self.count += n
+        self.nulls += n - int(sum(freq))
+        batch = dict(zip(keys, freq, strict=True))
+        for i, value in enumerate(self.spec.special_values):
+            self.special[i] += batch.get(value, 0)
+        self._add_categories(batch)
+        if keys:
+            self.hll.update(np.asarray(counts.index.astype(object), dtype=object))
+
+    def _add_categories(self, batch: dict[Hashable, int]) -> None:
+        merged = self.categories
+        for key, c in batch.items():
+            merged[key] = merged.get(key, 0) + c
+        if len(merged) > CATEGORY_CAP:
+            # Keep the most frequent; ties broken by repr so the result does not depend on batch order.
+            ranked = sorted(merged.items(), key=lambda kv: (-kv[1], repr(kv[0])))
+            self.other += sum(c for _, c in ranked[CATEGORY_CAP:])
+            self.categories = dict(ranked[:CATEGORY_CAP])
+
+    # -- merge ----------------------------------------------------------------------------------------
+    def merge(self, other: ColumnProfile) -> ColumnProfile:
+        """A new profile holding the counts of both. Raises :class:`ProfileMergeError` if specs differ."""
+        if self.spec.counting_key() != other.spec.counting_key():
+            raise ProfileMergeError(
+                f"column {self.spec.name!r}: cannot merge profiles counted differently: "
+                f"edges {list(self.spec.edges)} vs {list(other.spec.edges)}, "
+                f"categories {len(self.spec.categories)} vs {len(other.spec.categories)}, "
+                f"special values {list(self.spec.special_values)} vs {list(other.spec.special_values)}"
+            )
+        out = ColumnProfile(
+            spec=self.spec,
+            count=self.count + other.count,
+            nulls=self.nulls + other.nulls,
+            special=self.special + other.special,
+            minimum=_nanmin(self.minimum, other.minimum),
+            maximum=_nanmax(self.maximum, other.maximum),
+            below=self.below + other.below,
+            above=self.above + other.above,
+            hist=self.hist + other.hist,
+            categories=dict(self.categories),
+            other=self.other + other.other,
+            hll=self.hll.merge(other.hll),
+        )
+        out._add_categories(other.categories)
+        return out
+
+    # -- derived --------------------------------------------------------------------------------------
+    @property
+    def distinct(self) -> float:
+        """Estimated number of distinct non-missing values."""
+        if not self.spec.is_numeric and self.other == 0 and self.categories:
+            return float(len(self.categories))
+        return self.hll.estimate()
+
+    def bin_counts(self) -> np.ndarray:
+        """Counts in the comparison layout: histogram slots, or tracked categories + other + missing."""
+        if self.spec.is_numeric:
+            return self.hist.copy()
+        tracked = [self.categories.get(c, 0) for c in self.spec.categories]
+        rest = self.count - self.nulls - sum(tracked)
+        return np.array([*tracked, rest, self.nulls], dtype=np.int64)
+
+    def special_count(self, value: Any) -> int:
+        """How many rows hold ``value``; NaN/None mean missing."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return self.nulls
+        for i, v in enumerate(self.spec.special_values):
+            if v == value and type(v) is type(value):
+                return int(self.special[i])
+        for i, v in enumerate(self.spec.special_values):
+            if v == value:
+                return int(self.special[i])
+        raise KeyError(value)
+
+    def with_spec(self, spec: ColumnSpec) -> ColumnProfile:
+        """Same counts under a spec that differs only in check settings that do not affect counting."""
+        if spec.counting_key() != self.spec.counting_key():
+            raise ProfileMergeError(f"column {spec.name!r}: spec change would invalidate counts")
+        return replace(self, spec=spec)
+
+
+def _nanmin(a: float, b: float) -> float:
+    if math.isnan(a):
+        return b
+    return a if math.isnan(b) else min(a, b)
+
+
+def _nanmax(a: float, b: float) -> float:
+    if math.isnan(a):
+        return b
+    return a if math.isnan(b) else max(a, b)

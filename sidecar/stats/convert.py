@@ -1,0 +1,70 @@
+"""Turning pandas columns and decoded stream columns into the arrays the profile counts.
+
+Kind inference lives here so the reference profile, the current profile and the stream decoders agree
+on what a "numeric" or "categorical" column is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sidecar.errors import ConfigurationError
+from sidecar.stats.kinds import ColumnKind
+
+__all__ = ["infer_kind", "to_float_array", "to_object_array"]
+
+
+def infer_kind(series: pd.Series) -> ColumnKind | None:
+    """The :class:`ColumnKind` a pandas column is profiled as, or ``None`` when no kind fits."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return ColumnKind.BOOLEAN
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return ColumnKind.DATETIME
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return ColumnKind.NUMERIC
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+        return ColumnKind.NUMERIC
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+        return ColumnKind.CATEGORICAL
+    if dtype == np.dtype(object):
+        sample = series.dropna().head(1000)
+        if all(isinstance(v, str | int | float | bool | np.generic) for v in sample):
+            return ColumnKind.CATEGORICAL
+    return None
+
+
+def to_float_array(series: pd.Series | np.ndarray, kind: ColumnKind) -> np.ndarray:
+    """float64 values of a numeric or datetime column, NaN for missing (datetimes as epoch seconds)."""
+    if isinstance(series, np.ndarray):
+        return series.astype(np.float64, copy=False)
+    dtype = series.dtype
+    if dtype == np.dtype(object) and bool(series.isna().all()):
+        return np.full(len(series), np.nan)
+    if kind is ColumnKind.DATETIME or pd.api.types.is_datetime64_any_dtype(dtype):
+        if not pd.api.types.is_datetime64_any_dtype(dtype):
+            raise ConfigurationError(f"column {series.name!r}: expected datetimes, got dtype {dtype}")
+        values = series.dt.tz_convert("UTC") if getattr(dtype, "tz", None) else series
+        ns = values.to_numpy(dtype="datetime64[ns]").view(np.int64).astype(np.float64)
+        ns[values.isna().to_numpy()] = np.nan
+        return ns / 1e9
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return series.dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return series.to_numpy(dtype=np.float64, copy=False)
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def to_object_array(series: pd.Series | np.ndarray) -> np.ndarray:
+    """Object values of a categorical or boolean column, ``None`` for missing."""
+    if isinstance(series, np.ndarray):
+        return series
+    out: Any = series.astype(object).to_numpy()
+    mask = pd.isna(out)
+    if mask.any():
+        out = out.copy()
+        out[mask] = None
+    return out

@@ -1,0 +1,229 @@
+"""Table-level profiles: one :class:`ColumnProfile` per column plus what the schema check needs.
+
+The same :class:`Profile` is built from a whole DataFrame in one vectorised pass (batch SDK) or updated
+batch by batch from decoded Kafka messages (sidecar); ``merge`` adds counts. Profiling a frame equals
+merging the profiles of its chunks, which tests prove with hypothesis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sidecar.errors import ConfigurationError, ProfileMergeError
+from sidecar.stats.column import CATEGORY_CAP, ColumnProfile, ColumnSpec
+from sidecar.stats.convert import infer_kind, to_float_array
+from sidecar.stats.histogram import quantile_edges
+from sidecar.stats.kinds import ColumnKind
+
+__all__ = ["DEFAULT_BINS", "Profile", "infer_spec", "reference_profile"]
+
+#: Quantile bins per numeric column. Twenty keeps PSI stable on samples of a few thousand rows while
+#: still resolving a shift of a twentieth of the mass.
+DEFAULT_BINS = 20
+
+@dataclass
+class Profile:
+    """Statistics of a table (or a stream window) under fixed column specs.
+
+    Attributes
+    ----------
+    columns : profiles of the columns the specs name and the data had in a compatible type
+    n_rows : rows seen
+    order : column order of the profiled frame (``None`` for streams, which have no order)
+    dtypes : dtype name per column of the profiled frame
+    type_errors : column -> why it could not be profiled under its spec (e.g. numeric became text)
+    extras : columns of the data that no spec names, profiled under the spec of a missing column of the
+        same kind (``{extra: {missing: profile}}``) so the schema check can recognise a rename
+    duplicates : exact duplicate counts of the columns asked for (batch only; streams estimate instead)
+    """
+
+    columns: dict[str, ColumnProfile]
+    n_rows: int = 0
+    order: tuple[str, ...] | None = None
+    dtypes: dict[str, str] = field(default_factory=dict)
+    type_errors: dict[str, str] = field(default_factory=dict)
+    extras: dict[str, dict[str, ColumnProfile]] = field(default_factory=dict)
+    duplicates: dict[str, int] = field(default_factory=dict)
+
+    # -- construction ---------------------------------------------------------------------------------
+    @classmethod
+    def empty(cls, specs: Iterable[ColumnSpec]) -> Profile:
+        """A profile with no rows (the merge identity) for ``specs``."""
+        return cls(columns={s.name: ColumnProfile.empty(s) for s in specs})
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, specs: Iterable[ColumnSpec], unique_columns: Iterable[str] = ()) -> Profile:
+        """Profile ``df`` under ``specs`` (the current side of a validation).
+
+        Never raises for data problems: a column of the wrong type is recorded in ``type_errors``.
+        """
+        specs = list(specs)
+        out = cls.empty(specs)
+        out.n_rows = len(df)
+        out.order = tuple(str(c) for c in df.columns)
+        out.dtypes = {str(c): str(df[c].dtype) for c in df.columns}
+        by_name = {s.name: s for s in specs}
+        for name in list(out.columns):
+            if name not in df.columns:
+                del out.columns[name]
+                continue
+            series = df[name]
+            if isinstance(series, pd.DataFrame):
+                out.type_errors[name] = "the frame holds this column name more than once"
+                del out.columns[name]
+                continue
+            reason = _incompatibility(by_name[name], series)
+            if reason:
+                out.type_errors[name] = reason
+                del out.columns[name]
+                continue
+            out.columns[name].update(_values_for(by_name[name], series))
+        for name in unique_columns:
+            if name in out.columns:
+                present = df[name].dropna()
+                out.duplicates[name] = int(len(present) - present.nunique())
+        missing = [s for s in specs if s.name not in df.columns]
+        for extra in (str(c) for c in df.columns if c not in by_name):
+            series = df[extra]
+            kind = infer_kind(series) if isinstance(series, pd.Series) else None
+            out.extras[extra] = {}
+            for spec in missing:
+                if kind is spec.kind:
+                    prof = ColumnProfile.empty(spec)
+                    prof.update(_values_for(spec, series))
+                    out.extras[extra][spec.name] = prof
+        return out
+
+    def update(self, columns: Mapping[str, np.ndarray | pd.Series], n_rows: int) -> None:
+        """Fold one batch of decoded column arrays (all of length ``n_rows``) into this profile.
+
+        Spec columns absent from ``columns`` count as missing for those rows, so a feature the producer
+        stopped sending shows up as nulls rather than silently vanishing.
+        """
+        self.n_rows += n_rows
+        for name, prof in self.columns.items():
+            values = columns.get(name)
+            if values is None:
+                if prof.spec.is_numeric:
+                    values = np.full(n_rows, np.nan)
+                else:
+                    values = np.full(n_rows, None, dtype=object)
+            prof.update(values)
+
+    # -- monoid ---------------------------------------------------------------------------------------
+    def merge(self, other: Profile) -> Profile:
+        """A new profile holding both profiles' counts; raises :class:`ProfileMergeError` on spec mismatch."""
+        if set(self.columns) != set(other.columns):
+            raise ProfileMergeError(
+                f"cannot merge profiles of different columns: {sorted(set(self.columns) ^ set(other.columns))}"
+            )
+        extras: dict[str, dict[str, ColumnProfile]] = {}
+        for name in self.extras.keys() & other.extras.keys():
+            mine, theirs = self.extras[name], other.extras[name]
+            extras[name] = {m: mine[m].merge(theirs[m]) for m in mine.keys() & theirs.keys()}
+        return Profile(
+            columns={n: p.merge(other.columns[n]) for n, p in self.columns.items()},
+            n_rows=self.n_rows + other.n_rows,
+            order=self.order if self.order == other.order else self.order or other.order,
+            dtypes={**other.dtypes, **self.dtypes},
+            type_errors={**other.type_errors, **self.type_errors},
+            extras=extras,
+            duplicates={},
+        )
+
+    @property
+    def specs(self) -> list[ColumnSpec]:
+        """The column specs, in column order."""
+        return [p.spec for p in self.columns.values()]
+
+    # -- serialisation --------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (statistics only, never rows)."""
+        from sidecar.stats.serialize import column_to_dict
+
+        return {
+            "n_rows": self.n_rows,
+            "order": list(self.order) if self.order is not None else None,
+            "columns": [column_to_dict(p) for p in self.columns.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Profile:
+        """Inverse of :meth:`to_dict`."""
+        from sidecar.stats.serialize import column_from_dict
+
+        cols = [column_from_dict(c) for c in data["columns"]]
+        order = data.get("order")
+        return cls(
+            columns={c.spec.name: c for c in cols},
+            n_rows=int(data["n_rows"]),
+            order=tuple(order) if order is not None else None,
+            dtypes={c.spec.name: c.spec.dtype for c in cols},
+        )
+
+
+def infer_spec(name: str, series: pd.Series, n_bins: int = DEFAULT_BINS) -> tuple[ColumnSpec, Any]:
+    """Learn a column's spec from reference data; returns the spec and the converted values.
+
+    Raises
+    ------
+    ConfigurationError
+        When the column's type cannot be profiled (e.g. dicts or complex numbers).
+    """
+    kind = infer_kind(series)
+    if kind is None:
+        raise ConfigurationError(
+            f"column {name!r}: unsupported dtype {series.dtype}; supported are numbers, booleans, "
+            "datetimes, strings and categories"
+        )
+    dtype = str(series.dtype)
+    if kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME):
+        values = to_float_array(series, kind)
+        edges = quantile_edges(values, n_bins)
+        return ColumnSpec(name, kind, dtype, edges=tuple(float(e) for e in edges)), values
+    counts = series.value_counts(dropna=True)
+    ranked = sorted(zip(counts.index.tolist(), counts.tolist(), strict=True), key=lambda kv: (-kv[1], repr(kv[0])))
+    categories = tuple(_plain(k) for k, _ in ranked[:CATEGORY_CAP])
+    return ColumnSpec(name, kind, dtype, categories=categories), series
+
+
+def reference_profile(df: pd.DataFrame, n_bins: int = DEFAULT_BINS) -> Profile:
+    """Learn specs from ``df`` and profile it in the same pass (the reference side of a contract)."""
+    if df.columns.duplicated().any():
+        dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+        raise ConfigurationError(f"reference frame has duplicate column names: {dupes}")
+    out = Profile(columns={}, n_rows=len(df), order=tuple(str(c) for c in df.columns))
+    for col in df.columns:
+        name = str(col)
+        spec, values = infer_spec(name, df[col], n_bins)
+        prof = ColumnProfile.empty(spec)
+        prof.update(values)
+        out.columns[name] = prof
+        out.dtypes[name] = spec.dtype
+    return out
+
+
+def _values_for(spec: ColumnSpec, series: pd.Series) -> np.ndarray | pd.Series:
+    if spec.is_numeric:
+        return to_float_array(series, spec.kind)
+    return series
+
+
+def _incompatibility(spec: ColumnSpec, series: pd.Series) -> str | None:
+    kind = infer_kind(series)
+    if kind is spec.kind or bool(series.isna().all()):
+        # An all-null column is a null-rate problem, which the special-values and distribution checks
+        # report with numbers; calling it a type error would hide that.
+        return None
+    got = kind.value if kind is not None else "unsupported"
+    return f"expected {spec.kind.value} (dtype {spec.dtype}), got {got} (dtype {series.dtype})"
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars to Python scalars so specs serialise and compare cleanly."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,55 @@
+"""Production metric series in SQLite: one row per (model, metric, time)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+__all__ = ["MetricStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS production_metric (
+    model TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    ts REAL NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (model, metric, ts)
+)
+"""
+
+
+class MetricStore:
+    """A SQLite-backed series store; re-writing a point at the same time replaces it (idempotent backfills)."""
+
+    def __init__(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path))
+        self._db.execute(_SCHEMA)
+
+    def write(self, model: str, metric: str, points: Iterable[tuple[datetime, float]]) -> None:
+        """Insert or replace points."""
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO production_metric VALUES (?, ?, ?, ?)",
+                [(model, metric, t.timestamp(), v) for t, v in points],
+            )
+
+    def series(self, model: str, metric: str) -> list[tuple[datetime, float]]:
+        """All points of one series, oldest first."""
+        rows = self._db.execute(
+            "SELECT ts, value FROM production_metric WHERE model = ? AND metric = ? ORDER BY ts", (model, metric)
+        ).fetchall()
+        return [(datetime.fromtimestamp(ts, tz=UTC), v) for ts, v in rows]
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> MetricStore:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
