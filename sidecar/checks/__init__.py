@@ -5,14 +5,14 @@ Every check is configured against a reference profile and evaluated on a current
 """
 
 from sidecar.checks import (  # noqa: F401  (import registers)
-    schema,
-    row_count,
-    special_values,
-    min_max,
-    uniqueness,
-    domain,
-    distribution,
     custom,
+    distribution,
+    domain,
+    min_max,
+    row_count,
+    schema,
+    special_values,
+    uniqueness,
 )
 from sidecar.checks.base import CHECKS, Check, CheckSettings, get_check, judge, register_check
 

@@ -165,12 +165,16 @@ class DataContract:
         ``skip`` names checks to leave out (the sidecar skips ``row_count`` unless a window size is set).
         """
         skipped = set(skip)
+        position = {name: i for i, name in enumerate(self.reference.columns)}
         results: list[CheckResult] = []
         for check_name in CHECKS:
             if check_name in skipped:
                 continue
             check = get_check(check_name)
-            for key, settings in self._settings.get(check_name, {}).items():
+            configured = self._settings.get(check_name, {})
+            # Rows follow the reference's column order whatever order checks were configured or stored in.
+            for key in sorted(configured, key=lambda k: (position.get(k.split("::", 1)[0], -1), k)):
+                settings = configured[key]
                 column = key.split("::", 1)[0]
                 try:
                     results.extend(check.evaluate(column, settings, self.reference, current))
@@ -217,10 +221,9 @@ class DataContract:
         latest = registry.latest_version(directory, self.name)
         if latest is not None:
             path = registry.resolve_path(directory, self.name, latest)
-            existing = registry.read_file(path)
-            old = existing.model_dump(mode="json")
-            if content_hash({k: old[k] for k in body}) == content_hash(body):
-                self._mark_saved(existing)
+            old = registry.read_verified(path)
+            if content_hash({k: old.get(k) for k in body}) == content_hash(body):
+                self._mark_saved(ContractFile.model_validate(old))
                 return path
         body["created_at"] = datetime.now(UTC).isoformat()
         path = registry.write_new_version(directory, self.name, body)
@@ -238,8 +241,8 @@ class DataContract:
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> DataContract:
         """Load one contract file (verifying its format and sha256)."""
-        f = registry.read_file(path)
-        data = f.model_dump(mode="json")
+        data = registry.read_verified(path)
+        f = ContractFile.model_validate(data)
         contract = cls(f.name, defaults=False, _reference=Profile.from_dict(data["reference"]))
         for check_name, per_col in data["checks"].items():
             check = get_check(check_name)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sidecar.contract.fileformat import FORMAT_VERSION, ContractFile, content_hash
 from sidecar.errors import ConfigurationError, ContractFileError, ContractNotFoundError
 
-__all__ = ["NAME_RE", "check_name", "latest_version", "read_file", "resolve_path", "versions", "write_new_version"]
+__all__ = ["NAME_RE", "check_name", "latest_version", "read_file", "read_verified", "resolve_path", "versions", "write_new_version"]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _VERSION_RE = re.compile(r"^v([0-9]+)\.json$")
@@ -56,7 +56,12 @@ def resolve_path(directory: str | os.PathLike[str], name: str, version: int | No
 
 
 def read_file(path: str | os.PathLike[str]) -> ContractFile:
-    """Parse and verify a contract file.
+    """Parse and verify a contract file (see :func:`read_verified`)."""
+    return ContractFile.model_validate(read_verified(path))
+
+
+def read_verified(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse and verify a contract file; returns the raw JSON object (types exactly as written).
 
     Raises
     ------
@@ -82,9 +87,10 @@ def read_file(path: str | os.PathLike[str]) -> ContractFile:
             f"{p}: sha256 mismatch (file says {expected}, content hashes to {actual}); the file was modified"
         )
     try:
-        return ContractFile.model_validate(raw)
+        ContractFile.model_validate(raw)
     except ValidationError as exc:
         raise ContractFileError(f"{p}: invalid contract file: {exc}") from exc
+    return raw
 
 
 def write_new_version(directory: str | os.PathLike[str], name: str, body: dict[str, Any]) -> Path:

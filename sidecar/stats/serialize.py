@@ -44,9 +44,9 @@ def spec_from_dict(d: dict[str, Any]) -> ColumnSpec:
         name=d["name"],
         kind=ColumnKind(d["kind"]),
         dtype=d["dtype"],
-        edges=tuple(float(e) for e in d.get("edges", ())),
-        categories=tuple(d.get("categories", ())),
-        special_values=tuple(d.get("special_values", ())),
+        edges=tuple(float(e) for e in d.get("edges") or ()),
+        categories=tuple(d.get("categories") or ()),
+        special_values=tuple(d.get("special_values") or ()),
         lower=d.get("lower"),
         upper=d.get("upper"),
     )

@@ -179,23 +179,23 @@ class DecodedBatch:
         if not batches:
             return cls.empty(schema)
         if len(batches) == 1:
-            return batches[0]
-        unknown: dict[str, int] = {}
-        for batch in batches:
-            for name, count in batch.unknown_columns.items():
-                unknown[name] = unknown.get(name, 0) + count
-        joined = cls(
-            columns={name: np.concatenate([b.columns[name] for b in batches]) for name in schema},
-            timestamps=np.concatenate([b.timestamps for b in batches]),
-            request_ids=np.concatenate([b.request_ids for b in batches]),
-            message_index=np.concatenate([b.message_index for b in batches]),
-            errors=sorted((e for b in batches for e in b.errors), key=lambda e: e.index),
-            unknown_columns=unknown,
-        )
+            joined = batches[0]
+        else:
+            unknown: dict[str, int] = {}
+            for batch in batches:
+                for name, count in batch.unknown_columns.items():
+                    unknown[name] = unknown.get(name, 0) + count
+            joined = cls(
+                columns={name: np.concatenate([b.columns[name] for b in batches]) for name in schema},
+                timestamps=np.concatenate([b.timestamps for b in batches]),
+                request_ids=np.concatenate([b.request_ids for b in batches]),
+                message_index=np.concatenate([b.message_index for b in batches]),
+                errors=sorted((e for b in batches for e in b.errors), key=lambda e: e.index),
+                unknown_columns=unknown,
+            )
         index = joined.message_index
         if index.shape[0] > 1 and bool(np.any(index[1:] < index[:-1])):
-            sorted_batch = joined.take(np.argsort(index, kind="stable"))
-            return sorted_batch
+            return joined.take(np.argsort(index, kind="stable"))
         return joined
 
 

@@ -100,14 +100,13 @@ def _check_number(label: str, value: Any) -> tuple[Any, ErrorClass | None, str]:
         return None, None, ""
     if kind is int or kind is float:
         if (kind is float and not math.isfinite(value)) or abs(value) > NUMERIC_LIMIT:
-            return None, ErrorClass.VALUE_OUT_OF_RANGE, (
-                f"{label} accepts finite numbers up to {NUMERIC_LIMIT:g} in magnitude, "
-                f"got {describe(value)}"
+            return (
+                None,
+                ErrorClass.VALUE_OUT_OF_RANGE,
+                f"{label} accepts finite numbers up to {NUMERIC_LIMIT:g} in magnitude, got {describe(value)}",
             )
         return value, None, ""
-    return None, ErrorClass.TYPE_MISMATCH, (
-        f"{label} expects a number or null, got {describe(value)}"
-    )
+    return None, ErrorClass.TYPE_MISMATCH, f"{label} expects a number or null, got {describe(value)}"
 
 
 def _categorical(label: str, values: list[Any]) -> tuple[np.ndarray, list[Problem]]:
@@ -119,9 +118,7 @@ def _categorical(label: str, values: list[Any]) -> tuple[np.ndarray, list[Proble
 def _check_category(label: str, value: Any) -> tuple[Any, ErrorClass | None, str]:
     if type(value) in _CATEGORY_TYPES:
         return value, None, ""
-    return None, ErrorClass.TYPE_MISMATCH, (
-        f"{label} expects a string, number, boolean or null, got {describe(value)}"
-    )
+    return None, ErrorClass.TYPE_MISMATCH, f"{label} expects a string, number, boolean or null, got {describe(value)}"
 
 
 def _boolean(label: str, values: list[Any]) -> tuple[np.ndarray, list[Problem]]:
@@ -133,9 +130,7 @@ def _boolean(label: str, values: list[Any]) -> tuple[np.ndarray, list[Problem]]:
 def _check_boolean(label: str, value: Any) -> tuple[Any, ErrorClass | None, str]:
     if value is None or type(value) is bool:
         return value, None, ""
-    return None, ErrorClass.TYPE_MISMATCH, (
-        f"{label} expects true, false or null, got {describe(value)}"
-    )
+    return None, ErrorClass.TYPE_MISMATCH, f"{label} expects true, false or null, got {describe(value)}"
 
 
 def _datetime(label: str, values: list[Any]) -> tuple[np.ndarray, list[Problem]]:
@@ -164,19 +159,24 @@ def _check_datetime(label: str, value: Any) -> tuple[Any, ErrorClass | None, str
         try:
             return parse_datetime_text(value), None, ""
         except (ValueError, OverflowError):
-            return None, ErrorClass.INVALID_DATETIME, (
-                f"{label} expects an RFC 3339 time or epoch seconds, got {describe(value)}"
+            return (
+                None,
+                ErrorClass.INVALID_DATETIME,
+                f"{label} expects an RFC 3339 time or epoch seconds, got {describe(value)}",
             )
     if kind is int or kind is float:
         if not (math.isfinite(value) and MIN_EPOCH_SECONDS <= value <= MAX_EPOCH_SECONDS):
             hint = " (epoch milliseconds? divide by 1000)" if math.isfinite(value) and value > 0 else ""
-            return None, ErrorClass.VALUE_OUT_OF_RANGE, (
-                f"{label} accepts epoch seconds within the years 1 to 9999, "
-                f"got {describe(value)}{hint}"
+            return (
+                None,
+                ErrorClass.VALUE_OUT_OF_RANGE,
+                f"{label} accepts epoch seconds within the years 1 to 9999, got {describe(value)}{hint}",
             )
         return value, None, ""
-    return None, ErrorClass.TYPE_MISMATCH, (
-        f"{label} expects an RFC 3339 string or epoch seconds, got {describe(value)}"
+    return (
+        None,
+        ErrorClass.TYPE_MISMATCH,
+        f"{label} expects an RFC 3339 string or epoch seconds, got {describe(value)}",
     )
 
 
@@ -187,6 +187,7 @@ def coerce_request_ids(name: str, values: list[Any]) -> tuple[np.ndarray, list[P
     """
     if set(map(type, values)) <= _TEXT_TYPES:
         return _object_array(values), []
+    label = f"field {name!r} (request id)"
     return _scan(values, object, lambda value: _check_request_id(label, value))
 
 
@@ -195,9 +196,7 @@ def _check_request_id(label: str, value: Any) -> tuple[Any, ErrorClass | None, s
         return value, None, ""
     if type(value) is int:
         return str(value), None, ""
-    return None, ErrorClass.TYPE_MISMATCH, (
-        f"{label} expects a string or integer, got {describe(value)}"
-    )
+    return None, ErrorClass.TYPE_MISMATCH, f"{label} expects a string or integer, got {describe(value)}"
 
 
 def _object_array(values: list[Any]) -> np.ndarray:

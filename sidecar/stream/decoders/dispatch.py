@@ -76,9 +76,7 @@ class Prepared:
         group[0].append(index)
         group[1].append(obj)
 
-    def row_fallbacks(
-        self, message_index: np.ndarray, now: Callable[[], float]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def row_fallbacks(self, message_index: np.ndarray, now: Callable[[], float]) -> tuple[np.ndarray, np.ndarray]:
         """Fallback time (``float64``, never NaN) and request id (``object``) for each row.
 
         ``now`` is called once, and only if some row has no time from its message or transport.
@@ -130,9 +128,7 @@ def prepare(messages: Sequence[RawMessage], forced: str | None) -> Prepared:
         for ``auto``.
     """
     n_messages = len(messages)
-    prepared = Prepared(
-        n_messages, fallback_request_ids=[None] * n_messages, fallback_times=[math.nan] * n_messages
-    )
+    prepared = Prepared(n_messages, fallback_request_ids=[None] * n_messages, fallback_times=[math.nan] * n_messages)
     router = _Router(forced, prepared)
     times = prepared.fallback_times
     json_fast = forced in JSON_FORMATS
@@ -226,9 +222,7 @@ class _Router:
         if forced == "arrow":
             raise Rejected(ErrorClass.INVALID_ARROW, "expected an Arrow IPC stream, got a JSON document")
         if type(obj) is not dict:
-            raise Rejected(
-                ErrorClass.INVALID_SHAPE, f"the top level must be a JSON object, got {type(obj).__name__}"
-            )
+            raise Rejected(ErrorClass.INVALID_SHAPE, f"the top level must be a JSON object, got {type(obj).__name__}")
         return (forced or sniff_json_format(obj)), obj
 
     def _parse(self, body: bytes) -> Any:

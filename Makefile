@@ -1,0 +1,39 @@
+# The two commands a new user runs: `make demo` and `make test`. Everything else is a building block.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup demo demo-batch test test-unit lint typecheck schemas bench clean
+
+setup:
+	@scripts/bootstrap
+
+demo: setup
+	$(PY) -m sidecar.demo
+
+demo-batch: setup
+	$(PY) -m sidecar.demo batch
+
+# The whole suite, with a real local Kafka broker started for it and stopped afterwards.
+# pytest exits 5 when it collected nothing; that is a failure here, never a silent pass.
+test: setup
+	scripts/kafka-local run-with --state-dir .kafka-test -- $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check sidecar tests benchmarks scripts
+
+typecheck: setup
+	$(VENV)/bin/mypy sidecar
+
+schemas: setup
+	$(PY) -m sidecar.schemas schemas
+
+bench: setup
+	$(PY) benchmarks/batch_validate.py --rows 100000
+
+clean:
+	rm -rf demo-out .kafka-test .kafka-local .pytest_cache

@@ -1,0 +1,167 @@
+"""Helpers shared by the benchmark scripts: isolated child runs, peak-memory readings and Markdown tables.
+
+Every measured configuration runs in a fresh Python process (the script re-invokes itself with a hidden
+``--_child`` flag). The child pins itself to one core, builds its input, records the resident set size,
+resets the kernel's peak counter, runs the measured step and reads the peak back. "Memory above the loaded
+frames" is therefore ``VmHWM - VmRSS`` around exactly that step, unpolluted by imports, frame building or
+other configurations measured earlier in the same run.
+
+Linux only (``/proc/self/status``). No dependency beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "CHILD_FLAG",
+    "THREAD_ENV",
+    "child_env",
+    "fmt_bytes",
+    "fmt_pct",
+    "fmt_ratio",
+    "fmt_seconds",
+    "markdown_table",
+    "median",
+    "memory_status",
+    "pin_one_core",
+    "reset_peak",
+    "run_child",
+    "write_child_result",
+]
+
+#: Hidden command-line flag that turns a benchmark script into a measuring child.
+CHILD_FLAG = "--_child"
+
+#: Thread-pool sizes forced to one in children, so "one core" holds for BLAS, OpenMP and Arrow as well.
+#: OPENBLAS_CORETYPE and other OPENBLAS_* settings of the environment are inherited unchanged.
+THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "ARROW_NUM_THREADS": "1",  # read by pyarrow when it sizes its CPU pool
+}
+
+
+def child_env() -> dict[str, str]:
+    """The parent's environment with every known thread pool limited to one thread."""
+    env = dict(os.environ)
+    env.update(THREAD_ENV)
+    return env
+
+
+def pin_one_core() -> int | None:
+    """Pin this process to one CPU (the first one it may use); returns that CPU or ``None`` if unsupported."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    cpu = 0 if 0 in allowed else allowed[0]
+    os.sched_setaffinity(0, {cpu})
+    return cpu
+
+
+def memory_status() -> dict[str, int]:
+    """``VmRSS`` (resident now) and ``VmHWM`` (peak resident) of this process, in bytes."""
+    out: dict[str, int] = {}
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(rest.split()[0]) * 1024  # the kernel reports kB
+    return out
+
+
+def reset_peak() -> bool:
+    """Reset ``VmHWM`` to the current RSS (Linux >= 4.0, ``/proc/self/clear_refs`` value 5).
+
+    Returns ``False`` when the kernel refuses; the peak then also covers whatever ran before.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+    except OSError:
+        return False
+    status = memory_status()
+    return status["VmHWM"] - status["VmRSS"] < 2**20
+
+
+def write_child_result(path: str, result: dict[str, Any]) -> None:
+    """Hand a child's measurements to the parent (a file, so library output on stdout cannot interfere)."""
+    Path(path).write_text(json.dumps(result), encoding="utf-8")
+
+
+def run_child(script: str | Path, spec: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+    """Run ``script`` as a measuring child for ``spec`` in a fresh interpreter and return its result dict.
+
+    The child receives ``--_child '<spec json>'`` with ``spec["result_file"]`` set, and must call
+    :func:`write_child_result`. A failing child raises ``RuntimeError`` carrying its stderr.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-child-") as tmp:
+        result_file = os.path.join(tmp, "result.json")
+        payload = json.dumps({**spec, "result_file": result_file})
+        proc = subprocess.run(
+            [sys.executable, str(script), CHILD_FLAG, payload],
+            env=child_env(), capture_output=True, text=True, timeout=timeout, check=False,
+        )
+        if proc.returncode != 0 or not os.path.exists(result_file):
+            raise RuntimeError(
+                f"benchmark child {spec} failed with exit code {proc.returncode}:\n{proc.stderr[-4000:]}"
+            )
+        result: dict[str, Any] = json.loads(Path(result_file).read_text(encoding="utf-8"))
+        return result
+
+
+def median(values: Iterable[float]) -> float:
+    """Median of ``values`` (NaN when empty)."""
+    vals = list(values)
+    return statistics.median(vals) if vals else float("nan")
+
+
+def fmt_seconds(s: float) -> str:
+    """``0.123 s`` / ``12.3 ms`` style."""
+    if s != s:  # NaN
+        return "n/a"
+    return f"{s * 1000:.1f} ms" if s < 1 else f"{s:.3f} s"
+
+
+def fmt_bytes(n: float) -> str:
+    """Mebibytes with one decimal (``-`` for NaN)."""
+    if n != n:
+        return "n/a"
+    return f"{n / 2**20:.1f} MiB"
+
+
+def fmt_pct(x: float) -> str:
+    """A share as a percentage with one decimal."""
+    return "n/a" if x != x else f"{100 * x:.1f} %"
+
+
+def fmt_ratio(x: float) -> str:
+    """``1.23x``."""
+    return "n/a" if x != x else f"{x:.2f}x"
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str | None = None) -> str:
+    """A GitHub-flavoured Markdown table; ``align`` holds one ``l``/``r`` per column (default: first left)."""
+    rows = [[str(c) for c in r] for r in rows]
+    if align is None:
+        align = "l" + "r" * (len(headers) - 1)
+    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h)) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(cells, widths, align, strict=True)]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join(("-" * (w + 1) + ":") if a == "r" else (":" + "-" * (w + 1)) for w, a in zip(widths, align,
+                                                                                                        strict=True)) + "|"
+    return "\n".join([line([str(h) for h in headers]), rule, *(line(r) for r in rows)])

@@ -1,0 +1,50 @@
+"""JSON Schemas generated from the pydantic models (``make schemas`` writes them to ``schemas/``).
+
+A unit test regenerates them and fails when the committed files drift from the models.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from sidecar.contract.fileformat import ContractFile
+from sidecar.report import ValidationReport
+
+__all__ = ["generate_schemas", "main"]
+
+
+def generate_schemas() -> dict[str, dict[str, Any]]:
+    """File name -> JSON Schema for every public file and message format backed by a model."""
+    out: dict[str, dict[str, Any]] = {}
+    for filename, model, title in (
+        ("contract.schema.json", ContractFile, "model-health-sidecar contract file"),
+        ("report.schema.json", ValidationReport, "model-health-sidecar validation report"),
+    ):
+        schema = model.model_json_schema(mode="serialization")
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = title
+        out[filename] = schema
+    try:
+        from sidecar.events import event_schemas
+    except ImportError:  # the alert/event models arrive with the sidecar
+        pass
+    else:
+        out.update(event_schemas())
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write every schema into the folder given (default ``schemas``)."""
+    target = Path((argv or sys.argv[1:] or ["schemas"])[0])
+    target.mkdir(parents=True, exist_ok=True)
+    for name, schema in generate_schemas().items():
+        (target / name).write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"wrote {target / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

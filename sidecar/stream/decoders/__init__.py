@@ -1,0 +1,52 @@
+"""Message decoders: a batch of raw Kafka records or HTTP bodies in, typed column arrays out.
+
+One module per format (``record``, ``flat``, ``columns``, ``oip``, ``arrow``, and ``auto`` which tells
+them apart), all registered by name and built with :func:`make_decoder`. Every format shares the same
+stages: ``dispatch`` reads headers, unwraps CloudEvents (binary and structured mode) and parses JSON with
+orjson; the format turns its payloads into rows; ``assemble`` (JSON) or the Arrow reader types each
+contract column once for the whole batch with numpy. A message that does not decode or does not fit
+the contract's types is rejected whole with a :class:`MessageError`; the decoder never raises for bad
+input. Formats are documented, with JSON Schemas and examples, in ``schemas/messages/``.
+"""
+
+from __future__ import annotations
+
+# The format modules register themselves on import; importing them here fills the registry.
+from sidecar.stream.decoders import arrow, auto, columns, flat, oip, record  # noqa: F401
+from sidecar.stream.decoders.arrow import ArrowDecoder
+from sidecar.stream.decoders.auto import AutoDecoder
+from sidecar.stream.decoders.base import (
+    DecodedBatch,
+    Decoder,
+    DecoderOptions,
+    ErrorClass,
+    MessageError,
+    RawMessage,
+)
+from sidecar.stream.decoders.columns import ColumnsDecoder
+from sidecar.stream.decoders.flat import FlatDecoder
+from sidecar.stream.decoders.oip import OipDecoder
+from sidecar.stream.decoders.pipeline import FormatDecoder, JsonFormatDecoder
+from sidecar.stream.decoders.record import RecordDecoder
+from sidecar.stream.decoders.registry import DECODERS, available_formats, make_decoder, register_decoder
+
+__all__ = [
+    "DECODERS",
+    "ArrowDecoder",
+    "AutoDecoder",
+    "ColumnsDecoder",
+    "DecodedBatch",
+    "Decoder",
+    "DecoderOptions",
+    "ErrorClass",
+    "FlatDecoder",
+    "FormatDecoder",
+    "JsonFormatDecoder",
+    "MessageError",
+    "OipDecoder",
+    "RawMessage",
+    "RecordDecoder",
+    "available_formats",
+    "make_decoder",
+    "register_decoder",
+]

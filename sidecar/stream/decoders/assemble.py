@@ -1,0 +1,212 @@
+"""Second stage of the JSON decoders: parsed messages to one typed :class:`DecodedBatch`.
+
+Formats hand over their rows in one of two shapes: *row parts* (one dict per row: record, flat, KServe V1
+dict instances) and *column parts* (per message a dict of equally long lists: columns, Open Inference
+Protocol tensors). :meth:`JsonBatchBuilder.finish` then builds each schema column once for the whole
+batch, with one list pass and one numpy conversion, and rejects whole the messages that hold a value
+the column's kind does not accept.
+"""
+
+from __future__ import annotations
+
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+
+from sidecar.stats.kinds import ColumnKind
+from sidecar.stream.decoders.base import DecodedBatch, DecoderOptions, ErrorClass, MessageError
+from sidecar.stream.decoders.coerce import coerce_column, coerce_request_ids
+from sidecar.stream.decoders.dispatch import Prepared
+
+__all__ = ["JsonBatchBuilder"]
+
+
+class _RowPart:
+    """Rows given as one dict each (all keys of a dict are candidate columns except ``ignored``)."""
+
+    __slots__ = ("ignored", "indexes", "request_ids", "rows", "timestamps")
+
+    def __init__(
+        self,
+        indexes: list[int],
+        rows: list[dict[str, Any]],
+        request_ids: list[Any],
+        timestamps: list[Any],
+        ignored: frozenset[str],
+    ) -> None:
+        self.indexes = indexes
+        self.rows = rows
+        self.request_ids = request_ids
+        self.timestamps = timestamps
+        self.ignored = ignored
+
+    def column(self, name: str) -> list[Any]:
+        # map(dict.get, rows, repeat(name)) is the list comprehension [row.get(name) for row in rows]
+        # run by C: about 15% faster, and this line runs once per column per batch.
+        return list(map(dict.get, self.rows, repeat(name)))
+
+    def unknown(self, known: frozenset[str]) -> list[tuple[int, list[str], int]]:
+        allowed = known | self.ignored
+        found: list[tuple[int, list[str], int]] = []
+        superset = allowed.issuperset
+        for index, row in zip(self.indexes, self.rows, strict=True):
+            if not superset(row):
+                found.append((index, [key for key in row if key not in allowed], 1))
+        return found
+
+
+class _ColumnPart:
+    """Rows given per message as a dict of equally long lists."""
+
+    __slots__ = ("entries", "indexes", "request_ids", "timestamps")
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[int, int, dict[str, list[Any]]]] = []
+        self.indexes: list[int] = []
+        self.request_ids: list[Any] = []
+        self.timestamps: list[Any] = []
+
+    def column(self, name: str) -> list[Any]:
+        values: list[Any] = []
+        for _, n_rows, columns in self.entries:
+            found = columns.get(name)
+            values.extend(found if found is not None else repeat(None, n_rows))
+        return values
+
+    def unknown(self, known: frozenset[str]) -> list[tuple[int, list[str], int]]:
+        found: list[tuple[int, list[str], int]] = []
+        for index, n_rows, columns in self.entries:
+            extra = [key for key in columns if key not in known]
+            if extra:
+                found.append((index, extra, n_rows))
+        return found
+
+
+class JsonBatchBuilder:
+    """Collects the rows of the JSON formats of one batch and types them against the schema.
+
+    Parameters
+    ----------
+    options
+        The decoder's options (schema, keys, clock).
+    prepared
+        The batch after routing: its per-message fallbacks for request id and time.
+    """
+
+    def __init__(self, options: DecoderOptions, prepared: Prepared) -> None:
+        self.options = options
+        self.prepared = prepared
+        self._parts: list[_RowPart | _ColumnPart] = []
+        self._rejected: dict[int, MessageError] = {}
+
+    def reject(self, index: int, error_class: ErrorClass, reason: str) -> None:
+        """Reject message ``index`` whole; only the first reason given for a message is kept."""
+        if index not in self._rejected:
+            self._rejected[index] = MessageError(index, reason, error_class)
+
+    def add_rows(
+        self,
+        indexes: list[int],
+        rows: list[dict[str, Any]],
+        request_ids: list[Any],
+        timestamps: list[Any],
+        ignored: frozenset[str] = frozenset(),
+    ) -> None:
+        """Add one row per dict; ``request_ids`` and ``timestamps`` are raw values per row (or ``None``).
+
+        Keys in ``ignored`` (metadata fields) are neither columns nor counted as unknown.
+        """
+        if rows:
+            self._parts.append(_RowPart(indexes, rows, request_ids, timestamps, ignored))
+
+    def add_columns(
+        self,
+        index: int,
+        n_rows: int,
+        columns: dict[str, list[Any]],
+        request_ids: list[Any],
+        timestamps: list[Any],
+    ) -> None:
+        """Add ``n_rows`` rows of one message given as columns; every list must have ``n_rows`` entries."""
+        if n_rows == 0:
+            return
+        part = self._parts[-1] if self._parts else None
+        if not isinstance(part, _ColumnPart):
+            part = _ColumnPart()
+            self._parts.append(part)
+        part.entries.append((index, n_rows, columns))
+        part.indexes.extend(repeat(index, n_rows))
+        part.request_ids.extend(request_ids)
+        part.timestamps.extend(timestamps)
+
+    def finish(self) -> DecodedBatch:
+        """Type every column, reject messages with values that do not fit, and return the batch."""
+        options = self.options
+        parts = self._parts
+        message_index = np.array(_joined([part.indexes for part in parts]), dtype=np.int64)
+        columns: dict[str, np.ndarray] = {}
+        for name, kind in options.schema.items():
+            values = _joined([part.column(name) for part in parts])
+            columns[name], problems = coerce_column(name, kind, values)
+            for position, error_class, reason in problems:
+                self._reject_row(message_index, position, error_class, reason)
+        request_ids, problems = coerce_request_ids(
+            options.request_id_key, _joined([part.request_ids for part in parts])
+        )
+        for position, error_class, reason in problems:
+            self._reject_row(message_index, position, error_class, reason)
+        timestamps, problems = coerce_column(
+            options.timestamp_key,
+            ColumnKind.DATETIME,
+            _joined([part.timestamps for part in parts]),
+            label=f"field {options.timestamp_key!r} (row timestamp)",
+        )
+        for position, error_class, reason in problems:
+            self._reject_row(message_index, position, error_class, reason)
+
+        fallback_times, fallback_ids = self.prepared.row_fallbacks(message_index, options.now)
+        no_time = np.isnan(timestamps)
+        if no_time.any():
+            timestamps[no_time] = fallback_times[no_time]
+        no_id = np.equal(request_ids, None)
+        if no_id.any():
+            request_ids[no_id] = fallback_ids[no_id]
+
+        batch = DecodedBatch(columns, timestamps, request_ids, message_index)
+        rejected = self._rejected
+        if rejected:
+            batch = batch.take(~np.isin(message_index, np.fromiter(rejected, dtype=np.int64)))
+        batch.errors = sorted(rejected.values(), key=lambda error: error.index)
+        batch.unknown_columns = self._unknown_columns()
+        return batch
+
+    def _reject_row(self, message_index: np.ndarray, position: int, error_class: ErrorClass, reason: str) -> None:
+        index = int(message_index[position])
+        if index in self._rejected:
+            return
+        rows = np.flatnonzero(message_index == index)
+        if rows.shape[0] > 1:
+            # Rows of one message are contiguous, so the offset from its first row is the row number.
+            reason = f"{reason} (row {position - int(rows[0])} of the message)"
+        self._rejected[index] = MessageError(index, reason, error_class)
+
+    def _unknown_columns(self) -> dict[str, int]:
+        known = frozenset(self.options.schema)
+        counts: dict[str, int] = {}
+        for part in self._parts:
+            for index, keys, n_rows in part.unknown(known):
+                if index in self._rejected:
+                    continue
+                for key in keys:
+                    counts[key] = counts.get(key, 0) + n_rows
+        return counts
+
+
+def _joined(lists: list[list[Any]]) -> list[Any]:
+    if len(lists) == 1:
+        return lists[0]
+    joined: list[Any] = []
+    for values in lists:
+        joined.extend(values)
+    return joined

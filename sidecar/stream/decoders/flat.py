@@ -1,0 +1,44 @@
+"""``flat`` format: one row per message, the message is a plain JSON object of columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sidecar.stream.decoders.assemble import JsonBatchBuilder
+from sidecar.stream.decoders.pipeline import JsonFormatDecoder
+from sidecar.stream.decoders.registry import register_decoder
+
+__all__ = ["FlatDecoder"]
+
+
+@register_decoder
+class FlatDecoder(JsonFormatDecoder):
+    """Decode ``flat`` messages: every key is a column, except the request id and timestamp keys.
+
+    Those two keys are metadata: they are never counted as unknown columns, and they feed a column only
+    if the contract itself has a column of that name. Without them the request id comes from the
+    CloudEvent id or a ``request_id`` header, and the time from the CloudEvent time, the Kafka record
+    timestamp, or the clock.
+
+    Examples
+    --------
+    >>> from sidecar.stats.kinds import ColumnKind
+    >>> from sidecar.stream.decoders import RawMessage, make_decoder
+    >>> decoder = make_decoder("flat", {"age": ColumnKind.NUMERIC})
+    >>> batch = decoder.decode([RawMessage(b'{"age": 41, "zip": "10115"}', timestamp_ms=1_000)])
+    >>> batch.columns["age"], batch.timestamps, batch.unknown_columns
+    (array([41.]), array([1.]), {'zip': 1})
+    """
+
+    format_name = "flat"
+
+    def collect(self, indexes: list[int], objects: list[dict[str, Any]], builder: JsonBatchBuilder) -> None:
+        request_id_key = self.options.request_id_key
+        timestamp_key = self.options.timestamp_key
+        builder.add_rows(
+            indexes,
+            objects,
+            [obj.get(request_id_key) for obj in objects],
+            [obj.get(timestamp_key) for obj in objects],
+            ignored=frozenset({request_id_key, timestamp_key}),
+        )

@@ -1,0 +1,142 @@
+"""Profiles: counting, merging as a monoid, serialisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sidecar.errors import ProfileMergeError
+from sidecar.stats.column import ColumnProfile, ColumnSpec
+from sidecar.stats.distances import l_infinity
+from sidecar.stats.histogram import bin_counts, quantile_edges
+from sidecar.stats.kinds import ColumnKind
+from sidecar.stats.profile import Profile, reference_profile
+from sidecar.stats.serialize import column_from_dict, column_to_dict
+
+
+def _counts_equal(a: Profile, b: Profile) -> None:
+    assert a.n_rows == b.n_rows
+    for name, pa in a.columns.items():
+        pb = b.columns[name]
+        assert (pa.count, pa.nulls, pa.below, pa.above, pa.other) == (pb.count, pb.nulls, pb.below, pb.above, pb.other)
+        assert pa.special.tolist() == pb.special.tolist()
+        assert pa.hist.tolist() == pb.hist.tolist()
+        assert pa.categories == pb.categories
+        assert pa.hll == pb.hll
+        np.testing.assert_equal([pa.minimum, pa.maximum], [pb.minimum, pb.maximum])
+
+
+def test_reference_profile_counts(reference: pd.DataFrame) -> None:
+    prof = reference_profile(reference)
+    spend = prof.columns["spend"]
+    assert spend.count == len(reference)
+    assert spend.nulls == int(reference["spend"].isna().sum())
+    assert spend.hist.sum() == len(reference)
+    assert spend.hist[-1] == spend.nulls  # missing values have a bin of their own
+    assert prof.columns["plan"].spec.kind is ColumnKind.CATEGORICAL
+    assert prof.columns["active"].spec.kind is ColumnKind.BOOLEAN
+    assert prof.columns["signup"].spec.kind is ColumnKind.DATETIME
+    assert prof.columns["age"].minimum == reference["age"].min()
+
+
+def test_discrete_numbers_get_a_bin_per_value() -> None:
+    edges = quantile_edges(np.array([0.0, 1.0, 2.0, 2.0, 1.0]))
+    counts = bin_counts(np.array([0.0, 1.0, 1.0, 2.0, 2.0, 2.0]), edges)
+    assert counts[1:4].tolist() == [1, 2, 3]
+
+
+def test_constant_reference_column() -> None:
+    edges = quantile_edges(np.array([5.0, 5.0, 5.0]))
+    assert bin_counts(np.array([4.0, 5.0, 6.0, np.nan]), edges).tolist() == [1, 1, 1, 1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False)), min_size=1, max_size=200),
+    cats=st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "1"]), st.just(1)), min_size=1, max_size=200),
+    split=st.floats(0, 1),
+)
+def test_merge_of_chunks_equals_whole(values: list[float | None], cats: list[object], split: float) -> None:
+    n = min(len(values), len(cats))
+    df = pd.DataFrame({"x": pd.array(values[:n], dtype="Float64"), "c": pd.Series(cats[:n], dtype=object)})
+    ref = reference_profile(pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0, 10.0], "c": ["a", "b", "a", 1, "c"]}))
+    specs = [s.with_(special_values=(1.0,)) if s.is_numeric else s.with_(special_values=("a",)) for s in ref.specs]
+    k = int(n * split)
+    whole = Profile.from_frame(df, specs)
+    merged = Profile.from_frame(df.iloc[:k], specs).merge(Profile.from_frame(df.iloc[k:], specs))
+    _counts_equal(whole, merged)
+    for name, p in whole.columns.items():
+        assert l_infinity(ref.columns[name].bin_counts(), p.bin_counts()) == l_infinity(
+            ref.columns[name].bin_counts(), merged.columns[name].bin_counts()
+        )
+
+
+def test_empty_is_identity(reference: pd.DataFrame) -> None:
+    ref = reference_profile(reference)
+    cur = Profile.from_frame(reference, ref.specs)
+    _counts_equal(cur, cur.merge(Profile.empty(ref.specs)))
+    _counts_equal(cur, Profile.empty(ref.specs).merge(cur))
+
+
+def test_stream_update_equals_frame_profile(reference: pd.DataFrame) -> None:
+    ref = reference_profile(reference)
+    whole = Profile.from_frame(reference, ref.specs)
+    stream = Profile.empty(ref.specs)
+    for start in range(0, len(reference), 777):
+        chunk = reference.iloc[start : start + 777]
+        cols = {}
+        for spec in ref.specs:
+            s = chunk[spec.name]
+            if spec.kind is ColumnKind.DATETIME:
+                cols[spec.name] = s.to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9
+            elif spec.is_numeric:
+                cols[spec.name] = s.to_numpy(dtype=float, na_value=np.nan)
+            else:
+                cols[spec.name] = s.astype(object).to_numpy()
+        stream.update(cols, len(chunk))
+    _counts_equal(whole, stream)
+
+
+def test_merge_with_other_edges_names_column_and_edges() -> None:
+    a = ColumnProfile.empty(ColumnSpec("x", ColumnKind.NUMERIC, "float64", edges=(0.0, 1.0)))
+    b = ColumnProfile.empty(ColumnSpec("x", ColumnKind.NUMERIC, "float64", edges=(0.0, 2.0)))
+    with pytest.raises(ProfileMergeError, match=r"'x'.*\[0.0, 1.0\].*\[0.0, 2.0\]"):
+        a.merge(b)
+
+
+def test_one_and_string_one_are_different_categories() -> None:
+    ref = reference_profile(pd.DataFrame({"c": pd.Series([1, "1", "1", 1, 1], dtype=object)}))
+    assert ref.columns["c"].categories == {1: 3, "1": 2}
+    restored = column_from_dict(column_to_dict(ref.columns["c"]))
+    assert restored.categories == {1: 3, "1": 2}
+    assert restored.spec.categories == ref.columns["c"].spec.categories
+
+
+def test_category_counts_stay_bounded() -> None:
+    from sidecar.stats.column import CATEGORY_CAP
+
+    values = pd.Series([f"v{i}" for i in range(CATEGORY_CAP * 3)] + ["hot"] * 50)
+    prof = reference_profile(pd.DataFrame({"c": values})).columns["c"]
+    assert len(prof.categories) == CATEGORY_CAP
+    assert prof.categories["hot"] == 50
+    assert prof.other + sum(prof.categories.values()) == len(values)
+    assert abs(prof.distinct - CATEGORY_CAP * 3) / (CATEGORY_CAP * 3) < 0.05
+
+
+def test_pyarrow_backed_frames_profile_like_numpy_ones(reference: pd.DataFrame) -> None:
+    arrow = reference.convert_dtypes(dtype_backend="pyarrow")
+    ref = reference_profile(reference)
+    a, b = Profile.from_frame(reference, ref.specs), Profile.from_frame(arrow, ref.specs)
+    assert not b.type_errors
+    for name in ("age", "tenure", "spend", "plan", "active"):
+        assert a.columns[name].bin_counts().tolist() == b.columns[name].bin_counts().tolist()
+
+
+def test_serialisation_round_trip(reference: pd.DataFrame) -> None:
+    ref = reference_profile(reference)
+    again = Profile.from_dict(ref.to_dict())
+    _counts_equal(ref, again)
+    assert again.specs == ref.specs
