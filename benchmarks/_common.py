@@ -11,6 +11,9 @@ Linux only (``/proc/self/status``). No dependency beyond the standard library.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import json
 import os
 import statistics
@@ -33,6 +36,7 @@ __all__ = [
     "median",
     "memory_status",
     "pin_one_core",
+    "release_free_memory",
     "reset_peak",
     "run_child",
     "write_child_result",
@@ -79,6 +83,20 @@ def memory_status() -> dict[str, int]:
             if key in ("VmRSS", "VmHWM"):
                 out[key] = int(rest.split()[0]) * 1024  # the kernel reports kB
     return out
+
+
+def release_free_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the kernel (glibc ``malloc_trim``).
+
+    Without this, memory freed while the frame was built stays resident in malloc's arenas and the
+    measured step reuses it without raising RSS, so its extra memory would read too low.
+    """
+    gc.collect()
+    libc_name = ctypes.util.find_library("c")
+    if libc_name:
+        libc = ctypes.CDLL(libc_name)
+        if hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
 
 
 def reset_peak() -> bool:

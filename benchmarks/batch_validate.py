@@ -32,7 +32,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import pickle
 import sys
@@ -56,6 +55,7 @@ from _common import (  # noqa: E402  (benchmarks/ is a folder of scripts, not a 
     median,
     memory_status,
     pin_one_core,
+    release_free_memory,
     reset_peak,
     run_child,
     write_child_result,
@@ -153,8 +153,7 @@ def make_frame(rows: int, *, drifted: bool, seed: int = SEED) -> pd.DataFrame:
     for j in range(N_INT):
         cols[f"i{j:02d}"] = _int_column(rng, rows, j, drifted)
     for j in range(len(CAT_SIZES)):
-        cols[f"c{j:02d}"] = _cat_column(rng, rows, j, drifted).to_numpy() if False else _cat_column(
-            rng, rows, j, drifted).array
+        cols[f"c{j:02d}"] = _cat_column(rng, rows, j, drifted).array
     cols["b0"] = rng.random(rows) < (0.38 if drifted else 0.3)
     cols["b1"] = rng.random(rows) < 0.6
     offset = rng.integers(30 * DAY_NS if drifted else 0, (120 if drifted else 90) * DAY_NS, rows)
@@ -281,7 +280,7 @@ def child_main(spec: dict[str, Any]) -> None:
             state = pickle.loads((artifact / "baseline.pkl").read_bytes())
     df = make_frame(rows, drifted=step == "validate", seed=spec["seed"])
     frame_bytes = int(df.memory_usage(deep=True).sum())
-    gc.collect()
+    release_free_memory()
     before = memory_status()["VmRSS"]
     peak_reset = reset_peak()
 

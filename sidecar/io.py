@@ -11,12 +11,14 @@ to columns that arrive as text.
 Examples
 --------
 >>> import io
->>> read_frame(io.BytesIO(b"zip,n\\n007,1\\n"), fmt="csv", hints=ReadHints(text_columns=frozenset({"zip"}))).zip.tolist()
+>>> hints = ReadHints(text_columns=frozenset({"zip"}))
+>>> read_frame(io.BytesIO(b"zip,n\\n007,1\\n"), fmt="csv", hints=hints).zip.tolist()
 ['007']
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -32,7 +34,7 @@ from sidecar.errors import SidecarError
 from sidecar.stats.column import ColumnSpec
 from sidecar.stats.kinds import ColumnKind
 
-__all__ = ["FORMATS", "DataFileError", "ReadHints", "detect_format", "hints_from_specs", "read_frame"]
+__all__ = ["FORMATS", "DataFileError", "ReadHints", "check_source", "detect_format", "hints_from_specs", "read_frame"]
 
 #: Formats :func:`read_frame` reads, with the file name endings that select them.
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -116,6 +118,26 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     )
 
 
+def check_source(source: Source, fmt: str | None = None) -> str:
+    """The format ``source`` will be read as; fails fast, before any reading, on the common mistakes.
+
+    Raises
+    ------
+    DataFileError
+        The path does not exist, the format is unknown, or a stream was given without a format.
+    """
+    label = _label(source)
+    if isinstance(source, str | os.PathLike) and source != "-" and not Path(source).exists():
+        raise DataFileError(f"data file {label!r} does not exist")
+    if fmt is None:
+        if not isinstance(source, str | os.PathLike) or source == "-":
+            raise DataFileError(f"{label}: the format of a stream must be given explicitly")
+        fmt = detect_format(source)
+    if fmt not in FORMATS:
+        raise DataFileError(f"unknown data format {fmt!r}; known formats: {', '.join(FORMATS)}")
+    return fmt
+
+
 def read_frame(source: Source, *, fmt: str | None = None, columns: Sequence[str] | None = None,
                hints: ReadHints | None = None) -> pd.DataFrame:
     """Read a data file into a DataFrame.
@@ -134,16 +156,9 @@ def read_frame(source: Source, *, fmt: str | None = None, columns: Sequence[str]
     """
     hints = hints or ReadHints()
     label = _label(source)
-    if fmt is None:
-        if not isinstance(source, str | os.PathLike) or source == "-":
-            raise DataFileError(f"{label}: the format of a stream must be given explicitly")
-        fmt = detect_format(source)
-    if fmt not in FORMATS:
-        raise DataFileError(f"unknown data format {fmt!r}; known formats: {', '.join(FORMATS)}")
+    fmt = check_source(source, fmt)
     if source == "-":
         source = io.BytesIO(sys.stdin.buffer.read())
-    elif isinstance(source, str | os.PathLike) and not Path(source).exists():
-        raise DataFileError(f"data file {label!r} does not exist")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas' dtype and format-inference chatter is not for the terminal
@@ -207,10 +222,9 @@ def _parse_datetimes(df: pd.DataFrame, targets: Mapping[str, str | None]) -> pd.
         except (ValueError, TypeError, OverflowError):
             continue
         if target is not None and str(parsed.dtype) != target:
-            try:
-                parsed = parsed.astype(target)
-            except (ValueError, TypeError):
-                pass  # e.g. naive reference, zoned data: keep it and let the schema check say so
+            # e.g. a naive reference and zoned data: keep what parsed and let the schema check say so
+            with contextlib.suppress(ValueError, TypeError):
+                parsed = parsed.astype(pd.api.types.pandas_dtype(target))
         converted[name] = parsed
     if not converted:
         return df

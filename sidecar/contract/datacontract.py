@@ -76,7 +76,18 @@ class DataContract:
             self.schema_test.configure()
             self.row_count_test.configure()
             self.special_value_test.configure()
-            self.distribution_test.configure()
+            self.distribution_test.configure(self._distribution_defaults())
+
+    def _distribution_defaults(self) -> list[str]:
+        """Every column but identifier-like ones: a categorical column with more distinct values than a
+        profile tracks and mostly unique values (ids, free text) drifts by construction on every batch."""
+        out = []
+        for name, prof in self.reference.columns.items():
+            present = prof.count - prof.nulls
+            if not prof.spec.is_numeric and prof.other > 0 and prof.distinct > 0.5 * present:
+                continue
+            out.append(name)
+        return out
 
     # -- configuration --------------------------------------------------------------------------------
     @property

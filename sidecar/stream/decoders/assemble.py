@@ -177,6 +177,8 @@ class JsonBatchBuilder:
         rejected = self._rejected
         if rejected:
             batch = batch.take(~np.isin(message_index, np.fromiter(rejected, dtype=np.int64)))
+        if len(parts) > 1:
+            batch = DecodedBatch.concat([batch], options.schema)  # back into message order
         batch.errors = sorted(rejected.values(), key=lambda error: error.index)
         batch.unknown_columns = self._unknown_columns()
         return batch

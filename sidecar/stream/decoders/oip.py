@@ -55,9 +55,15 @@ class OipDecoder(JsonFormatDecoder):
     def collect(self, indexes: list[int], objects: list[dict[str, Any]], builder: JsonBatchBuilder) -> None:
         request_id_key = self.options.request_id_key
         timestamp_key = self.options.timestamp_key
+        # One-row messages (online inference) are gathered as row dicts: one dict per message is far cheaper
+        # than one list per column per message. Multi-row messages go column-wise.
+        single_indexes: list[int] = []
+        single_rows: list[dict[str, Any]] = []
+        single_ids: list[Any] = []
+        single_times: list[Any] = []
         for index, obj in zip(indexes, objects, strict=True):
             try:
-                n_rows, columns = self._columns(obj)
+                n_rows, found = self._columns(obj)
             except Rejected as rejected:
                 builder.reject(index, rejected.error_class, rejected.reason)
                 continue
@@ -65,12 +71,18 @@ class OipDecoder(JsonFormatDecoder):
             if request_id is None:
                 request_id = obj.get(request_id_key)
             timestamp = obj.get(timestamp_key)
-            builder.add_columns(index, n_rows, columns, [request_id] * n_rows, [timestamp] * n_rows)
+            if n_rows == 1:
+                single_indexes.append(index)
+                single_rows.append(found)
+                single_ids.append(request_id)
+                single_times.append(timestamp)
+            else:
+                builder.add_columns(index, n_rows, found, [request_id] * n_rows, [timestamp] * n_rows)
+        builder.add_rows(single_indexes, single_rows, single_ids, single_times)
 
-    def _columns(self, obj: dict[str, Any]) -> tuple[int, dict[str, list[Any]]]:
-        columns: dict[str, list[Any]] = {}
-        n_rows: int | None = None
-        sources: list[tuple[str, int, dict[str, list[Any]]]] = []
+    def _columns(self, obj: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Rows of one message: ``(n_rows, {column: value})`` when one row, else ``{column: [values]}``."""
+        sources: list[tuple[str, int, dict[str, Any]]] = []
         for key in _TENSOR_KEYS:
             tensors = obj.get(key)
             if tensors is None:
@@ -78,6 +90,8 @@ class OipDecoder(JsonFormatDecoder):
             if type(tensors) is not list:
                 raise Rejected(ErrorClass.INVALID_SHAPE, f"{key!r} must be a list of tensors, got {describe(tensors)}")
             for tensor in tensors:
+                if key == "outputs" and type(tensor) is dict and "data" not in tensor and "shape" not in tensor:
+                    continue  # a request's list of requested outputs: names, no data
                 sources.append(self._tensor(key, tensor))
         for key in _V1_KEYS:
             rows = obj.get(key)
@@ -92,20 +106,21 @@ class OipDecoder(JsonFormatDecoder):
                 "an inference message needs 'inputs' or 'outputs' (KServe V2) or 'instances' or "
                 "'predictions' (KServe V1)",
             )
-        first = ""
-        for source, rows, found in sources:
-            if n_rows is None:
-                n_rows, first = rows, source
-            elif rows != n_rows:
+        first, n_rows, columns = sources[0]
+        columns = dict(columns)
+        for source, rows, found in sources[1:]:
+            if rows != n_rows:
                 raise Rejected(
                     ErrorClass.INVALID_SHAPE,
                     f"{first} has {n_rows} rows but {source} has {rows}; all tensors must share the batch size",
                 )
-            for name, values in found.items():
-                if name in columns:
-                    raise Rejected(ErrorClass.INVALID_SHAPE, f"column {name!r} is given twice (again by {source})")
-                columns[name] = values
-        return n_rows or 0, columns
+            twice = columns.keys() & found.keys()
+            if twice:
+                raise Rejected(
+                    ErrorClass.INVALID_SHAPE, f"column {sorted(twice)[0]!r} is given twice (again by {source})"
+                )
+            columns.update(found)
+        return n_rows, columns
 
     def _tensor(self, key: str, tensor: Any) -> tuple[str, int, dict[str, list[Any]]]:
         if type(tensor) is not dict:
@@ -131,7 +146,7 @@ class OipDecoder(JsonFormatDecoder):
             )
         n_rows = shape[0] if shape else 1
         per_row = math.prod(shape[1:])
-        return label, n_rows, self._map(name, label, data, per_row)
+        return label, n_rows, self._map(name, label, data, n_rows, per_row)
 
     def _v1(self, key: str, rows: list[Any]) -> tuple[str, int, dict[str, list[Any]]]:
         label = f"{key!r}"
@@ -139,6 +154,8 @@ class OipDecoder(JsonFormatDecoder):
         if not rows:
             return label, 0, {}
         if types == {dict}:
+            if len(rows) == 1:
+                return label, 1, rows[0]
             names: dict[str, None] = {}
             for row in rows:
                 names.update(dict.fromkeys(row))
@@ -152,13 +169,16 @@ class OipDecoder(JsonFormatDecoder):
                 )
             (width,) = widths
             flat = [value for row in rows for value in row]
-            return label, len(rows), self._map(key, label, flat, width)
+            return label, len(rows), self._map(key, label, flat, len(rows), width)
         if list in types or dict in types:
             raise Rejected(ErrorClass.INVALID_SHAPE, f"rows of {label} mix objects, lists and scalars")
-        return label, len(rows), self._map(key, label, rows, 1)
+        return label, len(rows), self._map(key, label, rows, len(rows), 1)
 
-    def _map(self, name: str, label: str, data: list[Any], per_row: int) -> dict[str, list[Any]]:
-        """Split row-major ``data`` with ``per_row`` values per row into contract columns."""
+    def _map(self, name: str, label: str, data: list[Any], n_rows: int, per_row: int) -> dict[str, Any]:
+        """Split row-major ``data`` (``per_row`` values per row) into contract columns.
+
+        One row gives ``{column: value}``, several give ``{column: [values]}``.
+        """
         mapped = self.options.oip_columns.get(name)
         if mapped is not None:
             if len(mapped) != per_row:
@@ -166,18 +186,22 @@ class OipDecoder(JsonFormatDecoder):
                     ErrorClass.INVALID_SHAPE,
                     f"{label} has {per_row} values per row but oip_columns maps it to {len(mapped)} columns",
                 )
-            if per_row == 1:
-                return {mapped[0]: data}
-            # A strided slice copies one column in C: no per-value Python.
-            return {column: data[offset::per_row] for offset, column in enumerate(mapped)}
-        if per_row == 1:
-            return {name: data}
-        if name in self.options.schema:
+        elif per_row == 1:
+            mapped = (name,)
+        elif name in self.options.schema:
             raise Rejected(
                 ErrorClass.INVALID_SHAPE,
                 f"{label} has {per_row} values per row; map them to contract columns with oip_columns",
             )
-        return {name: _UNMAPPED}
+        else:
+            # No contract column to put it in: keep only the name, so it is counted as unknown.
+            return {name: None if n_rows == 1 else _UNMAPPED}
+        if n_rows == 1:
+            return dict(zip(mapped, data, strict=True))
+        if per_row == 1:
+            return {mapped[0]: data}
+        # A strided slice copies one column in C: no per-value Python.
+        return {column: data[offset::per_row] for offset, column in enumerate(mapped)}
 
 
 def _flatten(data: list[Any]) -> list[Any]:

@@ -46,7 +46,7 @@ def available_formats() -> list[str]:
 
 def make_decoder(
     fmt: str,
-    schema: Mapping[str, ColumnKind],
+    schema: Mapping[str, ColumnKind] | Mapping[str, ColumnKind | str],
     *,
     request_id_key: str = "request_id",
     timestamp_key: str = "timestamp",

@@ -1,0 +1,354 @@
+"""``sidecar contract create|show|versions`` and ``sidecar validate``: the batch SDK on the command line.
+
+Contracts are named as everywhere else in sidecar: ``DIR/NAME`` is the newest version of contract ``NAME``
+saved under ``DIR``, and ``DIR/NAME/vN.json`` is one version. Data files are read by :mod:`sidecar.io`;
+when validating, the contract's column types steer how a text file is typed (see
+:func:`sidecar.io.hints_from_specs`), so the current data is read the way the reference was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sidecar.cli import EXIT_FAILED, EXIT_OK, CliError, Console, add_command, one_line
+from sidecar.contract import DataContract, registry
+from sidecar.errors import ContractNotFoundError
+from sidecar.io import FORMATS, ReadHints, check_source, hints_from_specs, read_frame
+from sidecar.report import CHECK_NAMES, Status
+from sidecar.stats.column import ColumnProfile
+from sidecar.stats.kinds import ColumnKind
+
+__all__ = ["contract_summary", "register", "render_summary", "resolve_contract"]
+
+#: Categories listed per column by ``contract show``.
+TOP_CATEGORIES = 3
+
+_FAIL_ON = {"warning": Status.WARNING, "critical": Status.CRITICAL}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``contract`` (with ``create``, ``show``, ``versions``) and ``validate``."""
+    contract = add_command(subparsers, "contract", help="create and inspect data contracts")
+    sub = contract.add_subparsers(title="contract commands", dest="contract_command", required=True,
+                                  metavar="COMMAND")
+
+    create = add_command(
+        sub, "create", help="learn a contract from reference data and save it as a new version",
+        epilog="example:\n  sidecar contract create --name churn_inputs --reference train.parquet --out contracts",
+    )
+    create.add_argument("--name", required=True, help="contract name (letters, digits, '_', '.', '-')")
+    create.add_argument("--reference", required=True, metavar="FILE",
+                        help="reference data: .csv, .tsv, .parquet or .jsonl, optionally .gz/.bz2/.xz/.zst; "
+                        "'-' reads standard input (needs --format)")
+    create.add_argument("--out", default="contracts", metavar="DIR",
+                        help="contracts directory; the file is DIR/NAME/vN.json (default: %(default)s)")
+    create.add_argument("--columns", type=_name_list, metavar="A,B", help="keep only these columns")
+    create.add_argument("--bins", type=_positive_int, metavar="N",
+                        help="quantile bins per numeric column (default: the SDK's, 20)")
+    create.add_argument("--parse-dates", type=_name_list, default=[], metavar="A,B",
+                        help="text columns to parse as datetimes (CSV, TSV and JSON have no datetime type)")
+    _format_option(create)
+    create.set_defaults(handler=_create)
+
+    show = add_command(sub, "show", help="print a contract's columns and checks")
+    show.add_argument("contract", metavar="CONTRACT", help="DIR/NAME (newest version) or DIR/NAME/vN.json")
+    show.add_argument("--json", action="store_true", help="machine-readable JSON instead of text")
+    show.set_defaults(handler=_show)
+
+    versions = add_command(sub, "versions", help="list the saved versions of a contract")
+    versions.add_argument("contract", metavar="CONTRACT", help="DIR/NAME")
+    versions.add_argument("--json", action="store_true", help="machine-readable JSON instead of text")
+    versions.set_defaults(handler=_versions)
+
+    validate = add_command(
+        subparsers, "validate", help="validate a data file against a contract",
+        description="Validate a data file against a contract and print the report. Exits 0 when the report "
+        "status is below --fail-on, 1 when it reaches it, 2 on usage or input errors.",
+        epilog="example:\n  sidecar validate --contract contracts/churn_inputs --data today.csv --fail-on warning",
+    )
+    validate.add_argument("--contract", required=True, help="DIR/NAME (newest version) or DIR/NAME/vN.json")
+    validate.add_argument("--data", required=True, metavar="FILE",
+                          help="data to validate (formats as for 'contract create'; '-' for standard input)")
+    validate.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
+    validate.add_argument("--fail-on", choices=list(_FAIL_ON), default="critical",
+                          help="exit 1 when the report status reaches this (default: %(default)s)")
+    validate.add_argument("--out", metavar="FILE", help="also write the JSON report to FILE")
+    validate.add_argument("--show-healthy", action="store_true", help="list healthy rows in the text report too")
+    _format_option(validate)
+    validate.set_defaults(handler=_validate)
+
+
+# -- handlers ---------------------------------------------------------------------------------------------
+def _create(args: argparse.Namespace, console: Console) -> int:
+    registry.check_name(args.name)  # fail before reading a large file
+    check_source(args.reference, args.format)
+    hints = ReadHints(datetime_columns=dict.fromkeys(args.parse_dates))
+    df = _read_data(console, args.reference, args.format, hints, columns=args.columns)
+    unparsed_dates = [c for c in args.parse_dates if c in df.columns and not _is_datetime(df[c])]
+    unknown_dates = [c for c in args.parse_dates if c not in df.columns]
+    if unknown_dates:
+        raise CliError(f"--parse-dates: no column(s) {unknown_dates} in {args.reference}")
+    if unparsed_dates:
+        raise CliError(f"--parse-dates: column(s) {unparsed_dates} do not parse as datetimes")
+    with console.step("profiling reference") as step:
+        kwargs = {"n_bins": args.bins} if args.bins is not None else {}
+        contract = DataContract(args.name, df, **kwargs)
+        step.detail = f"{len(contract.columns)} columns"
+    before = registry.latest_version(args.out, args.name)
+    path = contract.save(args.out)
+    if before is not None and contract.version == before:
+        console.note(f"unchanged: contract {args.name} v{before} already has this content")
+    else:
+        console.note(f"saved contract {args.name} v{contract.version}")
+    console.print(str(path))
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace, console: Console) -> int:
+    path = resolve_contract(args.contract)
+    summary = contract_summary(DataContract.from_file(path), path)
+    console.print(json.dumps(summary, indent=2, ensure_ascii=False) if args.json else render_summary(summary))
+    return EXIT_OK
+
+
+def _versions(args: argparse.Namespace, console: Console) -> int:
+    spec = Path(args.contract)
+    directory, name = spec.parent, registry.check_name(spec.name)
+    found = registry.versions(directory, name)
+    if not found:
+        raise ContractNotFoundError(_not_found(spec))
+    rows: list[dict[str, Any]] = []
+    for v in found:
+        path = registry.resolve_path(directory, name, v)
+        row: dict[str, Any] = {"version": v, "path": str(path), "newest": v == found[-1]}
+        try:
+            f = registry.read_file(path)
+        except (ValueError, OSError) as exc:  # one bad file must not hide the others
+            row["error"] = one_line(exc)
+        else:
+            row.update(created_at=f.created_at.isoformat(), sha256=f.sha256, rows=f.reference.n_rows,
+                       columns=len(f.reference.columns))
+        rows.append(row)
+    if args.json:
+        console.print(json.dumps({"name": name, "directory": str(directory), "versions": rows}, indent=2))
+        return EXIT_OK
+    console.print(f"{name} ({directory})")
+    for r in rows:
+        if "error" in r:
+            console.print(f"  v{r['version']:<4} INVALID: {r['error']}")
+            continue
+        newest = "  (newest)" if r["newest"] else ""
+        console.print(f"  v{r['version']:<4} {r['created_at']}  sha256 {r['sha256'][:12]}  "
+                      f"{r['rows']:,} rows  {r['columns']} columns{newest}")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace, console: Console) -> int:
+    path = resolve_contract(args.contract)
+    check_source(args.data, args.format)  # a missing file or unknown format fails before any work
+    with console.step(f"loading contract {args.contract}") as step:
+        contract = DataContract.from_file(path)
+        step.detail = f"{contract.name} v{contract.version}, {len(contract.columns)} columns"
+    df = _read_data(console, args.data, args.format, hints_from_specs(contract.reference.specs))
+    with console.step("validating") as step:
+        report = contract.validate(df)
+        bad = {s: len(report.by_status(s)) for s in (Status.WARNING, Status.CRITICAL)}
+        step.detail = (f"{report.status.value} ({bad[Status.WARNING]} warning, {bad[Status.CRITICAL]} critical "
+                       f"of {len(report.results)} results)")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report.to_json(indent=2) + "\n", encoding="utf-8")
+        console.note(f"wrote {out}")
+    console.print(report.to_json(indent=2) if args.json else report.to_text(show_healthy=args.show_healthy))
+    return EXIT_FAILED if report.status.severity >= _FAIL_ON[args.fail_on].severity else EXIT_OK
+
+
+# -- contracts --------------------------------------------------------------------------------------------
+def resolve_contract(spec: str | os.PathLike[str]) -> Path:
+    """The file ``spec`` names, as :meth:`DataContract.from_path` reads it: ``DIR/NAME`` means the newest
+    version, a ``.json`` path that file. Raises :class:`ContractNotFoundError` with a hint when absent."""
+    p = Path(spec)
+    if p.suffix == ".json":
+        if not p.is_file():
+            raise ContractNotFoundError(f"contract file {os.fspath(p)!r} does not exist")
+        return p
+    if not registry.versions(p.parent, registry.check_name(p.name)):
+        raise ContractNotFoundError(_not_found(p))
+    return registry.resolve_path(p.parent, p.name)
+
+
+def _not_found(p: Path) -> str:
+    if p.is_dir():
+        names = sorted(c.name for c in p.iterdir() if c.is_dir() and registry.versions(p, c.name))
+        if names:
+            return (f"{os.fspath(p)!r} is a contracts directory, not a contract; pass DIR/NAME, "
+                    f"e.g. {os.fspath(p / names[0])!r} (it holds {', '.join(names)})")
+    return f"no contract {p.name!r} under {os.fspath(p.parent)!r} (no {os.fspath(p / 'v<N>.json')!r} files)"
+
+
+def contract_summary(contract: DataContract, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """A JSON-able overview of a contract: identity, reference columns and configured checks.
+
+    Datetime minimum and maximum are ISO 8601 strings; other numbers are plain numbers.
+    """
+    ref = contract.reference
+    return {
+        "name": contract.name,
+        "version": contract.version,
+        "sha256": contract.sha256,
+        "created_at": contract.created_at.isoformat() if contract.created_at else None,
+        "path": os.fspath(path) if path is not None else None,
+        "reference_rows": ref.n_rows,
+        "columns": [_column_summary(p) for p in ref.columns.values()],
+        "checks": {check: {key: s.model_dump(mode="json") for key, s in per_col.items()}
+                   for check, per_col in contract.settings.items()},
+    }
+
+
+def _column_summary(prof: ColumnProfile) -> dict[str, Any]:
+    spec = prof.spec
+    out: dict[str, Any] = {
+        "name": spec.name, "kind": spec.kind.value, "dtype": spec.dtype, "count": prof.count,
+        "nulls": prof.nulls, "null_rate": prof.nulls / prof.count if prof.count else None,
+        "distinct": round(prof.distinct),
+    }
+    if spec.is_numeric:
+        out["min"] = _number(prof.minimum, spec.kind, spec.dtype)
+        out["max"] = _number(prof.maximum, spec.kind, spec.dtype)
+    else:
+        present = prof.count - prof.nulls
+        ranked = sorted(prof.categories.items(), key=lambda kv: (-kv[1], repr(kv[0])))
+        out["top"] = [{"value": v, "count": c, "share": c / present if present else None}
+                      for v, c in ranked[:TOP_CATEGORIES]]
+        out["categories"] = len(prof.categories)
+    return out
+
+
+def _number(x: float, kind: ColumnKind, dtype: str) -> float | str | None:
+    if math.isnan(x):
+        return None
+    if kind is ColumnKind.DATETIME:
+        ts = datetime.fromtimestamp(x, UTC)
+        return (ts if "," in dtype else ts.replace(tzinfo=None)).isoformat()  # "datetime64[ns, UTC]" is zoned
+    return int(x) if x.is_integer() and abs(x) < 2**53 else x
+
+
+def render_summary(summary: dict[str, Any]) -> str:
+    """The text form of :func:`contract_summary` (``sidecar contract show``)."""
+    lines = [
+        f"Contract {summary['name']} v{summary['version']}",
+        f"  file:       {summary['path']}",
+        f"  sha256:     {summary['sha256']}",
+        f"  created:    {summary['created_at']}",
+        f"  reference:  {summary['reference_rows']:,} rows, {len(summary['columns'])} columns",
+        "",
+        "Columns",
+    ]
+    table: list[tuple[str, ...]] = [("column", "kind", "dtype", "nulls", "min", "max / top values")]
+    for c in summary["columns"]:
+        nulls = f"{c['null_rate']:.2%}" if c["null_rate"] is not None else "-"
+        if "top" in c:
+            top = ", ".join(f"{v['value']!s} {v['share']:.1%}" for v in c["top"] if v["share"] is not None)
+            more = c["categories"] - len(c["top"])
+            lo, hi = "", top + (f" (+{more} more)" if more > 0 else "")
+        else:
+            lo, hi = _cell(c["min"]), _cell(c["max"])
+        table.append((c["name"], c["kind"], c["dtype"], nulls, lo, hi))
+    lines += _table(table)
+    lines += ["", "Checks"]
+    all_columns = [c["name"] for c in summary["columns"]]
+    position = {name: i for i, name in enumerate(all_columns)}
+    table = [("check", "columns", "settings")]
+    # Display in the report's check order and the reference's column order, not the file's sorted keys.
+    checks = sorted(summary["checks"].items(), key=lambda kv: _order(CHECK_NAMES, kv[0]))
+    for check, per_key in checks:
+        groups: dict[str, list[str]] = {}
+        for key in sorted(per_key, key=lambda k: position.get(k.split("::", 1)[0], -1)):
+            column = "(table)" if key == "*" else key.split("::", 1)[0]
+            groups.setdefault(_describe(per_key[key]), []).append(column)
+        for described, cols in groups.items():
+            shown = "all columns" if len(all_columns) > 1 and cols == all_columns else ", ".join(cols)
+            table.append((check, shown, described))
+    lines += _table(table)
+    return "\n".join(lines)
+
+
+def _order(names: Sequence[str], name: str) -> int:
+    return names.index(name) if name in names else len(names)
+
+
+def _describe(settings: dict[str, Any]) -> str:
+    """``method=psi warn>0.1 crit>0.25``-style text of one check's settings."""
+    parts = []
+    for key, value in settings.items():
+        if key in ("warning", "critical") or value is None:
+            continue
+        if key == "rules":
+            parts += [f"{'missing' if r['value'] is None else repr(r['value'])}: {_thresholds(r)}" for r in value]
+        elif key == "allowed":
+            parts.append(f"allowed={len(value)} values")
+        else:
+            parts.append(f"{key}={value}")
+    if settings.get("warning") is not None or settings.get("critical") is not None:
+        parts.append(_thresholds(settings))
+    return " ".join(parts)
+
+
+def _thresholds(s: dict[str, Any]) -> str:
+    return f"warn>{_cell(s.get('warning'))} crit>{_cell(s.get('critical'))}"
+
+
+def _cell(x: Any) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.6g}" if isinstance(x, float) else str(x)
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+# -- data -------------------------------------------------------------------------------------------------
+def _read_data(console: Console, source: str, fmt: str | None, hints: ReadHints,
+               columns: Sequence[str] | None = None) -> pd.DataFrame:
+    label = "standard input" if source == "-" else Path(source).name
+    with console.step(f"reading {label}") as step:
+        df = read_frame(source, fmt=fmt, columns=columns, hints=hints)
+        step.detail = f"{len(df):,} rows, {df.shape[1]} columns"
+    return df
+
+
+def _is_datetime(series: pd.Series | pd.DataFrame) -> bool:
+    return isinstance(series, pd.Series) and pd.api.types.is_datetime64_any_dtype(series.dtype)
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=list(FORMATS), help="data format (default: from the file name)")
+
+
+def _name_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names, got {text!r}")
+    return names
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return n

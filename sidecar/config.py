@@ -1,0 +1,167 @@
+"""Settings of ``sidecar run``: one pydantic settings class, from a YAML file plus ``SIDECAR_*`` variables.
+
+Environment variables win over the file (twelve-factor): ``SIDECAR_KAFKA__BOOTSTRAP_SERVERS`` overrides
+``kafka.bootstrap_servers``. Nothing else in the package reads ``os.environ``; the settings object is loaded
+once and passed down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from sidecar.errors import ConfigurationError
+
+__all__ = [
+    "AlertSettings",
+    "HttpSettings",
+    "KafkaSettings",
+    "Settings",
+    "StoreSettings",
+    "TopicSettings",
+    "WindowSettings",
+]
+
+Format = Literal["auto", "record", "flat", "columns", "oip", "arrow"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class KafkaSettings(_Section):
+    """Connection to the brokers; the consumer group is shared by every sidecar of one model."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    group_id: str | None = Field(None, description="default: model-health-<model>")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    client_id: str = "model-health-sidecar"
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    max_poll_records: int = Field(10_000, ge=1)
+    fetch_max_wait_ms: int = Field(100, ge=0)
+    retry_backoff_seconds: float = Field(1.0, gt=0)
+    retry_backoff_max_seconds: float = Field(30.0, gt=0)
+
+
+class TopicSettings(_Section):
+    """One consumed topic and the contract its records are judged against."""
+
+    topic: str
+    contract: str = Field(description="dir/name (newest version) or dir/name/vN.json")
+    format: Format = "auto"
+    request_id_key: str = "request_id"
+    timestamp_key: str = "timestamp"
+    oip_columns: dict[str, list[str]] | None = Field(None, description="tensor name -> contract columns by index")
+    dlq_topic: str | None = Field(None, description="default: <topic>.dlq")
+
+    @property
+    def dead_letter_topic(self) -> str:
+        """Where undecodable records go."""
+        return self.dlq_topic or f"{self.topic}.dlq"
+
+
+class WindowSettings(_Section):
+    """Tumbling windows by record timestamp."""
+
+    size_seconds: float = Field(300.0, gt=0)
+    lateness_seconds: float = Field(30.0, ge=0)
+    min_rows: int = Field(500, ge=0, description="fewer rows: only the schema is judged, not drift")
+    idle_close_seconds: float | None = Field(
+        60.0, gt=0, description="close open windows after this long without records (None: never)"
+    )
+
+
+class HttpSettings(_Section):
+    """The HTTP server: /metrics, /healthz, /readyz, /v1/events."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(9464, ge=0, le=65535)
+
+
+class AlertSettings(_Section):
+    """Alert events: a Kafka topic and, optionally, Alertmanager's v2 API."""
+
+    topic: str | None = "model-health.alerts"
+    alertmanager_url: str | None = None
+    resend_seconds: float = Field(60.0, gt=0)
+
+
+class StoreSettings(_Section):
+    """Where window reports are kept for the dashboard."""
+
+    path: str = "model-health-reports"
+
+
+class Settings(BaseSettings):
+    """Everything ``sidecar run`` needs. Load with :meth:`load`."""
+
+    model_config = SettingsConfigDict(env_prefix="SIDECAR_", env_nested_delimiter="__", extra="forbid")
+
+    model: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    inputs: TopicSettings | None = None
+    predictions: TopicSettings | None = None
+    window: WindowSettings = Field(default_factory=WindowSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+
+    @model_validator(mode="after")
+    def _needs_a_topic(self) -> Settings:
+        if self.inputs is None and self.predictions is None:
+            raise ValueError("configure at least one of 'inputs' and 'predictions'")
+        if self.kafka.group_id is None:
+            self.kafka.group_id = f"model-health-{self.model}"
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init kwargs; the environment must beat them.
+        return env_settings, init_settings, file_secret_settings
+
+    @property
+    def topics(self) -> list[tuple[str, TopicSettings]]:
+        """``[("inputs", ...), ("predictions", ...)]`` for the configured ones."""
+        return [(role, t) for role, t in (("inputs", self.inputs), ("predictions", self.predictions)) if t]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> Settings:
+        """Settings from a YAML file (optional) overridden by ``SIDECAR_*`` variables.
+
+        Raises :class:`ConfigurationError` with one line per problem, naming the key.
+        """
+        data: dict[str, Any] = {}
+        where = "environment"
+        if path is not None:
+            where = os.fspath(path)
+            try:
+                loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise ConfigurationError(f"config file {where!r} does not exist") from None
+            except yaml.YAMLError as exc:
+                raise ConfigurationError(f"config file {where!r} is not valid YAML: {exc}") from exc
+            if loaded is not None and not isinstance(loaded, dict):
+                raise ConfigurationError(f"config file {where!r}: expected a mapping at the top level")
+            data = loaded or {}
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ConfigurationError(f"invalid settings ({where}): {problems}") from exc

@@ -1,0 +1,121 @@
+"""Every Prometheus metric the sidecar exposes, defined in one place on an app-owned registry.
+
+Names follow DESIGN.md section 5 (prefix ``model_health_``). Series for every feature of a contract are
+created at start-up with value 0, so dashboards and alert rules see them before the first window closes.
+Labels never carry request ids or raw values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from sidecar.contract import DataContract
+from sidecar.report import CheckResult, Status, ValidationReport
+
+__all__ = ["SidecarMetrics"]
+
+_CHECK_LABELS = ("model", "contract", "check", "feature")
+
+
+class SidecarMetrics:
+    """The sidecar's metrics on ``registry`` for one model."""
+
+    def __init__(self, model: str, registry: CollectorRegistry | None = None) -> None:
+        self.model = model
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.records = Counter("model_health_records", "Records consumed, by outcome.",
+                               ("model", "topic", "result"), registry=r)
+        self.drift = Gauge("model_health_feature_drift_score", "Distribution distance of a feature in the last window.",
+                           ("model", "contract", "feature", "method"), registry=r)
+        self.status = Gauge("model_health_check_status", "Check status: 0 healthy, 1 warning, 2 critical.",
+                            _CHECK_LABELS, registry=r)
+        self.value = Gauge("model_health_check_value", "Measured value of a check in the last window.",
+                           _CHECK_LABELS, registry=r)
+        self.threshold = Gauge("model_health_check_threshold", "Threshold of a check, by severity.",
+                               (*_CHECK_LABELS, "severity"), registry=r)
+        self.window_rows = Gauge("model_health_window_rows", "Rows in the last evaluated window.",
+                                 ("model", "contract"), registry=r)
+        self.window_end = Gauge("model_health_window_end_timestamp_seconds", "End of the last evaluated window.",
+                                ("model", "contract"), registry=r)
+        self.eval_duration = Histogram("model_health_window_evaluation_duration_seconds",
+                                       "Time to evaluate a closed window.", ("model",), registry=r,
+                                       buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
+        self.production = Gauge("model_health_production_metric", "Production metric (accuracy, roc_auc, ...).",
+                                ("model", "metric"), registry=r)
+        self.contract_info = Info("model_health_contract", "The contract a stream is judged against.",
+                                  ("model", "contract"), registry=r)
+        self.kafka_up = Gauge("model_health_kafka_up", "1 when the Kafka consumer is connected.", ("model",),
+                              registry=r)
+        self.kafka_errors = Counter("model_health_kafka_errors", "Kafka errors (connection, commit, produce).",
+                                    ("model", "operation"), registry=r)
+        self.open_windows = Gauge("model_health_open_windows", "Windows currently collecting rows.",
+                                  ("model", "contract"), registry=r)
+        self.kafka_up.labels(model).set(0)
+
+    def init_stream(self, topic: str, contract: DataContract) -> None:
+        """Create every series of ``contract``'s features at 0, before the first window."""
+        name = contract.name
+        for result in ("ok", "dead_lettered", "late"):
+            self.records.labels(self.model, topic, result)
+        self.contract_info.labels(self.model, name).info(
+            {"version": str(contract.version or 0), "sha256": contract.sha256 or ""})
+        self.window_rows.labels(self.model, name).set(0)
+        self.window_end.labels(self.model, name).set(0)
+        self.open_windows.labels(self.model, name).set(0)
+        for check, per_col in contract.settings.items():
+            for key, settings in per_col.items():
+                feature = "" if key == "*" else key.split("::", 1)[0]
+                self.status.labels(self.model, name, check, feature).set(0)
+                self.value.labels(self.model, name, check, feature).set(0)
+                self._thresholds(name, check, feature, settings.warning, settings.critical)
+                method = getattr(settings, "method", None)
+                if check == "distribution" and method:
+                    self.drift.labels(self.model, name, feature, _method_label(method)).set(0)
+
+    def _thresholds(self, contract: str, check: str, feature: str, warning: float | None,
+                    critical: float | None) -> None:
+        for severity, value in (("warning", warning), ("critical", critical)):
+            if value is not None:
+                self.threshold.labels(self.model, contract, check, feature, severity).set(value)
+
+    def publish(self, report: ValidationReport, duration_seconds: float) -> None:
+        """Update the gauges from a window's report."""
+        name = report.contract
+        self.window_rows.labels(self.model, name).set(report.row_count.actual)
+        if report.window_end is not None:
+            self.window_end.labels(self.model, name).set(report.window_end.timestamp())
+        self.eval_duration.labels(self.model).observe(duration_seconds)
+        for (check, feature), rows in _group(report.results).items():
+            worst = max(rows, key=lambda r: (r.status.severity, r.value if r.value is not None else -1.0))
+            self.status.labels(self.model, name, check, feature).set(worst.status.severity)
+            values = [r.value for r in rows if r.value is not None]
+            if values:
+                self.value.labels(self.model, name, check, feature).set(max(values))
+            self._thresholds(name, check, feature, worst.warning, worst.critical)
+            if check == "distribution" and worst.value is not None:
+                method = _method_label(str(worst.details.get("method", "")))
+                self.drift.labels(self.model, name, feature, method).set(worst.value)
+
+
+def _group(results: Iterable[CheckResult]) -> dict[tuple[str, str], list[CheckResult]]:
+    # Several rows can share (check, feature) (special values per value, custom checks); the metric
+    # reports the worst, because an alert needs one number per series.
+    out: dict[tuple[str, str], list[CheckResult]] = {}
+    for r in results:
+        out.setdefault((r.check, r.column or ""), []).append(r)
+    return out
+
+
+def _method_label(method: str) -> str:
+    """Custom callables are labelled by their function name only (bounded, no addresses)."""
+    if ":" in method:
+        return "custom:" + method.rsplit(":", 1)[1].split("@", 1)[0].rsplit(".", 1)[-1]
+    return method
+
+
+def status_value(status: Status) -> int:
+    """0 healthy, 1 warning, 2 critical."""
+    return status.severity

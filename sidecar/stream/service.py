@@ -1,0 +1,364 @@
+"""The sidecar's consumer loop: Kafka in, windows evaluated, metrics and reports out, offsets committed.
+
+Delivery (DESIGN.md section 4): offsets are committed only up to the lowest offset an open window still
+holds, after closed windows were evaluated and published, so a crash replays exactly the open windows.
+Each commit carries ``{"closed_until": t}`` as metadata, the end of the last closed window; on restart
+replayed rows of closed windows are skipped as they were counted (or dropped as late) before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from sidecar.config import Settings
+from sidecar.contract import DataContract
+from sidecar.metrics import SidecarMetrics
+from sidecar.report import ValidationReport
+from sidecar.store.reports import ReportStore
+from sidecar.stream.deadletter import dead_letter_headers
+from sidecar.stream.decoders import MessageError, RawMessage
+from sidecar.stream.topic import Evaluated, Ingested, TopicStream
+
+__all__ = ["SidecarService"]
+
+log = logging.getLogger(__name__)
+
+#: Commit at least this often when nothing closes, so dead-lettered and late records are not re-read
+#: forever after a restart.
+COMMIT_INTERVAL_SECONDS = 5.0
+
+ReportListener = Callable[[TopicStream, ValidationReport], Any]
+
+
+class SidecarService:
+    """Consumes a model's topics and judges every window against the contracts.
+
+    An async service: ``start()``/``stop()`` or ``async with``. ``stop()`` closes the open windows as
+    partial, publishes them, commits and returns; it is safe to call twice.
+    """
+
+    def __init__(self, settings: Settings, metrics: SidecarMetrics, reports: ReportStore | None = None,
+                 contracts: dict[str, DataContract] | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.reports = reports
+        self.streams: dict[str, TopicStream] = {}
+        for role, topic in settings.topics:
+            contract = (contracts or {}).get(role) or DataContract.from_path(topic.contract)
+            self.streams[topic.topic] = TopicStream(role, topic, settings.window, contract)
+            metrics.init_stream(topic.topic, contract)
+        self.listeners: list[ReportListener] = []
+        self.last_reports: dict[str, ValidationReport] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._next_offset: dict[TopicPartition, int] = {}
+        self._committed: dict[TopicPartition, int] = {}
+        self._last_commit = time.monotonic()
+        self._pending_sends: list[asyncio.Future[Any]] = []
+        self._lock = asyncio.Lock()
+        self.connected = False
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start the loop in the background (connecting to Kafka with retries; never blocks on it)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"sidecar-{self.settings.model}")
+
+    async def stop(self) -> None:
+        """Stop fetching, close open windows as partial, publish, commit, disconnect. Idempotent."""
+        self._stopping.set()
+        task, self._task = self._task, None
+        if task is not None:
+            try:
+                await task
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop already logged it; shutdown must still finish
+                log.exception("sidecar loop ended with an error")
+
+    async def __aenter__(self) -> SidecarService:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def alive(self) -> bool:
+        """True while the loop task runs (``/healthz``)."""
+        return self._task is not None and not self._task.done()
+
+    # -- ingestion from HTTP --------------------------------------------------------------------------
+    def stream_for(self, role: str) -> TopicStream | None:
+        """The stream of ``role`` (``inputs`` or ``predictions``)."""
+        return next((s for s in self.streams.values() if s.role == role), None)
+
+    async def ingest_http(self, stream: TopicStream, messages: Sequence[RawMessage]) -> Ingested:
+        """Feed HTTP-delivered messages (KServe CloudEvents) into the same windows as Kafka records."""
+        async with self._lock:
+            result = stream.ingest(messages)
+            self._count(stream.topic, result)
+            for err in result.errors:
+                msg = messages[err.index]
+                self._dead_letter(stream, msg.value, msg.key, msg.headers, None, None, err)
+            await self._close_due()
+        return result
+
+    # -- the loop -------------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        backoff = self.settings.kafka.retry_backoff_seconds
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._connect()
+                    backoff = self.settings.kafka.retry_backoff_seconds
+                    await self._consume()
+                except KafkaError as exc:
+                    self._set_connected(False)
+                    self.metrics.kafka_errors.labels(self.settings.model, "consume").inc()
+                    log.warning("kafka error (%s); retrying in %.1fs", exc, backoff)
+                    await self._disconnect()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
+                    backoff = min(backoff * 2, self.settings.kafka.retry_backoff_max_seconds)
+        finally:
+            await self._shutdown()
+
+    async def _connect(self) -> None:
+        if self._consumer is not None:
+            return
+        k = self.settings.kafka
+        common: dict[str, Any] = {
+            "bootstrap_servers": k.bootstrap_servers,
+            "client_id": k.client_id,
+            "security_protocol": k.security_protocol,
+        }
+        if k.sasl_mechanism:
+            common.update(sasl_mechanism=k.sasl_mechanism, sasl_plain_username=k.sasl_username,
+                          sasl_plain_password=k.sasl_password)
+        consumer = AIOKafkaConsumer(
+            group_id=k.group_id, enable_auto_commit=False, auto_offset_reset=k.auto_offset_reset,
+            max_poll_records=k.max_poll_records, fetch_max_wait_ms=k.fetch_max_wait_ms, **common,
+        )
+        producer = AIOKafkaProducer(max_request_size=16 * 1024 * 1024, linger_ms=5, **common)
+        admin = AIOKafkaAdminClient(**common)
+        try:
+            await consumer.start()
+            await producer.start()
+            await admin.start()
+        except BaseException:
+            for client in (consumer, producer, admin):
+                with contextlib.suppress(Exception):
+                    await client.stop() if not isinstance(client, AIOKafkaAdminClient) else await client.close()
+            raise
+        self._consumer, self._producer, self._admin = consumer, producer, admin
+        consumer.subscribe(list(self.streams), listener=_Rebalance(self))
+        self._set_connected(True)
+        log.info("consuming %s as group %s", ", ".join(self.streams), k.group_id)
+
+    async def _disconnect(self) -> None:
+        consumer, producer, admin = self._consumer, self._producer, self._admin
+        self._consumer = self._producer = self._admin = None
+        for stream in self.streams.values():
+            stream.windows.reset()  # replayed from the committed offsets after reconnecting
+        self._next_offset.clear()
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+        if admin is not None:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+    async def _consume(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        k = self.settings.kafka
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=max(k.fetch_max_wait_ms, 50), max_records=k.max_poll_records)
+            async with self._lock:
+                for tp, records in batches.items():
+                    if records:
+                        self._ingest_records(tp, records)
+                await self._close_due()
+                if time.monotonic() - self._last_commit >= COMMIT_INTERVAL_SECONDS:
+                    await self._commit()
+
+    def _ingest_records(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        stream = self.streams[tp.topic]
+        messages = [RawMessage(r.value, tuple(r.headers), r.timestamp, r.key) for r in records]
+        offsets = np.fromiter((r.offset for r in records), dtype=np.int64, count=len(records))
+        result = stream.ingest(messages, partition=tp, offsets=offsets)
+        self._next_offset[tp] = records[-1].offset + 1
+        self._count(tp.topic, result)
+        for err in result.errors:
+            r = records[err.index]
+            self._dead_letter(stream, r.value, r.key, tuple(r.headers), tp.partition, r.offset, err)
+
+    def _count(self, topic: str, result: Ingested) -> None:
+        m, model = self.metrics.records, self.settings.model
+        if result.accepted_messages:
+            m.labels(model, topic, "ok").inc(result.accepted_messages)
+        if result.errors:
+            m.labels(model, topic, "dead_lettered").inc(len(result.errors))
+        if result.late_rows:
+            m.labels(model, topic, "late").inc(result.late_rows)
+
+    def _dead_letter(self, stream: TopicStream, value: bytes | None, key: bytes | None,
+                     headers: Sequence[tuple[str, bytes]], partition: int | None, offset: int | None,
+                     err: MessageError) -> None:
+        log.debug("dead-lettering %s[%s]@%s: %s", stream.topic, partition, offset, err.reason)
+        if self._producer is None:
+            return
+        hdrs = dead_letter_headers(headers, stream.topic, partition, offset, err)
+        fut = asyncio.ensure_future(self._producer.send(stream.settings.dead_letter_topic, value=value, key=key,
+                                                        headers=hdrs))
+        self._pending_sends.append(fut)
+
+    # -- windows --------------------------------------------------------------------------------------
+    async def _close_due(self, *, final: bool = False) -> int:
+        closed = 0
+        for stream in self.streams.values():
+            if final:
+                ready = [(w, True) for w in stream.windows.close_all()]
+            else:
+                ready = stream.due()
+            for window, partial in ready:
+                self._publish(stream, stream.evaluate(window, partial))
+                closed += 1
+            self.metrics.open_windows.labels(self.settings.model, stream.contract.name).set(len(stream.windows.open))
+        if closed and not final:
+            await self._commit()
+        return closed
+
+    def _publish(self, stream: TopicStream, ev: Evaluated) -> None:
+        report = ev.report
+        self.metrics.publish(report, ev.duration_seconds)
+        if self.reports is not None:
+            self.reports.append(self.settings.model, report)
+        self.last_reports[stream.topic] = report
+        bad = {k: v for k, v in report.summary.items() if v["warning"] or v["critical"]}
+        log.info("window %s..%s %s: %d rows, %s%s", report.window_start, report.window_end, stream.contract.name,
+                 report.row_count.actual, report.status.value, f" {bad}" if bad else "")
+        for listener in self.listeners:
+            try:
+                listener(stream, report)
+            except Exception:
+                log.exception("report listener failed")
+
+    async def _commit(self) -> None:
+        consumer = self._consumer
+        self._last_commit = time.monotonic()
+        if consumer is None or not self._next_offset:
+            return
+        if self._pending_sends:
+            sends, self._pending_sends = self._pending_sends, []
+            results = await asyncio.gather(*sends, return_exceptions=True)
+            failed = [r for r in results if isinstance(r, BaseException)]
+            if failed:
+                self.metrics.kafka_errors.labels(self.settings.model, "dead_letter").inc(len(failed))
+                log.warning("%d dead-letter sends failed: %s", len(failed), failed[0])
+            if self._producer is not None:
+                with contextlib.suppress(KafkaError):
+                    await self._producer.flush()
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for tp, nxt in self._next_offset.items():
+            stream = self.streams[tp.topic]
+            offset = stream.windows.committable(tp, nxt)
+            meta = json.dumps({"closed_until": _finite(stream.windows.closed_until)})
+            offsets[tp] = OffsetAndMetadata(offset, meta)
+        assigned = consumer.assignment()
+        offsets = {tp: om for tp, om in offsets.items() if tp in assigned}
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:
+            self.metrics.kafka_errors.labels(self.settings.model, "commit").inc()
+            log.warning("commit failed (%s); will retry", exc)
+            return
+        for tp, om in offsets.items():
+            self._committed[tp] = om.offset
+
+    async def _shutdown(self) -> None:
+        async with self._lock:
+            await self._close_due(final=True)
+            await self._commit()
+        await self._disconnect()
+        self._set_connected(False)
+
+    def _set_connected(self, up: bool) -> None:
+        self.connected = up
+        self.metrics.kafka_up.labels(self.settings.model).set(1 if up else 0)
+
+    # -- rebalancing ----------------------------------------------------------------------------------
+    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Open windows mix partitions; rebuilding them from committed offsets is simpler than splitting.
+        for stream in self.streams.values():
+            stream.windows.reset()
+        for tp in revoked:
+            self._next_offset.pop(tp, None)
+
+    async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer, admin = self._consumer, self._admin
+        if consumer is None or not assigned:
+            return
+        committed: dict[TopicPartition, OffsetAndMetadata] = {}
+        if admin is not None:
+            try:
+                committed = await admin.list_consumer_group_offsets(self.settings.kafka.group_id,
+                                                                     partitions=list(assigned))
+            except KafkaError as exc:
+                log.warning("could not read committed offsets (%s)", exc)
+        for tp in assigned:
+            om = committed.get(tp)
+            if om is not None and om.offset >= 0:
+                consumer.seek(tp, om.offset)
+                stream = self.streams[tp.topic]
+                closed = _closed_until(om.metadata)
+                stream.windows.closed_until = max(stream.windows.closed_until, closed)
+        for stream in self.streams.values():
+            stream.windows.reset()
+        self._next_offset = {tp: o for tp, o in self._next_offset.items() if tp in assigned}
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, service: SidecarService) -> None:
+        self.service = service
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.service._on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.service._on_assigned(assigned)
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _closed_until(metadata: str | None) -> float:
+    try:
+        value = json.loads(metadata or "{}").get("closed_until")
+    except (ValueError, AttributeError):
+        return -math.inf
+    return float(value) if isinstance(value, int | float) else -math.inf
