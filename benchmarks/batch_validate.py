@@ -265,7 +265,7 @@ def _summary(side: str, result: Any) -> dict[str, Any]:
 
 def child_main(spec: dict[str, Any]) -> None:
     """Measure one (side, step) in this fresh process and write the numbers for the parent."""
-    cpu = pin_one_core()
+    cpu = pin_one_core(spec.get("cpu"))
     side, step, rows = spec["side"], spec["step"], spec["rows"]
     artifact = Path(spec["artifacts"]) / f"{side}-{rows}"
     if side == "ours":
@@ -284,15 +284,16 @@ def child_main(spec: dict[str, Any]) -> None:
     before = memory_status()["VmRSS"]
     peak_reset = reset_peak()
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if step == "create":
         result = DataContract("bench", df) if side == "ours" else baseline_fit(df)
     else:
         result = state.validate(df) if side == "ours" else baseline_check(state, df)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     peak = memory_status()["VmHWM"]
 
-    out = {"side": side, "step": step, "rows": rows, "seconds": seconds, "rss_after_load": before, "peak": peak,
+    out = {"side": side, "step": step, "rows": rows, "seconds": seconds, "cpu_seconds": cpu_seconds,
+           "rss_after_load": before, "peak": peak,
            "extra": peak - before, "frame_bytes": frame_bytes, "peak_reset": peak_reset, "cpu": cpu}
     if step == "validate":
         out["summary"] = _summary(side, result)
@@ -306,23 +307,25 @@ def child_main(spec: dict[str, Any]) -> None:
 
 
 # -- orchestration (parent) ---------------------------------------------------------------------------
-def measure(rows: int, repeats: int, seed: int, log: Any) -> dict[str, Any]:
+def measure(rows: int, repeats: int, seed: int, cpu: int, log: Any) -> dict[str, Any]:
     """All children for one frame size; returns per (side, step) the raw runs and their medians."""
     runs: dict[str, list[dict[str, Any]]] = {f"{side}/{step}": [] for step in STEPS for side in SIDES}
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as artifacts:
         for step in STEPS:
             for rep in range(repeats):
                 for side in SIDES:  # interleaved, so slow drift of the machine hits both sides alike
-                    spec = {"side": side, "step": step, "rows": rows, "seed": seed, "artifacts": artifacts,
+                    spec = {"side": side, "step": step, "rows": rows, "seed": seed, "cpu": cpu, "artifacts": artifacts,
                             "save": step == "create" and rep == 0}
                     r = run_child(__file__, spec)
                     runs[f"{side}/{step}"].append(r)
                     print(f"  rows={rows:,} {side:8s} {step:8s} run {rep + 1}/{repeats}: "
-                          f"{fmt_seconds(r['seconds'])}, extra {fmt_bytes(r['extra'])}", file=log, flush=True)
+                          f"{fmt_seconds(r['seconds'])} (CPU {fmt_seconds(r['cpu_seconds'])}), extra {fmt_bytes(r['extra'])}", file=log,
+                          flush=True)
     out: dict[str, Any] = {"rows": rows, "configs": {}}
     for key, rs in runs.items():
         out["configs"][key] = {
             "seconds": median(r["seconds"] for r in rs),
+            "cpu_seconds": median(r["cpu_seconds"] for r in rs),
             "extra_bytes": median(r["extra"] for r in rs),
             "peak_bytes": median(r["peak"] for r in rs),
             "rss_after_load_bytes": median(r["rss_after_load"] for r in rs),
@@ -349,13 +352,14 @@ def render(result: dict[str, Any], repeats: int) -> str:
             is_ours = side == "ours"
             ratio = fmt_ratio(ours["seconds"] / base["seconds"]) if is_ours else ""
             table.append([
-                "contract creation" if step == "create" else "validation", side, fmt_seconds(c["seconds"]), ratio,
+                "contract creation" if step == "create" else "validation", side, fmt_seconds(c["seconds"]),
+                fmt_seconds(c["cpu_seconds"]), ratio,
                 fmt_bytes(c["frame_bytes"]), fmt_bytes(c["rss_after_load_bytes"]), fmt_bytes(c["peak_bytes"]),
                 fmt_bytes(c["extra_bytes"]), fmt_pct(c["extra_bytes"] / c["frame_bytes"]),
             ])
-    headers = ["step", "side", "time", "ours/baseline", "frame", "RSS after load", "peak RSS", "extra memory",
+    headers = ["step", "side", "time", "CPU time", "ours/baseline", "frame", "RSS after load", "peak RSS", "extra memory",
                "extra / frame"]
-    lines.append(markdown_table(headers, table, align="llrrrrrrr"))
+    lines.append(markdown_table(headers, table, align="llrrrrrrrr"))
     lines.append("")
     checks = []
     for step in STEPS:
@@ -369,6 +373,10 @@ def render(result: dict[str, Any], repeats: int) -> str:
     lines.append(f"Drift found: ours {s_ours['drift_critical']} critical + {s_ours['drift_warning']} warning "
                  f"distribution rows (report status {s_ours['status']}); baseline {s_base['drift_critical']} columns "
                  f"PSI > 0.25 + {s_base['drift_warning']} with 0.1 < PSI <= 0.25.")
+    busy = [k for k, c in result["configs"].items() if c["seconds"] > 1.25 * c["cpu_seconds"] + 0.005]
+    if busy:
+        lines.append(f"Warning: wall time well above CPU time for {', '.join(busy)}: another process shared the "
+                     "core, so those times are inflated; compare CPU times or re-run on a quiet machine.")
     if not all(c["peak_reset"] for c in result["configs"].values()):
         lines.append("Note: the kernel refused to reset VmHWM; peaks include building the frame.")
     return "\n".join(lines)
@@ -386,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="fresh-process runs per configuration (median)")
     parser.add_argument("--seed", type=int, default=SEED, help="data seed")
     parser.add_argument("--json", metavar="FILE", help="also write every number (and each run) to FILE")
+    parser.add_argument("--cpu", type=int, default=0, help="the one CPU children are pinned to (default 0)")
     args = parser.parse_args(argv)
     if args.repeats < 1 or any(r < 100 for r in args.rows):
         parser.error("--repeats must be >= 1 and every --rows >= 100")
@@ -393,13 +402,13 @@ def main(argv: list[str] | None = None) -> int:
     results, tables = [], []
     for rows in args.rows:
         print(f"measuring {rows:,} rows ...", file=sys.stderr, flush=True)
-        res = measure(rows, args.repeats, args.seed, sys.stderr)
+        res = measure(rows, args.repeats, args.seed, args.cpu, sys.stderr)
         results.append(res)
         tables.append(render(res, args.repeats))
         print(tables[-1] + "\n", flush=True)
     if args.json:
         meta = {"python": sys.version.split()[0], "numpy": np.__version__, "pandas": pd.__version__,
-                "repeats": args.repeats, "seed": args.seed, "thread_env": THREAD_ENV,
+                "repeats": args.repeats, "seed": args.seed, "cpu": args.cpu, "thread_env": THREAD_ENV,
                 "targets": {"time_ratio_max": TARGET_RATIO, "extra_share_max": TARGET_EXTRA}}
         Path(args.json).write_text(json.dumps({"meta": meta, "results": results}, indent=2), encoding="utf-8")
         print(f"wrote {args.json}", file=sys.stderr)

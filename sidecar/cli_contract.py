@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.set_defaults(handler=_show)
 
     versions = add_command(sub, "versions", help="list the saved versions of a contract")
-    versions.add_argument("contract", metavar="CONTRACT", help="DIR/NAME")
+    versions.add_argument("contract", metavar="CONTRACT", help="DIR/NAME (or any of its DIR/NAME/vN.json)")
     versions.add_argument("--json", action="store_true", help="machine-readable JSON instead of text")
     versions.set_defaults(handler=_versions)
 
@@ -122,6 +122,8 @@ def _show(args: argparse.Namespace, console: Console) -> int:
 
 def _versions(args: argparse.Namespace, console: Console) -> int:
     spec = Path(args.contract)
+    if spec.suffix == ".json" and not spec.is_dir():  # a version file names its contract too
+        spec = spec.parent
     directory, name = spec.parent, registry.check_name(spec.name)
     found = registry.versions(directory, name)
     if not found:
@@ -178,7 +180,7 @@ def resolve_contract(spec: str | os.PathLike[str]) -> Path:
     """The file ``spec`` names, as :meth:`DataContract.from_path` reads it: ``DIR/NAME`` means the newest
     version, a ``.json`` path that file. Raises :class:`ContractNotFoundError` with a hint when absent."""
     p = Path(spec)
-    if p.suffix == ".json":
+    if p.suffix == ".json" and not p.is_dir():  # a contract may be named "x.json"; its folder is not a file
         if not p.is_file():
             raise ContractNotFoundError(f"contract file {os.fspath(p)!r} does not exist")
         return p

@@ -21,7 +21,7 @@ from sidecar.contract.accessor import CheckAccessor, CustomCheckAccessor
 from sidecar.contract.fileformat import FORMAT_VERSION, ContractFile, content_hash
 from sidecar.contract.importpath import IN_MEMORY_PREFIX
 from sidecar.errors import ConfigurationError
-from sidecar.report import CheckResult, RowCount, ValidationReport
+from sidecar.report import CHECK_NAMES, CheckResult, RowCount, ValidationReport
 from sidecar.stats.column import ColumnSpec
 from sidecar.stats.convert import to_float_array
 from sidecar.stats.profile import DEFAULT_BINS, Profile, reference_profile
@@ -178,7 +178,7 @@ class DataContract:
         skipped = set(skip)
         position = {name: i for i, name in enumerate(self.reference.columns)}
         results: list[CheckResult] = []
-        for check_name in CHECKS:
+        for check_name in sorted(CHECKS, key=_display_order):
             if check_name in skipped:
                 continue
             check = get_check(check_name)
@@ -274,3 +274,6 @@ class DataContract:
         return f"<DataContract {self.name}{v}: {len(self.reference.columns)} columns, {self.reference.n_rows} reference rows>"
 
 
+def _display_order(check: str) -> tuple[int, str]:
+    """Report rows follow :data:`CHECK_NAMES`; checks registered by plugins come after, by name."""
+    return (CHECK_NAMES.index(check), "") if check in CHECK_NAMES else (len(CHECK_NAMES), check)

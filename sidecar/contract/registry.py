@@ -21,9 +21,10 @@ _VERSION_RE = re.compile(r"^v([0-9]+)\.json$")
 
 def check_name(name: str) -> str:
     """``name`` if it is usable as a folder name, else :class:`ConfigurationError`."""
-    if not isinstance(name, str) or not NAME_RE.match(name) or name in (".", ".."):
+    if not isinstance(name, str) or not NAME_RE.match(name) or name.endswith(".json"):
         raise ConfigurationError(
-            f"contract name {name!r} must start with a letter or digit and hold only letters, digits, '_', '.', '-'"
+            f"contract name {name!r} must start with a letter or digit, hold only letters, digits, '_', '.', '-' "
+            "and not end in .json"
         )
     return name
 
@@ -73,6 +74,8 @@ def read_verified(path: str | os.PathLike[str]) -> dict[str, Any]:
         raw: Any = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ContractNotFoundError(f"contract file {os.fspath(p)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ContractFileError(f"{os.fspath(p)!r} is a directory, not a contract file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ContractFileError(f"{p}: not a JSON contract file: {exc}") from exc
     if not isinstance(raw, dict):

@@ -28,12 +28,16 @@ def infer_kind(series: pd.Series) -> ColumnKind | None:
         return ColumnKind.NUMERIC
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
         return ColumnKind.NUMERIC
-    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
-        return ColumnKind.CATEGORICAL
     if dtype == np.dtype(object):
         sample = series.dropna().head(1000)
+        # True/False/None is what pandas reads from a boolean CSV column with blanks.
+        if len(sample) and all(isinstance(v, bool | np.bool_) for v in sample):
+            return ColumnKind.BOOLEAN
         if all(isinstance(v, str | int | float | bool | np.generic) for v in sample):
             return ColumnKind.CATEGORICAL
+        return None
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+        return ColumnKind.CATEGORICAL
     return None
 
 

@@ -175,6 +175,8 @@ def infer_spec(name: str, series: pd.Series, n_bins: int = DEFAULT_BINS) -> tupl
     ConfigurationError
         When the column's type cannot be profiled (e.g. dicts or complex numbers).
     """
+    if not isinstance(n_bins, int) or isinstance(n_bins, bool) or n_bins < 1:
+        raise ConfigurationError(f"column {name!r}: n_bins must be a whole number >= 1, got {n_bins!r}")
     kind = infer_kind(series)
     if kind is None:
         raise ConfigurationError(

@@ -12,8 +12,9 @@ from sidecar.stream.decoders import MessageError
 __all__ = ["dead_letter_headers"]
 
 
-def dead_letter_headers(original: Sequence[tuple[str, bytes]], topic: str, partition: int | None,
-                        offset: int | None, error: MessageError) -> list[tuple[str, bytes]]:
+def dead_letter_headers(
+    original: Sequence[tuple[str, bytes]], topic: str, partition: int | None, offset: int | None, error: MessageError
+) -> list[tuple[str, bytes]]:
     """The original headers plus Kafka Connect's error headers for ``error``."""
     extra = {
         "__connect.errors.topic": topic,

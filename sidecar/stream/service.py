@@ -51,8 +51,13 @@ class SidecarService:
     partial, publishes them, commits and returns; it is safe to call twice.
     """
 
-    def __init__(self, settings: Settings, metrics: SidecarMetrics, reports: ReportStore | None = None,
-                 contracts: dict[str, DataContract] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: SidecarMetrics,
+        reports: ReportStore | None = None,
+        contracts: dict[str, DataContract] | None = None,
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.reports = reports
@@ -151,11 +156,18 @@ class SidecarService:
             "security_protocol": k.security_protocol,
         }
         if k.sasl_mechanism:
-            common.update(sasl_mechanism=k.sasl_mechanism, sasl_plain_username=k.sasl_username,
-                          sasl_plain_password=k.sasl_password)
+            common.update(
+                sasl_mechanism=k.sasl_mechanism,
+                sasl_plain_username=k.sasl_username,
+                sasl_plain_password=k.sasl_password,
+            )
         consumer = AIOKafkaConsumer(
-            group_id=k.group_id, enable_auto_commit=False, auto_offset_reset=k.auto_offset_reset,
-            max_poll_records=k.max_poll_records, fetch_max_wait_ms=k.fetch_max_wait_ms, **common,
+            group_id=k.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset=k.auto_offset_reset,
+            max_poll_records=k.max_poll_records,
+            fetch_max_wait_ms=k.fetch_max_wait_ms,
+            **common,
         )
         producer = AIOKafkaProducer(max_request_size=16 * 1024 * 1024, linger_ms=5, **common)
         admin = AIOKafkaAdminClient(**common)
@@ -223,15 +235,23 @@ class SidecarService:
         if result.late_rows:
             m.labels(model, topic, "late").inc(result.late_rows)
 
-    def _dead_letter(self, stream: TopicStream, value: bytes | None, key: bytes | None,
-                     headers: Sequence[tuple[str, bytes]], partition: int | None, offset: int | None,
-                     err: MessageError) -> None:
+    def _dead_letter(
+        self,
+        stream: TopicStream,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Sequence[tuple[str, bytes]],
+        partition: int | None,
+        offset: int | None,
+        err: MessageError,
+    ) -> None:
         log.debug("dead-lettering %s[%s]@%s: %s", stream.topic, partition, offset, err.reason)
         if self._producer is None:
             return
         hdrs = dead_letter_headers(headers, stream.topic, partition, offset, err)
-        fut = asyncio.ensure_future(self._producer.send(stream.settings.dead_letter_topic, value=value, key=key,
-                                                        headers=hdrs))
+        fut = asyncio.ensure_future(
+            self._producer.send(stream.settings.dead_letter_topic, value=value, key=key, headers=hdrs)
+        )
         self._pending_sends.append(fut)
 
     # -- windows --------------------------------------------------------------------------------------
@@ -257,8 +277,15 @@ class SidecarService:
             self.reports.append(self.settings.model, report)
         self.last_reports[stream.topic] = report
         bad = {k: v for k, v in report.summary.items() if v["warning"] or v["critical"]}
-        log.info("window %s..%s %s: %d rows, %s%s", report.window_start, report.window_end, stream.contract.name,
-                 report.row_count.actual, report.status.value, f" {bad}" if bad else "")
+        log.info(
+            "window %s..%s %s: %d rows, %s%s",
+            report.window_start,
+            report.window_end,
+            stream.contract.name,
+            report.row_count.actual,
+            report.status.value,
+            f" {bad}" if bad else "",
+        )
         for listener in self.listeners:
             try:
                 listener(stream, report)
@@ -325,8 +352,9 @@ class SidecarService:
         committed: dict[TopicPartition, OffsetAndMetadata] = {}
         if admin is not None:
             try:
-                committed = await admin.list_consumer_group_offsets(self.settings.kafka.group_id,
-                                                                     partitions=list(assigned))
+                committed = await admin.list_consumer_group_offsets(
+                    self.settings.kafka.group_id, partitions=list(assigned)
+                )
             except KafkaError as exc:
                 log.warning("could not read committed offsets (%s)", exc)
         for tp in assigned:

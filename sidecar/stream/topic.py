@@ -76,8 +76,9 @@ class TopicStream:
         """Decode a batch (never raises for bad input; rejects are in ``errors``)."""
         return self.decoder.decode(messages)
 
-    def ingest(self, messages: Sequence[RawMessage], partition: Hashable | None = None,
-               offsets: np.ndarray | None = None) -> Ingested:
+    def ingest(
+        self, messages: Sequence[RawMessage], partition: Hashable | None = None, offsets: np.ndarray | None = None
+    ) -> Ingested:
         """Decode ``messages`` and fold their rows into the open windows."""
         batch = self.decode(messages)
         added = self.windows.add(batch, partition, offsets)

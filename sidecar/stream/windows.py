@@ -55,8 +55,9 @@ class WindowSet:
     closed_until : windows ending at or before this are closed (restored from commit metadata on restart)
     """
 
-    def __init__(self, new_profile: Callable[[], Profile], size: float, lateness: float,
-                 closed_until: float = -math.inf) -> None:
+    def __init__(
+        self, new_profile: Callable[[], Profile], size: float, lateness: float, closed_until: float = -math.inf
+    ) -> None:
         self._new_profile = new_profile
         self.size = size
         self.lateness = lateness
@@ -64,8 +65,9 @@ class WindowSet:
         self.stream_time = -math.inf
         self.open: dict[int, Window] = {}
 
-    def add(self, batch: DecodedBatch, partition: Hashable | None = None,
-            message_offsets: np.ndarray | None = None) -> AddResult:
+    def add(
+        self, batch: DecodedBatch, partition: Hashable | None = None, message_offsets: np.ndarray | None = None
+    ) -> AddResult:
         """Route ``batch``'s rows to their windows.
 
         ``message_offsets[i]`` is the Kafka offset of message ``i`` of the batch (``None`` for HTTP input).

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stream.decoders.base import DecodedBatch, ErrorClass, MessageError, dtype_for
 from sidecar.stream.decoders.cloudevents import Rejected
-from sidecar.stream.decoders.coerce import NUMERIC_LIMIT, describe
+from sidecar.stream.decoders.coerce import NUMERIC_LIMIT, describe, none_mask
 from sidecar.stream.decoders.dispatch import Prepared
 from sidecar.stream.decoders.pipeline import FormatDecoder
 from sidecar.stream.decoders.registry import register_decoder
@@ -89,7 +89,7 @@ class ArrowDecoder(FormatDecoder):
         no_time = np.isnan(timestamps)
         if no_time.any():
             timestamps[no_time] = fallback_times[no_time]
-        no_id = np.equal(request_ids, None)
+        no_id = none_mask(request_ids)
         if no_id.any():
             request_ids[no_id] = fallback_ids[no_id]
         return DecodedBatch(columns, timestamps, request_ids, message_index, errors, unknown)
@@ -179,7 +179,8 @@ def _datetime(column: pa.ChunkedArray, label: str) -> np.ndarray:
     if pa.types.is_timestamp(kind):
         return _int_units(column, _UNITS_PER_SECOND[kind.unit])
     if pa.types.is_date32(kind):
-        return np.asarray(pc.cast(column, pa.int64()).to_numpy(), dtype=np.float64) * 86_400.0
+        days = pc.cast(column, pa.int32()).to_numpy()  # Arrow casts date32 only to its storage type
+        return np.asarray(days, dtype=np.float64) * 86_400.0
     if pa.types.is_date64(kind):
         return _int_units(column, 1e3)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):

@@ -9,6 +9,7 @@ the column's kind does not accept.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import repeat
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stream.decoders.base import DecodedBatch, DecoderOptions, ErrorClass, MessageError
-from sidecar.stream.decoders.coerce import coerce_column, coerce_request_ids
+from sidecar.stream.decoders.coerce import coerce_column, coerce_request_ids, none_mask
 from sidecar.stream.decoders.dispatch import Prepared
 
 __all__ = ["JsonBatchBuilder"]
@@ -62,24 +63,25 @@ class _ColumnPart:
     __slots__ = ("entries", "indexes", "request_ids", "timestamps")
 
     def __init__(self) -> None:
-        self.entries: list[tuple[int, int, dict[str, list[Any]]]] = []
+        self.entries: list[tuple[int, int, dict[str, list[Any]], Mapping[str, int] | None]] = []
         self.indexes: list[int] = []
         self.request_ids: list[Any] = []
         self.timestamps: list[Any] = []
 
     def column(self, name: str) -> list[Any]:
         values: list[Any] = []
-        for _, n_rows, columns in self.entries:
+        for _, n_rows, columns, _ in self.entries:
             found = columns.get(name)
             values.extend(found if found is not None else repeat(None, n_rows))
         return values
 
     def unknown(self, known: frozenset[str]) -> list[tuple[int, list[str], int]]:
         found: list[tuple[int, list[str], int]] = []
-        for index, n_rows, columns in self.entries:
-            extra = [key for key in columns if key not in known]
-            if extra:
-                found.append((index, extra, n_rows))
+        for index, n_rows, columns, key_rows in self.entries:
+            for key in columns:
+                if key not in known:
+                    rows = n_rows if key_rows is None else key_rows.get(key, n_rows)
+                    found.append((index, [key], rows))
         return found
 
 
@@ -127,15 +129,20 @@ class JsonBatchBuilder:
         columns: dict[str, list[Any]],
         request_ids: list[Any],
         timestamps: list[Any],
+        key_rows: Mapping[str, int] | None = None,
     ) -> None:
-        """Add ``n_rows`` rows of one message given as columns; every list must have ``n_rows`` entries."""
+        """Add ``n_rows`` rows of one message given as columns; every list must have ``n_rows`` entries.
+
+        ``key_rows`` says in how many rows a key really appeared, for keys that were not in every row (rows
+        given as objects); an unknown key counts that many rows instead of ``n_rows``.
+        """
         if n_rows == 0:
             return
         part = self._parts[-1] if self._parts else None
         if not isinstance(part, _ColumnPart):
             part = _ColumnPart()
             self._parts.append(part)
-        part.entries.append((index, n_rows, columns))
+        part.entries.append((index, n_rows, columns, key_rows))
         part.indexes.extend(repeat(index, n_rows))
         part.request_ids.extend(request_ids)
         part.timestamps.extend(timestamps)
@@ -169,7 +176,7 @@ class JsonBatchBuilder:
         no_time = np.isnan(timestamps)
         if no_time.any():
             timestamps[no_time] = fallback_times[no_time]
-        no_id = np.equal(request_ids, None)
+        no_id = none_mask(request_ids)
         if no_id.any():
             request_ids[no_id] = fallback_ids[no_id]
 

@@ -97,6 +97,10 @@ class MessageError:
     reason: str
     error_class: str
 
+    def __post_init__(self) -> None:
+        # Store a plain str even when given an ErrorClass member, so reprs, JSON and header bytes are simple.
+        object.__setattr__(self, "error_class", str(self.error_class))
+
 
 @dataclass
 class DecodedBatch:

@@ -63,7 +63,7 @@ class OipDecoder(JsonFormatDecoder):
         single_times: list[Any] = []
         for index, obj in zip(indexes, objects, strict=True):
             try:
-                n_rows, found = self._columns(obj)
+                n_rows, found, key_rows = self._columns(obj)
             except Rejected as rejected:
                 builder.reject(index, rejected.error_class, rejected.reason)
                 continue
@@ -77,12 +77,16 @@ class OipDecoder(JsonFormatDecoder):
                 single_ids.append(request_id)
                 single_times.append(timestamp)
             else:
-                builder.add_columns(index, n_rows, found, [request_id] * n_rows, [timestamp] * n_rows)
+                builder.add_columns(index, n_rows, found, [request_id] * n_rows, [timestamp] * n_rows, key_rows)
         builder.add_rows(single_indexes, single_rows, single_ids, single_times)
 
-    def _columns(self, obj: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Rows of one message: ``(n_rows, {column: value})`` when one row, else ``{column: [values]}``."""
+    def _columns(self, obj: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, int] | None]:
+        """Rows of one message: ``(n_rows, {column: value})`` when one row, else ``{column: [values]}``.
+
+        The third item counts, for keys of V1 object rows, the rows that had the key (for unknown columns).
+        """
         sources: list[tuple[str, int, dict[str, Any]]] = []
+        key_rows: dict[str, int] | None = None
         for key in _TENSOR_KEYS:
             tensors = obj.get(key)
             if tensors is None:
@@ -100,6 +104,12 @@ class OipDecoder(JsonFormatDecoder):
             if type(rows) is not list:
                 raise Rejected(ErrorClass.INVALID_SHAPE, f"{key!r} must be a list, got {describe(rows)}")
             sources.append(self._v1(key, rows))
+            if len(rows) > 1 and type(rows[0]) is dict:
+                key_rows = key_rows or {}
+                for row in rows:
+                    if type(row) is dict:
+                        for name in row:
+                            key_rows[name] = key_rows.get(name, 0) + 1
         if not sources:
             raise Rejected(
                 ErrorClass.INVALID_SHAPE,
@@ -120,7 +130,7 @@ class OipDecoder(JsonFormatDecoder):
                     ErrorClass.INVALID_SHAPE, f"column {sorted(twice)[0]!r} is given twice (again by {source})"
                 )
             columns.update(found)
-        return n_rows, columns
+        return n_rows, columns, key_rows
 
     def _tensor(self, key: str, tensor: Any) -> tuple[str, int, dict[str, list[Any]]]:
         if type(tensor) is not dict:

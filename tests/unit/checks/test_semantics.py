@@ -230,3 +230,26 @@ def test_failing_custom_check_is_a_row(reference: pd.DataFrame) -> None:
     c.custom_test.configure("boom", boom, columns=["age"])
     (row,) = _rows(c.validate(reference), "custom", "age")
     assert row.status is Status.CRITICAL and "kaput" in row.details["reason"]
+
+
+def test_boolean_column_with_blanks_is_still_boolean() -> None:
+    ref = pd.DataFrame({"ok": [True, False] * 50})
+    cur = pd.DataFrame({"ok": pd.Series([True, False, None] * 33, dtype=object)})
+    report = DataContract("b", ref).validate(cur)
+    assert _rows(report, "schema", "ok")[0].status is not Status.CRITICAL
+    assert _rows(report, "special_values", "ok")[0].value == pytest.approx(1 / 3)
+
+
+def test_bad_bin_count_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="n_bins"):
+        DataContract("x", pd.DataFrame({"a": np.arange(100.0)}), n_bins=0)
+
+
+def test_report_rows_follow_the_documented_check_order(reference: pd.DataFrame) -> None:
+    from sidecar.report import CHECK_NAMES
+
+    c = DataContract("churn", reference)
+    c.uniqueness_test.configure(["cust_id"])
+    c.min_max_test.configure(["age"])
+    order = list(dict.fromkeys(r.check for r in c.validate(reference).results))
+    assert order == [n for n in CHECK_NAMES if n in order]
