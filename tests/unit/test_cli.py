@@ -217,13 +217,12 @@ def test_create_bad_name_or_missing_reference(capsys: pytest.CaptureFixture[str]
     assert_one_line_error(err, "no.csv", "does not exist")
 
 
-def test_contract_named_like_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, ref_csv: Path) -> None:
-    """Names may end in ".json"; DIR/NAME then still means the contract, not a file."""
-    code, out, _ = run(capsys, "-q", "contract", "create", "--name", "inputs.json", "--reference", str(ref_csv),
+def test_contract_named_like_a_file_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                              ref_csv: Path) -> None:
+    """A name ending in ".json" would make DIR/NAME ambiguous with a file: refused up front, exit 2."""
+    code, _, err = run(capsys, "contract", "create", "--name", "inputs.json", "--reference", str(ref_csv),
                        "--out", str(tmp_path / "c"))
-    assert code == 0 and out.strip().endswith("inputs.json/v1.json")
-    assert run(capsys, "-q", "validate", "--contract", str(tmp_path / "c" / "inputs.json"),
-               "--data", str(ref_csv))[0] == 0
+    assert code == 2 and ".json" in err and "Traceback" not in err
 
 
 # -- contract show ------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,7 @@ class HeaderAttributes:
     content_type: str | None = None
 
 
+@functools.lru_cache(maxsize=256)  # a topic carries a handful of distinct content types
 def media_kind(content_type: str | None) -> str | None:
     """Classify a media type: ``"json"``, ``"structured"``, ``"arrow"``, ``None`` (no hint) or ``"other"``.
 
@@ -100,7 +102,9 @@ def read_headers(headers: tuple[tuple[str, bytes], ...]) -> HeaderAttributes:
     for raw_name, raw_value in headers:
         if raw_value is None:
             continue
-        name = raw_name.lower().replace("-", "_")
+        name = _header_name(raw_name)
+        if name not in _READ_HEADERS:
+            continue  # ce_type, ce_source, tracing headers...: nothing the decoder needs
         if name == "ce_id":
             ce_id = _text(raw_value)
         elif name == "ce_time":
@@ -119,6 +123,14 @@ def read_headers(headers: tuple[tuple[str, bytes], ...]) -> HeaderAttributes:
     if ce_id:
         attributes.request_id = ce_id
     return attributes
+
+
+_READ_HEADERS = frozenset({"ce_id", "ce_time", "content_type", "ce_datacontenttype", *_REQUEST_ID_HEADERS})
+
+
+@functools.lru_cache(maxsize=1024)  # header names repeat on every message; normalise each once
+def _header_name(name: str) -> str:
+    return name.lower().replace("-", "_")
 
 
 def unwrap_structured(event: dict[str, Any]) -> tuple[Any, HeaderAttributes]:

@@ -200,7 +200,7 @@ class _Router:
                 f"content type {content_type!r} is neither JSON nor Arrow IPC",
             )
         if isinstance(payload, bytes | bytearray | memoryview):
-            body = bytes(payload)
+            body = payload if type(payload) is bytes else bytes(payload)
             wants_arrow = forced == "arrow" or forced is None
             if kind == "arrow" and forced in JSON_FORMATS:
                 raise Rejected(
