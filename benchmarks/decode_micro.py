@@ -4,8 +4,9 @@ Generates rows of 68 features (40 float, 15 int, 10 categorical, 2 boolean, 1 da
 each format the decoders read, and times ``decoder.decode(batch)`` alone (no Kafka, no profile update).
 Each format runs in a fresh interpreter pinned to one core with every thread pool at one thread
 (``_common.run_child``); the table shows the median of 5 runs, with rates computed from the process's CPU
-time (wall time is shown beside it: on a shared machine it also counts time spent waiting for the core). The generated messages are frozen out of
-the garbage collector's view (``gc.freeze``) before timing, as they are setup, not decoder state.
+time (wall time is shown beside it: on a shared machine it also counts time spent waiting for the core).
+The generated messages are frozen out of the garbage collector's view (``gc.freeze``) before timing: they
+are the benchmark's setup, not decoder state.
 
 Usage::
 

@@ -37,6 +37,9 @@ __all__ = ["SidecarService"]
 
 log = logging.getLogger(__name__)
 
+#: How often the broker is probed for the ``model_health_kafka_up`` gauge (and how long a probe may take).
+PROBE_INTERVAL_SECONDS = 5.0
+
 #: Commit at least this often when nothing closes, so dead-lettered and late records are not re-read
 #: forever after a restart.
 COMMIT_INTERVAL_SECONDS = 5.0
@@ -72,6 +75,7 @@ class SidecarService:
         self._producer: AIOKafkaProducer | None = None
         self._admin: AIOKafkaAdminClient | None = None
         self._task: asyncio.Task[None] | None = None
+        self._probe_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._next_offset: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
@@ -85,10 +89,16 @@ class SidecarService:
         """Start the loop in the background (connecting to Kafka with retries; never blocks on it)."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"sidecar-{self.settings.model}")
+            self._probe_task = asyncio.create_task(self._probe(), name=f"sidecar-probe-{self.settings.model}")
 
     async def stop(self) -> None:
         """Stop fetching, close open windows as partial, publish, commit, disconnect. Idempotent."""
         self._stopping.set()
+        probe, self._probe_task = self._probe_task, None
+        if probe is not None:
+            probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probe
         task, self._task = self._task, None
         if task is not None:
             try:
@@ -332,6 +342,22 @@ class SidecarService:
             await self._commit()
         await self._disconnect()
         self._set_connected(False)
+
+    async def _probe(self) -> None:
+        """Keep ``model_health_kafka_up`` honest: aiokafka retries a lost broker silently inside getmany,
+        so the loop alone would never notice an outage."""
+        while not self._stopping.is_set():
+            admin = self._admin
+            if admin is not None:
+                try:
+                    await asyncio.wait_for(admin.describe_cluster(), PROBE_INTERVAL_SECONDS)
+                    self._set_connected(True)
+                except (KafkaError, TimeoutError, OSError) as exc:
+                    if self.connected:
+                        log.warning("kafka unreachable (%s); consuming resumes when it is back", exc or "timeout")
+                    self.metrics.kafka_errors.labels(self.settings.model, "probe").inc()
+                    self._set_connected(False)
+            await asyncio.sleep(PROBE_INTERVAL_SECONDS)
 
     def _set_connected(self, up: bool) -> None:
         self.connected = up

@@ -19,8 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sidecar.stats.kinds import ColumnKind
-from sidecar.stream.decoders.base import DecodedBatch, ErrorClass, MessageError, dtype_for
-from sidecar.stream.decoders.cloudevents import Rejected
+from sidecar.stream.decoders.base import DecodedBatch, ErrorClass, MessageError, Rejected, dtype_for
 from sidecar.stream.decoders.coerce import NUMERIC_LIMIT, describe, none_mask
 from sidecar.stream.decoders.dispatch import Prepared
 from sidecar.stream.decoders.pipeline import FormatDecoder
@@ -101,7 +100,9 @@ class ArrowDecoder(FormatDecoder):
         columns: dict[str, np.ndarray] = {}
         for name, kind in options.schema.items():
             if name in names:
-                columns[name] = _CONVERTERS[kind](_column(table, name), f"column {name!r} ({kind.value})")
+                # Categorical columns keep their dictionary encoding: see _categorical.
+                column = _column(table, name, keep_dictionary=kind is ColumnKind.CATEGORICAL)
+                columns[name] = _CONVERTERS[kind](column, f"column {name!r} ({kind.value})")
             elif kind is ColumnKind.NUMERIC or kind is ColumnKind.DATETIME:
                 columns[name] = np.full(n_rows, np.nan)
             else:
@@ -136,11 +137,11 @@ def read_table(body: bytes) -> pa.Table:
         raise Rejected(ErrorClass.INVALID_ARROW, f"body is not a readable Arrow IPC stream: {exc}") from exc
 
 
-def _column(table: pa.Table, name: str) -> pa.ChunkedArray:
+def _column(table: pa.Table, name: str, *, keep_dictionary: bool = False) -> pa.ChunkedArray:
     if table.schema.get_field_index(name) < 0:
         raise Rejected(ErrorClass.INVALID_SHAPE, f"column {name!r} appears more than once in the Arrow table")
     column = table.column(name)
-    if pa.types.is_dictionary(column.type):
+    if pa.types.is_dictionary(column.type) and not keep_dictionary:
         column = column.cast(column.type.value_type)
     return column
 
@@ -227,13 +228,44 @@ def _datetime_texts(column: pa.ChunkedArray, label: str) -> np.ndarray:
 
 def _categorical(column: pa.ChunkedArray, label: str) -> np.ndarray:
     kind = column.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
-        return np.asarray(column.to_numpy(), dtype=object)
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+    if pa.types.is_dictionary(kind):
+        if not _is_category_type(kind.value_type):
+            raise _mismatch(label, column, "a string, integer, floating point or boolean Arrow type")
+        return _from_dictionaries(column)
+    if _is_text(kind):
+        # One Python str per distinct value, shared by its rows, instead of one per row: categorical columns
+        # have few distinct values, and creating str objects is most of the cost of this conversion.
+        return _from_dictionaries(pc.dictionary_encode(column))
+    if _is_category_type(kind):
         return _objects(column)
     if pa.types.is_null(kind):
         return np.full(len(column), None, dtype=object)
     raise _mismatch(label, column, "a string, integer, floating point or boolean Arrow type")
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind))
+
+
+def _is_category_type(kind: pa.DataType) -> bool:
+    return _is_text(kind) or bool(pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind))
+
+
+def _from_dictionaries(column: pa.ChunkedArray) -> np.ndarray:
+    """Rows of a dictionary-encoded column as an ``object`` array: each dictionary value converted once."""
+    parts: list[np.ndarray] = []
+    for chunk in column.chunks:
+        dictionary = chunk.dictionary
+        lookup = np.empty(len(dictionary) + 1, dtype=object)  # the extra last entry is None, for null rows
+        if _is_text(dictionary.type):
+            lookup[:-1] = dictionary.to_numpy(zero_copy_only=False)
+        else:
+            lookup[:-1] = _objects(pa.chunked_array([dictionary]))
+        indices = chunk.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
+        parts.append(lookup[indices])
+    if not parts:
+        return np.empty(0, dtype=object)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _boolean(column: pa.ChunkedArray, label: str) -> np.ndarray:

@@ -101,6 +101,7 @@ class JsonBatchBuilder:
         self.prepared = prepared
         self._parts: list[_RowPart | _ColumnPart] = []
         self._rejected: dict[int, MessageError] = {}
+        self._spans: dict[int, tuple[int, int]] | None = None
 
     def reject(self, index: int, error_class: ErrorClass, reason: str) -> None:
         """Reject message ``index`` whole; only the first reason given for a message is kept."""
@@ -194,10 +195,14 @@ class JsonBatchBuilder:
         index = int(message_index[position])
         if index in self._rejected:
             return
-        rows = np.flatnonzero(message_index == index)
-        if rows.shape[0] > 1:
+        if self._spans is None:
+            # Built once, on the first bad value: where each message's rows start and how many it has.
+            indexes, starts, counts = np.unique(message_index, return_index=True, return_counts=True)
+            self._spans = {int(i): (int(s), int(c)) for i, s, c in zip(indexes, starts, counts, strict=True)}
+        start, count = self._spans[index]
+        if count > 1:
             # Rows of one message are contiguous, so the offset from its first row is the row number.
-            reason = f"{reason} (row {position - int(rows[0])} of the message)"
+            reason = f"{reason} (row {position - start} of the message)"
         self._rejected[index] = MessageError(index, reason, error_class)
 
     def _unknown_columns(self) -> dict[str, int]:

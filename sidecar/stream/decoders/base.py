@@ -20,6 +20,7 @@ __all__ = [
     "ErrorClass",
     "MessageError",
     "RawMessage",
+    "Rejected",
 ]
 
 
@@ -65,7 +66,8 @@ class ErrorClass(StrEnum):
     INVALID_CLOUDEVENT = "InvalidCloudEvent"
     """A structured CloudEvent whose ``data_base64`` does not decode, or whose fields have wrong types."""
     UNKNOWN_FORMAT = "UnknownFormat"
-    """A content type the decoders cannot read (for example ``application/protobuf``)."""
+    """A content type the decoders cannot read (for example ``application/protobuf``), or, for ``auto``, a
+    body that is neither JSON nor Arrow IPC."""
     INVALID_SHAPE = "InvalidShape"
     """Valid JSON of the wrong structure: a non-object top level, ``values`` not an object, column lists
     of different lengths, a tensor whose data does not fit its shape."""
@@ -77,6 +79,18 @@ class ErrorClass(StrEnum):
     epoch time outside the years 1 to 9999."""
     INVALID_DATETIME = "InvalidDatetime"
     """A string in a datetime column (or the timestamp field) that is not an RFC 3339 / ISO 8601 time."""
+
+
+class Rejected(Exception):
+    """Raised inside a decoder to reject one message; the decoder turns it into a :class:`MessageError`.
+
+    It never escapes ``decode``: it is control flow between a format and the loop over messages.
+    """
+
+    def __init__(self, error_class: ErrorClass, reason: str) -> None:
+        super().__init__(reason)
+        self.error_class = error_class
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sidecar.stream.decoders.base import ErrorClass
+from sidecar.stream.decoders.base import ErrorClass, Rejected
 from sidecar.stream.decoders.coerce import describe
 from sidecar.stream.decoders.timeparse import parse_datetime_text
 
@@ -27,7 +27,6 @@ __all__ = [
     "ARROW_MEDIA_TYPES",
     "STRUCTURED_MEDIA_TYPE",
     "HeaderAttributes",
-    "Rejected",
     "media_kind",
     "read_headers",
     "unwrap_structured",
@@ -44,15 +43,6 @@ ARROW_MEDIA_TYPES = frozenset(
 # Content types that say nothing about the payload: the body is sniffed as if none was given.
 _GENERIC_MEDIA_TYPES = frozenset({"application/octet-stream", "text/plain", "*/*"})
 _REQUEST_ID_HEADERS = frozenset({"request_id", "x_request_id"})
-
-
-class Rejected(Exception):
-    """A message cannot be decoded; carries the class and reason of its :class:`MessageError`."""
-
-    def __init__(self, error_class: ErrorClass, reason: str) -> None:
-        super().__init__(reason)
-        self.error_class = error_class
-        self.reason = reason
 
 
 @dataclass(slots=True)

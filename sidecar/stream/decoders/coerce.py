@@ -9,6 +9,7 @@ messages. The scan returns the array too (bad entries nulled) so the good rows n
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable
 from typing import Any
 
@@ -39,12 +40,21 @@ _BOOLEAN_TYPES = frozenset({bool, _NONE})
 _TEXT_TYPES = frozenset({str, _NONE})
 
 
+_SHORT = reprlib.Repr()  # keyword arguments need Python 3.12
+_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist = 3, 4, 6
+_SHORT.maxstring, _SHORT.maxlong, _SHORT.maxother = 50, 40, 50
+
+
 def describe(value: Any) -> str:
-    """``type: repr`` of a received value, shortened so a reason stays one readable line."""
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
+    """``type repr`` of a received value, shortened so a reason stays one readable line.
+
+    ``reprlib`` bounds the depth and length it looks at, so a hostile value (a list nested a thousand
+    deep, a string of megabytes) costs nothing and cannot exhaust the recursion limit.
+
+    >>> describe("41"), describe([[[[1]]]]), describe(10**100)
+    ("str '41'", 'list [[[[...]]]]', 'int 100000000000000000...0000000000000000000')
+    """
+    return f"{type(value).__name__} {_SHORT.repr(value)}"
 
 
 def coerce_column(

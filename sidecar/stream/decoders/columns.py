@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sidecar.stream.decoders.assemble import JsonBatchBuilder
-from sidecar.stream.decoders.base import ErrorClass
-from sidecar.stream.decoders.cloudevents import Rejected
+from sidecar.stream.decoders.base import ErrorClass, Rejected
 from sidecar.stream.decoders.coerce import describe
 from sidecar.stream.decoders.pipeline import JsonFormatDecoder
 from sidecar.stream.decoders.registry import register_decoder

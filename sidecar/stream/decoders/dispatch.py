@@ -6,8 +6,8 @@ apart by their keys. The result groups payloads by format, so that each format t
 group at once, and keeps per-message fallbacks for request id and time. A message that fails here is
 rejected with a :class:`~sidecar.stream.decoders.base.MessageError` and goes no further.
 
-The common case (no headers, a JSON object, an explicit JSON format) runs inline in the loop; everything
-else goes through :meth:`_Router.route`, which handles all cases.
+The common case (no headers, a JSON object that is not a CloudEvent, a JSON format or ``auto``) runs
+inline in the loop; everything else goes through :meth:`_Router.route`, which handles all cases.
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-from sidecar.stream.decoders.base import ErrorClass, MessageError, RawMessage
+from sidecar.stream.decoders.base import ErrorClass, MessageError, RawMessage, Rejected
 from sidecar.stream.decoders.cloudevents import (
     HeaderAttributes,
-    Rejected,
     media_kind,
     read_headers,
     unwrap_structured,
@@ -136,13 +135,14 @@ def prepare(messages: Sequence[RawMessage], forced: str | None) -> Prepared:
         assert forced is not None
         prepared.json_groups[forced] = ([], [])
         fast_indexes, fast_objects = prepared.json_groups[forced]
+    sniffs = forced is None
     loads = orjson.loads
     for index, message in enumerate(messages):
         timestamp_ms = message.timestamp_ms
-        if timestamp_ms is not None:
+        if timestamp_ms is not None and timestamp_ms >= 0:  # Kafka's "no timestamp" is -1
             times[index] = timestamp_ms / 1000.0
         body = message.value
-        if json_fast and body and not message.headers:
+        if body and not message.headers and (json_fast or (sniffs and body[:1] == b"{")):
             # Hot path: one orjson call and two type checks; anything unusual falls through to route().
             try:
                 obj = loads(body)
@@ -150,8 +150,11 @@ def prepare(messages: Sequence[RawMessage], forced: str | None) -> Prepared:
                 pass
             else:
                 if type(obj) is dict and "specversion" not in obj:
-                    fast_indexes.append(index)
-                    fast_objects.append(obj)
+                    if json_fast:
+                        fast_indexes.append(index)
+                        fast_objects.append(obj)
+                    else:
+                        prepared.add_json(sniff_json_format(obj), index, obj)
                     continue
                 router.route(index, message, parsed=obj)
                 continue

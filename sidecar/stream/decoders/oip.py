@@ -16,8 +16,7 @@ import math
 from typing import Any
 
 from sidecar.stream.decoders.assemble import JsonBatchBuilder
-from sidecar.stream.decoders.base import ErrorClass
-from sidecar.stream.decoders.cloudevents import Rejected
+from sidecar.stream.decoders.base import ErrorClass, Rejected
 from sidecar.stream.decoders.coerce import describe
 from sidecar.stream.decoders.pipeline import JsonFormatDecoder
 from sidecar.stream.decoders.registry import register_decoder
@@ -146,8 +145,7 @@ class OipDecoder(JsonFormatDecoder):
         if type(data) is not list:
             got = describe(data) if "data" in tensor else "no 'data' (binary tensor data is not supported)"
             raise Rejected(ErrorClass.INVALID_SHAPE, f"{label} needs a 'data' list, got {got}")
-        if data and type(data[0]) is list:
-            data = _flatten(data)
+        data = _flatten(data, len(shape) - 1)
         size = math.prod(shape)
         if len(data) != size:
             raise Rejected(
@@ -214,11 +212,19 @@ class OipDecoder(JsonFormatDecoder):
         return {column: data[offset::per_row] for offset, column in enumerate(mapped)}
 
 
-def _flatten(data: list[Any]) -> list[Any]:
-    flat: list[Any] = []
-    for item in data:
-        if type(item) is list:
-            flat.extend(_flatten(item))
-        else:
-            flat.append(item)
-    return flat
+def _flatten(data: list[Any], levels: int) -> list[Any]:
+    """Undo up to ``levels`` levels of nesting (a tensor of rank r nests r - 1 deep), without recursion.
+
+    Lists nested deeper stay as values, which the column check then rejects as a type mismatch.
+    """
+    for _ in range(levels):
+        if not any(type(item) is list for item in data):
+            break
+        flat: list[Any] = []
+        for item in data:
+            if type(item) is list:
+                flat.extend(item)
+            else:
+                flat.append(item)
+        data = flat
+    return data

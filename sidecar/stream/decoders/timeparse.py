@@ -6,7 +6,6 @@ Both paths count whole microseconds since the epoch and divide by 1e6 once, so a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -67,8 +66,3 @@ def parse_datetime_texts(texts: Sequence[str | None]) -> np.ndarray | None:
         return None
     micros = parsed.cast(pa.int64()).to_numpy(zero_copy_only=False)
     return np.asarray(micros, dtype=np.float64) / 1e6
-
-
-def epoch_in_range(seconds: float) -> bool:
-    """Whether ``seconds`` is a finite epoch time between the years 1 and 9999."""
-    return math.isfinite(seconds) and MIN_EPOCH_SECONDS <= seconds <= MAX_EPOCH_SECONDS

@@ -139,3 +139,44 @@ def test_a_batch_split_in_two_decodes_to_the_concatenation(
     second = decoder.decode(batch[split:]).shifted(split)
     assert_same(whole, DecodedBatch.concat([first, second], SCHEMA))
     assert {error.index for error in whole.errors}.isdisjoint(whole.message_index.tolist())
+
+
+KEYS = [
+    "age", "plan", "active", "signup", "values", "columns", "inputs", "outputs", "instances", "predictions",
+    "name", "shape", "data", "datatype", "id", "request_id", "timestamp", "specversion", "data_base64", "time",
+]  # fmt: skip
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=4),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(KEYS), children, max_size=4),
+    max_leaves=25,
+)
+any_body = st.one_of(
+    st.none(),
+    st.binary(max_size=40),
+    json_values.map(orjson.dumps),
+    st.dictionaries(st.sampled_from(KEYS), json_values, max_size=5).map(orjson.dumps),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    bodies=st.lists(any_body, max_size=8),
+    fmt=st.sampled_from(["auto", "record", "flat", "columns", "oip", "arrow"]),
+    content_type=st.sampled_from([None, b"application/json", b"application/cloudevents+json", b"text/csv"]),
+)
+def test_decode_never_raises_and_accounts_for_every_message(
+    bodies: list[bytes | None], fmt: str, content_type: bytes | None
+) -> None:
+    headers = (("content-type", content_type),) if content_type else ()
+    batch = make_decoder(fmt, SCHEMA, now=lambda: NOW).decode([RawMessage(body, headers=headers) for body in bodies])
+    rejected = [error.index for error in batch.errors]
+    assert len(rejected) == len(set(rejected))
+    assert set(rejected).isdisjoint(batch.message_index.tolist())
+    assert all(0 <= index < len(bodies) for index in rejected)
+    assert all(error.error_class and error.reason for error in batch.errors)
+    for column in batch.columns.values():
+        assert column.shape == (batch.n_rows,)

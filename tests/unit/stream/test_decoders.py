@@ -297,6 +297,11 @@ def test_request_id_comes_from_field_then_ce_id_then_header() -> None:
     assert batch.request_ids.tolist() == ["field", "ce", "hdr", "xhdr", None]
 
 
+def test_kafka_no_timestamp_marker_is_not_a_time() -> None:
+    batch = decode("flat", msg({"age": 1}, timestamp_ms=-1))
+    assert batch.timestamps.tolist() == [NOW]
+
+
 def test_now_is_called_once_per_batch_and_only_when_needed() -> None:
     calls: list[int] = []
 
@@ -544,3 +549,16 @@ def test_concat_orders_by_message_index_and_sums_unknown_columns() -> None:
     assert joined.message_index.tolist() == [0, 2]
     assert joined.unknown_columns == {"x": 2}
     assert [e.index for e in joined.errors] == [1]
+
+
+@pytest.mark.parametrize("fmt", ["flat", "columns", "oip"])
+def test_deeply_nested_values_are_rejected_not_raised(fmt: str) -> None:
+    nested = b"[" * 1000 + b"1" + b"]" * 1000
+    body = {
+        "flat": b'{"age": ' + nested + b"}",
+        "columns": b'{"columns": {"age": [' + nested + b"]}}",
+        "oip": b'{"inputs": [{"name": "age", "shape": [1], "datatype": "FP64", "data": ' + nested + b"}]}",
+    }[fmt]
+    error = only_error(decode(fmt, msg(body)))
+    assert error.error_class == "TypeMismatch"
+    assert len(error.reason) < 200

@@ -81,6 +81,6 @@ def test_window_profile_equals_frame_profile() -> None:
     ws = windows()
     xs = [float(i % 37) for i in range(500)]
     for start in range(0, 500, 64):
-        ws.add(batch([1.0] * len(xs[start:start + 64]), xs[start:start + 64]))
+        ws.add(batch([1.0] * len(xs[start : start + 64]), xs[start : start + 64]))
     whole = Profile.from_frame(pd.DataFrame({"x": xs}), REF.specs)
     assert ws.open[0].profile.columns["x"].hist.tolist() == whole.columns["x"].hist.tolist()

@@ -1,0 +1,762 @@
+"""End-to-end stream throughput of the real ``sidecar run`` against a real local Kafka broker, next to the
+ceilings a Python consumer reaches on the same machine in the same run.
+
+What it measures
+----------------
+Rows of 68 features (40 float, 15 int, 10 categorical, 2 bool, 1 datetime) are produced once per format to
+a fresh topic of one partition (``record`` and ``flat``: one row per message; ``oip``: one KServe V2
+request per message; ``columns``: JSON column batches of 500 rows; ``arrow``: Arrow IPC batches of 5000
+rows). For each format:
+
+(a) **aiokafka only**: a plain ``AIOKafkaConsumer`` with the sidecar's consumer settings runs the same
+    ``getmany`` loop over the topic and does nothing with the records;
+(b) **decode only**: the same bytes, fetched beforehand, go through ``make_decoder(fmt, schema).decode``
+    in exactly the batches ``getmany`` returned, without Kafka;
+(b+) **ingest, no Kafka** (diagnostic): the sidecar's whole per-batch work on those batches (RawMessage
+    construction, decode, window routing, profile update, counters: ``SidecarService._ingest_records``);
+(c) **end-to-end**: the real ``sidecar run --config FILE`` as a subprocess; the rate counts from the first
+    scrape of ``/metrics`` that shows ``model_health_records_total{result="ok"}`` above 0 until it reaches
+    the topic's size (so process start, Kafka connection and group join are not counted); its peak RSS
+    (``VmHWM``) is read from ``/proc/<pid>/status``.
+
+(a), (b) and (b+) run in a fresh child interpreter, (c) in the sidecar's own process; every Python process
+runs with its thread pools at one thread (``_common.child_env``). Nothing is pinned: the machine has 2
+cores and the broker needs one of them while (a) and (c) run, which is part of what a real deployment pays.
+Each measurement is the median of ``--repeats`` runs, each with a new consumer group so it re-reads the
+whole topic. Windows are 3600 s and every row falls into one, so no window closes mid-run.
+
+Also:
+
+(d) **window latency**: a live sidecar (``record`` format, 10 s windows, 1 s lateness) receives a window of
+    rows; then the record that moves stream time past the window's end plus lateness is produced, and the
+    time from just before that send until ``model_health_window_end_timestamp_seconds`` on ``/metrics``
+    shows the window's end is measured (scraped every 5 ms); median over several windows.
+(e) ``--long``: RSS over 10M rows in Arrow batches (1M distinct rows sent 10 times, a window closing every
+    1M rows), sampled at 1M, 5M and 10M rows.
+
+Targets (from the issue): end-to-end at least 60 % of the lower ceiling for every format; at least 30,000
+single-record JSON messages/s, 150,000 rows/s in JSON column batches and 1,000,000 rows/s in Arrow
+batches; RSS under 300 MB and flat over 10M records; window results on /metrics within 1 s.
+
+Usage::
+
+    .venv/bin/python benchmarks/stream_throughput.py             # all formats, 3 repeats (a few minutes)
+    .venv/bin/python benchmarks/stream_throughput.py --quick     # smoke run, about a minute
+    .venv/bin/python benchmarks/stream_throughput.py --long      # plus RSS over 10M records
+    .venv/bin/python benchmarks/stream_throughput.py --bootstrap 127.0.0.1:9092 --formats record,arrow
+
+Without ``--bootstrap`` (or ``KAFKA_BOOTSTRAP_SERVERS``) the script starts its own broker with
+``scripts/kafka-local`` in a temporary directory and always stops it. Topics it creates are deleted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(REPO))
+from _common import (  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
+    CHILD_FLAG,
+    child_env,
+    markdown_table,
+    median,
+    run_child,
+    write_child_result,
+)
+
+N_FLOAT, N_INT, N_CAT, N_BOOL, N_DATETIME = 40, 15, 10, 2, 1
+#: Categories per categorical column (Zipf-like frequencies).
+CAT_SIZES = (3, 5, 8, 12, 20, 30, 50, 75, 100, 150)
+#: Event time of the first produced row; a multiple of 3600 so a one-hour window holds a whole topic.
+T0 = 1_800_000_000
+ROW_STEP_SECONDS = 0.001
+ROWS_PER_COLUMNS_MESSAGE = 500
+ROWS_PER_ARROW_MESSAGE = 5000
+FORMATS = ("record", "flat", "columns", "oip", "arrow")
+#: Messages produced per format: (default run, --quick).
+MESSAGES = {
+    "record": (200_000, 30_000),
+    "flat": (200_000, 30_000),
+    "oip": (100_000, 20_000),
+    "columns": (1_000, 200),
+    "arrow": (400, 100),
+}
+#: Absolute targets from the issue: (rows/s, label).
+TARGETS = {"record": 30_000, "columns": 150_000, "arrow": 1_000_000}
+TARGET_RATIO = 0.60
+TARGET_RSS_BYTES = 300 * 10**6
+TARGET_LATENCY_SECONDS = 1.0
+WINDOW_SECONDS = 3600.0
+OIP_COLUMNS = {
+    "numeric": [f"f{i}" for i in range(N_FLOAT)] + [f"i{i}" for i in range(N_INT)],
+    "categorical": [f"c{i}" for i in range(N_CAT)],
+    "flags": [f"b{i}" for i in range(N_BOOL)],
+}
+MAX_MESSAGE_BYTES = 32 * 2**20
+CONTRACT = "bench_inputs"
+SIDECAR = Path(sys.executable).parent / "sidecar"
+
+
+# -- data ---------------------------------------------------------------------------------------------
+def make_frame(n: int, seed: int) -> pd.DataFrame:
+    """``n`` rows of the 68 features; the same distribution for every seed (the stream stays healthy)."""
+    rng = np.random.default_rng(seed)
+    data: dict[str, Any] = {}
+    for i in range(N_FLOAT):
+        x = rng.normal(50.0 + i, 10.0 + i % 7, n).round(4)
+        if i < 4:
+            x[rng.random(n) < 0.02] = np.nan  # some nulls, as real traffic has
+        data[f"f{i}"] = x
+    for i in range(N_INT):
+        data[f"i{i}"] = rng.integers(0, 100 * (i + 1), n)
+    for i, k in enumerate(CAT_SIZES):
+        weights = 1.0 / np.arange(1, k + 1)
+        labels = np.array([f"c{i}_v{j}" for j in range(k)], dtype=object)
+        data[f"c{i}"] = labels[rng.choice(k, n, p=weights / weights.sum())]
+    for i in range(N_BOOL):
+        data[f"b{i}"] = rng.random(n) < 0.3 + 0.2 * i
+    data["d0"] = pd.to_datetime(1_790_000_000 + rng.integers(0, 86_400 * 30, n), unit="s", utc=True)
+    return pd.DataFrame(data)
+
+
+def build_contract(directory: Path) -> Path:
+    """Profile a 50k-row reference, enable the default checks plus a few more, save; returns ``dir/name``."""
+    from sidecar import DataContract
+
+    contract = DataContract(CONTRACT, make_frame(50_000, seed=1))
+    contract.min_max_test.configure([f"f{i}" for i in range(5)])
+    contract.domain_test.configure([f"c{i}" for i in range(N_CAT)])
+    contract.save(directory)
+    return directory / CONTRACT
+
+
+def _json_columns(df: pd.DataFrame) -> dict[str, list[Any]]:
+    """Columns as Python lists the way a producer serialises them (NaN -> null, datetimes as RFC 3339)."""
+    out: dict[str, list[Any]] = {}
+    for name in df.columns:
+        s = df[name]
+        if name.startswith("d"):
+            out[name] = s.dt.strftime("%Y-%m-%dT%H:%M:%SZ").tolist()
+        elif s.dtype.kind == "f":
+            values = s.to_numpy().astype(object)
+            values[s.isna().to_numpy()] = None
+            out[name] = values.tolist()
+        else:
+            out[name] = s.tolist()
+    return out
+
+
+@dataclass
+class Encoded:
+    """One format's messages: bodies and Kafka timestamps, plus rows per message."""
+
+    fmt: str
+    bodies: list[bytes]
+    timestamps_ms: list[int]
+    rows_per_message: int
+
+    @property
+    def rows(self) -> int:
+        return len(self.bodies) * self.rows_per_message
+
+
+def encode(fmt: str, n_messages: int, seed: int = 2, t0: float = T0) -> Encoded:
+    """``n_messages`` messages of ``fmt``; row ``i`` has event time ``t0 + i * ROW_STEP_SECONDS``."""
+    import orjson
+
+    per = {"columns": ROWS_PER_COLUMNS_MESSAGE, "arrow": ROWS_PER_ARROW_MESSAGE}.get(fmt, 1)
+    n_rows = n_messages * per
+    df = make_frame(n_rows, seed)
+    ts = t0 + np.arange(n_rows) * ROW_STEP_SECONDS
+    ts_ms = (ts[::per] * 1000).astype(np.int64).tolist()
+    bodies: list[bytes] = []
+    if fmt == "arrow":
+        import pyarrow as pa
+
+        for start in range(0, n_rows, per):
+            table = pa.Table.from_pandas(df.iloc[start : start + per], preserve_index=False)
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            bodies.append(sink.getvalue().to_pybytes())
+        return Encoded(fmt, bodies, ts_ms, per)
+    cols = _json_columns(df)
+    names = list(cols)
+    tsl = ts.round(3).tolist()
+    if fmt == "columns":
+        for m, start in enumerate(range(0, n_rows, per)):
+            body = {
+                "request_id": [f"r{start + j}" for j in range(per)],
+                "timestamp": tsl[start],
+                "columns": {name: cols[name][start : start + per] for name in names},
+            }
+            bodies.append(orjson.dumps(body))
+        return Encoded(fmt, bodies, ts_ms, per)
+    rows = [dict(zip(names, values, strict=True)) for values in zip(*cols.values(), strict=True)]
+    if fmt == "record":
+        bodies = [orjson.dumps({"request_id": f"r{i}", "timestamp": tsl[i], "values": row}) for i, row in enumerate(rows)]
+    elif fmt == "flat":
+        bodies = [orjson.dumps({**row, "request_id": f"r{i}", "timestamp": tsl[i]}) for i, row in enumerate(rows)]
+    elif fmt == "oip":
+        tensors = [(name, cs, dt) for (name, cs), dt in zip(OIP_COLUMNS.items(), ("FP64", "BYTES", "BOOL"), strict=True)]
+        for i, row in enumerate(rows):
+            inputs = [{"name": name, "shape": [1, len(cs)], "datatype": dt, "data": [row[c] for c in cs]}
+                      for name, cs, dt in tensors]
+            inputs.append({"name": "d0", "shape": [1], "datatype": "BYTES", "data": [row["d0"]]})
+            bodies.append(orjson.dumps({"id": f"r{i}", "inputs": inputs}))
+    else:
+        raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    return Encoded(fmt, bodies, ts_ms, per)
+
+
+# -- broker -------------------------------------------------------------------------------------------
+@contextmanager
+def broker(bootstrap: str | None) -> Iterator[str]:
+    """The given broker, or one started with scripts/kafka-local and always stopped."""
+    if bootstrap:
+        yield bootstrap
+        return
+    with tempfile.TemporaryDirectory(prefix="stream-bench-kafka-") as state:
+        script = [sys.executable, str(REPO / "scripts" / "kafka-local")]
+        res = subprocess.run([*script, "start", "--state-dir", state], capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL, check=False, timeout=180)
+        try:
+            if res.returncode != 0:
+                raise RuntimeError(f"kafka-local start failed:\n{res.stderr}")
+            yield res.stdout.strip().splitlines()[-1]
+        finally:
+            subprocess.run([*script, "stop", "--state-dir", state], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, check=False, timeout=60)
+
+
+async def create_topic(bootstrap: str, topic: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)})])
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.2)
+
+
+async def delete_topics(bootstrap: str, topics: list[str]) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    if not topics:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(topics)
+    except Exception as exc:  # cleanup only
+        print(f"(could not delete topics: {exc})", file=sys.stderr)
+    finally:
+        await admin.close()
+
+
+async def produce(bootstrap: str, topic: str, bodies: list[bytes], timestamps_ms: list[int]) -> None:
+    """Send every body (in order, partition 0) and wait for all acknowledgements."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_request_size=MAX_MESSAGE_BYTES,
+                                max_batch_size=1 << 20)
+    await producer.start()
+    try:
+        pending: list[asyncio.Future[Any]] = []
+        for body, ts in zip(bodies, timestamps_ms, strict=True):
+            pending.append(await producer.send(topic, body, partition=0, timestamp_ms=ts))
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+# -- (a), (b), (b+): the measuring child --------------------------------------------------------------
+def consumer_kwargs(bootstrap: str, group: str) -> dict[str, Any]:
+    """What ``SidecarService`` passes to ``AIOKafkaConsumer`` (with its default settings)."""
+    from sidecar.config import KafkaSettings
+
+    k = KafkaSettings(bootstrap_servers=bootstrap, group_id=group)
+    return {"bootstrap_servers": bootstrap, "group_id": group, "enable_auto_commit": False,
+            "auto_offset_reset": k.auto_offset_reset, "max_poll_records": k.max_poll_records,
+            "fetch_max_wait_ms": k.fetch_max_wait_ms, "client_id": "stream-bench"}
+
+
+async def consume(bootstrap: str, topic: str, n: int, group: str, keep: bool) -> tuple[float, int, list[Any]]:
+    """Read ``n`` messages with the sidecar's getmany loop; returns (seconds, messages timed, batches).
+
+    Timing starts when the first batch arrives (group join and connection are not counted) and that
+    batch's messages are not counted. With ``keep`` the batches (``(tp, records)``) are returned.
+    """
+    from aiokafka import AIOKafkaConsumer
+
+    kw = consumer_kwargs(bootstrap, group)
+    consumer = AIOKafkaConsumer(topic, **kw)
+    await consumer.start()
+    kept: list[Any] = []
+    try:
+        seen, first_n, started = 0, 0, 0.0
+        timeout = max(kw["fetch_max_wait_ms"], 50)
+        while seen < n:
+            batches = await consumer.getmany(timeout_ms=timeout, max_records=kw["max_poll_records"])
+            k = 0
+            for tp, records in batches.items():
+                k += len(records)
+                if keep and records:
+                    kept.append((tp, records))
+            if not k:
+                continue
+            if not seen:
+                started, first_n = time.perf_counter(), k
+            seen += k
+        return time.perf_counter() - started, seen - first_n, kept
+    finally:
+        await consumer.stop()
+
+
+def child(spec: dict[str, Any]) -> None:
+    """(a), (b) and (b+) for one format, in this fresh interpreter."""
+    from sidecar.config import Settings
+    from sidecar.contract import DataContract
+    from sidecar.metrics import SidecarMetrics
+    from sidecar.stream.decoders import RawMessage, make_decoder
+    from sidecar.stream.service import SidecarService
+
+    bootstrap, topic, n, repeats = spec["bootstrap"], spec["topic"], spec["messages"], spec["repeats"]
+    result: dict[str, Any] = {"a": [], "b": [], "ingest": []}
+    for r in range(repeats):
+        seconds, counted, _ = asyncio.run(consume(bootstrap, topic, n, f"{topic}-a{r}-{uuid.uuid4().hex[:6]}", False))
+        result["a"].append(counted / seconds)
+    _, _, kept = asyncio.run(consume(bootstrap, topic, n, f"{topic}-collect-{uuid.uuid4().hex[:6]}", True))
+    result["batch_sizes"] = [len(records) for _, records in kept]
+    raw = [[RawMessage(r.value, tuple(r.headers), r.timestamp, r.key) for r in records] for _, records in kept]
+    # The fetched topic is input, not decoder state: keep the cyclic GC from rescanning it in every full
+    # collection (in the sidecar a getmany batch is short-lived).
+    gc.collect()
+    gc.freeze()
+
+    contract = DataContract.from_path(spec["contract"])
+    schema = {s.name: s.kind for s in contract.current_specs()}
+    decoder = make_decoder(spec["format"], schema, oip_columns=OIP_COLUMNS if spec["format"] == "oip" else None)
+    decoder.decode(raw[0])  # warm-up: imports and caches
+    for _ in range(repeats):
+        rows = 0
+        started = time.perf_counter()
+        for batch in raw:
+            decoded = decoder.decode(batch)
+            if decoded.errors:
+                raise RuntimeError(f"benchmark data rejected: {decoded.errors[:3]}")
+            rows += decoded.n_rows
+        seconds = time.perf_counter() - started
+        result["b"].append(sum(map(len, raw)) / seconds)
+    result["rows"] = rows
+
+    settings = Settings(**spec["settings"])
+    for _ in range(repeats):
+        # The sidecar's own per-batch step (private, but it is exactly the work between getmany and the
+        # next getmany when no window closes): RawMessage construction, decode, windows, profile, counters.
+        service = SidecarService(settings, SidecarMetrics(settings.model), contracts={"inputs": contract})
+        started = time.perf_counter()
+        for tp, records in kept:
+            service._ingest_records(tp, records)
+        seconds = time.perf_counter() - started
+        accepted = next(iter(service.streams.values())).windows.open
+        if sum(w.rows for w in accepted.values()) != rows:
+            raise RuntimeError("ingest dropped rows")
+        result["ingest"].append(n / seconds)
+    write_child_result(spec["result_file"], result)
+
+
+# -- (c), (d), (e): the real sidecar process ----------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def sidecar_settings(bootstrap: str, topic: str, fmt: str, contract: Path, store: Path, group: str,
+                     port: int = 0, **window: Any) -> dict[str, Any]:
+    inputs: dict[str, Any] = {"topic": topic, "contract": str(contract), "format": fmt}
+    if fmt == "oip":
+        inputs["oip_columns"] = OIP_COLUMNS
+    return {
+        "model": "bench",
+        "kafka": {"bootstrap_servers": bootstrap, "group_id": group},
+        "inputs": inputs,
+        "window": {"size_seconds": WINDOW_SECONDS, "lateness_seconds": 60, "min_rows": 500,
+                   "idle_close_seconds": None, **window},
+        "http": {"host": "127.0.0.1", "port": port},
+        "alerts": {"topic": None},
+        "store": {"path": str(store)},
+        "log_level": "WARNING",
+    }
+
+
+_RECORDS_OK = re.compile(r'^model_health_records_total\{([^}]*)\} (\S+)$', re.M)
+_WINDOW_END = re.compile(r'^model_health_window_end_timestamp_seconds\{[^}]*\} (\S+)$', re.M)
+
+
+class SidecarProcess:
+    """``sidecar run --config FILE`` on a free loopback port."""
+
+    def __init__(self, workdir: Path, settings: dict[str, Any]) -> None:
+        import yaml
+
+        self.port = free_port()
+        settings = {**settings, "http": {"host": "127.0.0.1", "port": self.port}}
+        self.topic = settings["inputs"]["topic"]
+        name = settings["kafka"]["group_id"]
+        self.config = workdir / f"{name}.yaml"
+        self.config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        self.log_path = workdir / f"{name}.log"
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> SidecarProcess:
+        env = {k: v for k, v in child_env().items() if not k.startswith("SIDECAR_")}
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([str(SIDECAR), "run", "--config", str(self.config)], stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            self.alive()
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as resp:
+                    if resp.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"sidecar not ready in 60 s:\n{self.log()}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    def alive(self) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"sidecar exited with {self.proc.returncode}:\n{self.log()}")
+
+    def scrape(self) -> str:
+        with urllib.request.urlopen(self.url + "/metrics", timeout=10) as resp:
+            return str(resp.read().decode())
+
+    def records_ok(self, text: str | None = None) -> float:
+        for labels, value in _RECORDS_OK.findall(text if text is not None else self.scrape()):
+            if 'result="ok"' in labels and f'topic="{self.topic}"' in labels:
+                return float(value)
+        return 0.0
+
+    def window_end(self) -> float:
+        m = _WINDOW_END.search(self.scrape())
+        return float(m.group(1)) if m else 0.0
+
+    def memory(self) -> dict[str, int]:
+        """VmRSS and VmHWM of the sidecar process, in bytes."""
+        assert self.proc is not None
+        out = {}
+        with open(f"/proc/{self.proc.pid}/status", encoding="ascii") as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out[key] = int(rest.split()[0]) * 1024
+        return out
+
+
+def end_to_end(workdir: Path, settings: dict[str, Any], n: int, poll: float = 0.05,
+               marks: tuple[int, ...] = ()) -> dict[str, Any]:
+    """Run the sidecar until it has counted ``n`` messages; rate from the first non-zero scrape on."""
+    samples: dict[int, int] = {}
+    with SidecarProcess(workdir, settings) as sidecar:
+        t0, c0 = 0.0, 0.0
+        deadline = time.monotonic() + 900
+        while True:
+            count = sidecar.records_ok()
+            now = time.perf_counter()
+            if count and not t0:
+                t0, c0 = now, count
+            for mark in marks:
+                if count >= mark and mark not in samples:
+                    samples[mark] = sidecar.memory()["VmRSS"]
+            if count >= n:
+                break
+            sidecar.alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"sidecar counted {count} of {n} messages:\n{sidecar.log()}")
+            time.sleep(poll)
+        if count == c0:
+            raise RuntimeError("the whole topic was consumed before the first scrape; produce more messages")
+        memory = sidecar.memory()
+    return {"rate": (n - c0) / (now - t0), "hwm": memory["VmHWM"], "rss": memory["VmRSS"], "samples": samples,
+            "seconds": now - t0}
+
+
+async def window_latency(bootstrap: str, workdir: Path, contract: Path, topic: str, windows: int,
+                         rows_per_window: int) -> list[float]:
+    """(d): seconds from producing the record that closes a window to its end showing on /metrics."""
+    from aiokafka import AIOKafkaProducer
+
+    size, lateness = 10.0, 1.0
+    settings = sidecar_settings(bootstrap, topic, "record", contract, workdir / "store-latency",
+                                f"{topic}-g", size_seconds=size, lateness_seconds=lateness)
+    rows_needed = (windows + 1) * rows_per_window
+    enc = encode("record", rows_needed, seed=3, t0=0)  # event times rewritten below
+    import orjson
+
+    unused = iter(enc.bodies)
+
+    def body(ts: float) -> bytes:
+        obj = orjson.loads(next(unused))
+        obj["timestamp"] = ts
+        return orjson.dumps(obj)
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    latencies: list[float] = []
+    try:
+        with SidecarProcess(workdir, settings) as sidecar:
+            sent = 0
+            for w in range(windows + 1):
+                start = T0 + w * size
+                # Rows of window w (the first was sent as the closing record of window w-1).
+                step = (size - 0.5) / rows_per_window
+                futures = [await producer.send(topic, body(start + 0.25 + j * step), partition=0)
+                           for j in range(1 if w else 0, rows_per_window)]
+                await asyncio.gather(*futures)
+                sent += len(futures)
+                while sidecar.records_ok() < sent:  # caught up: only the closing record is outstanding
+                    sidecar.alive()
+                    await asyncio.sleep(0.02)
+                if w == windows:
+                    break
+                closing = start + size + lateness  # stream time reaches end + lateness: the window closes
+                started = time.perf_counter()
+                fut = await producer.send(topic, body(closing), partition=0)
+                await fut
+                sent += 1
+                while sidecar.window_end() < start + size:
+                    sidecar.alive()
+                    if time.perf_counter() - started > 30:
+                        raise TimeoutError(f"window {w} never showed on /metrics:\n{sidecar.log()}")
+                    time.sleep(0.005)
+                latencies.append(time.perf_counter() - started)
+    finally:
+        await producer.stop()
+    return latencies
+
+
+# -- main ---------------------------------------------------------------------------------------------
+@dataclass
+class FormatResult:
+    fmt: str
+    messages: int
+    rows_per_message: int
+    a: list[float] = field(default_factory=list)  # messages/s
+    b: list[float] = field(default_factory=list)
+    ingest: list[float] = field(default_factory=list)
+    e2e: list[float] = field(default_factory=list)
+    hwm: list[int] = field(default_factory=list)
+    batch_sizes: list[int] = field(default_factory=list)
+
+
+def _rate(msgs_per_s: float, per: int) -> str:
+    if msgs_per_s != msgs_per_s:
+        return "n/a"
+    rows = f"{msgs_per_s * per:,.0f}"
+    return rows if per == 1 else f"{rows} ({msgs_per_s:,.0f} msg)"
+
+
+def _label(fmt: str, per: int) -> str:
+    return {"record": "record (1 row/msg)", "flat": "flat (1 row/msg)", "oip": "oip V2 (1 row/msg)"}.get(
+        fmt, f"{fmt} ({per} rows/msg)")
+
+
+def report(results: list[FormatResult], repeats: int) -> tuple[str, bool]:
+    rows, ok_all = [], True
+    for r in results:
+        a, b, ing, e = (median(x) for x in (r.a, r.b, r.ingest, r.e2e))
+        lower = min(a, b)
+        ratio = e / lower
+        target = TARGETS.get(r.fmt)
+        ok = ratio >= TARGET_RATIO and (target is None or e * r.rows_per_message >= target)
+        ok_all &= ok
+        tgt = f">= {TARGET_RATIO:.0%}" + ("" if target is None else f", >= {target:,} rows/s")
+        rows.append([_label(r.fmt, r.rows_per_message), _rate(a, r.rows_per_message), _rate(b, r.rows_per_message),
+                     _rate(ing, r.rows_per_message), _rate(e, r.rows_per_message), f"{ratio:.0%}",
+                     tgt, "pass" if ok else "FAIL"])
+    headers = ["format", "(a) aiokafka only", "(b) decode only", "(b+) ingest, no Kafka", "(c) end-to-end",
+               "(c) / lower of (a),(b)", "target", "result"]
+    return markdown_table(headers, rows, align="lrrrrrll"), ok_all
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+                        help="use this broker (default: $KAFKA_BOOTSTRAP_SERVERS, else start one)")
+    parser.add_argument("--formats", default=",".join(FORMATS), help=f"comma-separated (default {','.join(FORMATS)})")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per measurement, median shown (default 3)")
+    parser.add_argument("--quick", action="store_true", help="fewer messages, one repeat: about a minute")
+    parser.add_argument("--long", action="store_true", help="also RSS over 10M rows (Arrow batches)")
+    parser.add_argument("--long-rows", type=int, default=10_000_000, help=argparse.SUPPRESS)
+    parser.add_argument("--latency-windows", type=int, default=None, help="windows timed for (d) (default 5)")
+    parser.add_argument("--json", metavar="FILE", help="also write the raw measurements here")
+    args = parser.parse_args(argv)
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        parser.error(f"unknown formats {unknown}; known: {', '.join(FORMATS)}")
+    repeats = args.repeats or (1 if args.quick else 3)
+    lat_windows = args.latency_windows or (3 if args.quick else 5)
+    raw: dict[str, Any] = {"formats": {}}
+    topics: list[str] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="stream-bench-") as tmp, broker(args.bootstrap) as bootstrap:
+        work = Path(tmp)
+        contract = build_contract(work / "contracts")
+        results: list[FormatResult] = []
+        try:
+            for fmt in formats:
+                n = MESSAGES[fmt][1 if args.quick else 0]
+                topic = f"bench-{fmt}-{uuid.uuid4().hex[:8]}"
+                topics.append(topic)
+                enc = encode(fmt, n)
+                asyncio.run(create_topic(bootstrap, topic))
+                t = time.perf_counter()
+                asyncio.run(produce(bootstrap, topic, enc.bodies, enc.timestamps_ms))
+                size = sum(map(len, enc.bodies))
+                print(f"[{fmt}] produced {n:,} messages ({enc.rows:,} rows, {size / 2**20:,.0f} MiB) in "
+                      f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+                del enc
+                res = FormatResult(fmt, n, {"columns": ROWS_PER_COLUMNS_MESSAGE, "arrow": ROWS_PER_ARROW_MESSAGE}.get(fmt, 1))
+                settings = sidecar_settings(bootstrap, topic, fmt, contract, work / "store", f"{topic}-child")
+                spec = {"bootstrap": bootstrap, "topic": topic, "messages": n, "repeats": repeats, "format": fmt,
+                        "contract": str(contract), "settings": settings}
+                ceil = run_child(Path(__file__), spec, timeout=1800)
+                res.a, res.b, res.ingest, res.batch_sizes = ceil["a"], ceil["b"], ceil["ingest"], ceil["batch_sizes"]
+                for r in range(repeats):
+                    out = end_to_end(work, sidecar_settings(bootstrap, topic, fmt, contract, work / "store",
+                                                            f"{topic}-e2e{r}"), n)
+                    res.e2e.append(out["rate"])
+                    res.hwm.append(out["hwm"])
+                print(f"[{fmt}] (a) {median(res.a):,.0f} (b) {median(res.b):,.0f} (b+) {median(res.ingest):,.0f} "
+                      f"(c) {median(res.e2e):,.0f} messages/s; getmany batches median "
+                      f"{median(res.batch_sizes):,.0f} messages", file=sys.stderr, flush=True)
+                results.append(res)
+                raw["formats"][fmt] = res.__dict__
+
+            lat_topic = f"bench-latency-{uuid.uuid4().hex[:8]}"
+            topics.append(lat_topic)
+            asyncio.run(create_topic(bootstrap, lat_topic))
+            latencies = asyncio.run(window_latency(bootstrap, work, contract, lat_topic, lat_windows, 2000))
+            raw["latency_seconds"] = latencies
+
+            long_out = None
+            if args.long:
+                long_out = run_long(bootstrap, work, contract, args.long_rows, topics)
+                raw["long"] = long_out
+        finally:
+            asyncio.run(delete_topics(bootstrap, topics))
+
+    table, ok = report(results, repeats)
+    hwm = max((max(r.hwm) for r in results), default=0)
+    lat_med = median(latencies)
+    print(
+        f"\nStream throughput, 68 features ({N_FLOAT} float, {N_INT} int, {N_CAT} categorical, {N_BOOL} bool, "
+        f"{N_DATETIME} datetime), one partition, one sidecar process, Kafka 3.9 broker on the same "
+        f"{os.cpu_count()}-core machine (nothing pinned), median of {repeats} run(s). Rates are rows/s "
+        "(messages/s in parentheses for batch formats).\n"
+    )
+    print(table)
+    print()
+    sizes = ", ".join(f"{r.fmt} {median(r.batch_sizes):,.0f}" for r in results)
+    print(f"- getmany batch size (messages, median): {sizes}")
+    print(f"- sidecar peak RSS (VmHWM) over these runs: {hwm / 1e6:,.0f} MB "
+          f"(target < {TARGET_RSS_BYTES / 1e6:.0f} MB: {'pass' if hwm < TARGET_RSS_BYTES else 'FAIL'})")
+    lat_ok = lat_med <= TARGET_LATENCY_SECONDS
+    ok &= lat_ok and hwm < TARGET_RSS_BYTES
+    print(f"- window latency (closing record produced -> window end on /metrics), {len(latencies)} windows: "
+          f"median {lat_med * 1000:,.0f} ms, max {max(latencies) * 1000:,.0f} ms "
+          f"(target <= {TARGET_LATENCY_SECONDS:.0f} s: {'pass' if lat_ok else 'FAIL'})")
+    if long_out is not None:
+        samples = ", ".join(f"{rows / 1e6:,.0f}M rows {rss / 1e6:,.0f} MB" for rows, rss in long_out["samples"])
+        long_ok = long_out["hwm"] < TARGET_RSS_BYTES and long_out["growth"] < 0.10 * TARGET_RSS_BYTES
+        ok &= long_ok
+        print(f"- RSS over {long_out['rows'] / 1e6:,.0f}M rows (arrow, {long_out['windows']} windows closed): "
+              f"{samples}; peak {long_out['hwm'] / 1e6:,.0f} MB; end-to-end {long_out['rate']:,.0f} rows/s "
+              f"(target < {TARGET_RSS_BYTES / 1e6:.0f} MB and flat: {'pass' if long_ok else 'FAIL'})")
+    print(f"- wall time of the benchmark: {time.monotonic() - started:,.0f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(raw, indent=2, default=str), encoding="utf-8")
+    return 0 if ok else 1
+
+
+def run_long(bootstrap: str, work: Path, contract: Path, total_rows: int, topics: list[str]) -> dict[str, Any]:
+    """(e): 1M distinct rows of Arrow batches sent until ``total_rows``, one window per 1M rows."""
+    per = ROWS_PER_ARROW_MESSAGE
+    distinct = min(total_rows, 1_000_000) // per
+    enc = encode("arrow", distinct)
+    reps = total_rows // (distinct * per)
+    topic = f"bench-long-{uuid.uuid4().hex[:8]}"
+    topics.append(topic)
+    asyncio.run(create_topic(bootstrap, topic))
+    bodies, stamps = [], []
+    for rep in range(reps):
+        base = (T0 + rep * WINDOW_SECONDS) * 1000
+        step = WINDOW_SECONDS * 1000 / distinct
+        bodies.extend(enc.bodies)
+        stamps.extend(int(base + i * step) for i in range(distinct))
+    t = time.perf_counter()
+    asyncio.run(produce(bootstrap, topic, bodies, stamps))
+    print(f"[long] produced {len(bodies):,} messages ({len(bodies) * per:,} rows) in {time.perf_counter() - t:.1f} s",
+          file=sys.stderr, flush=True)
+    n = len(bodies)
+    marks = tuple(m for m in (1_000_000 // per, 5_000_000 // per, n) if m <= n)
+    out = end_to_end(work, sidecar_settings(bootstrap, topic, "arrow", contract, work / "store-long",
+                                            f"{topic}-g"), n, poll=0.02, marks=marks)
+    samples = [(m * per, out["samples"][m]) for m in marks]
+    return {"rows": n * per, "samples": samples, "hwm": out["hwm"], "rate": out["rate"] * per,
+            "windows": reps - 1, "growth": samples[-1][1] - samples[0][1]}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == CHILD_FLAG:
+        sys.path.insert(0, str(REPO))
+        child(json.loads(sys.argv[2]))
+    else:
+        sys.exit(main())

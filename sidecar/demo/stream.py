@@ -1,0 +1,226 @@
+"""Streaming demo: local Kafka, the sidecar with demo contracts, and model traffic that drifts.
+
+``python -m sidecar.demo stream [--duration S] [--drift-after S]``. It starts what it needs (a local Kafka
+broker via ``scripts/kafka-local`` unless ``--bootstrap`` names one, then ``sidecar run``), produces
+synthetic inputs and predictions in real time, and prints each window's verdict. Ctrl-C (or the end of
+``--duration``) stops everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from aiokafka import AIOKafkaProducer
+
+from sidecar import DataContract
+from sidecar.demo.batch import build_contract, load_bundled
+from sidecar.demo.data import churn_frame
+from sidecar.demo.model import predict
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA_LOCAL = ROOT / "scripts" / "kafka-local"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=3) as resp:
+        return bytes(resp.read())
+
+
+def build_contracts(out: Path) -> tuple[DataContract, DataContract]:
+    """The inputs contract (as in the batch demo) and an outputs contract from the reference's predictions."""
+    reference = load_bundled("churn_reference")
+    inputs = build_contract(reference)
+    inputs.save(out)
+    outputs = DataContract("churn_outputs", predict(reference))
+    outputs.distribution_test.configure(["churn_probability"], threshold=0.2, method="psi")
+    outputs.save(out)
+    return inputs, outputs
+
+
+def _messages(rows: Any, preds: Any, start: float, step: float, offset: int) -> tuple[list[bytes], list[bytes]]:
+    inputs, outputs = [], []
+    rows = rows.assign(signup_date=rows["signup_date"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+    for i, (values, pred) in enumerate(zip(records, preds.to_dict("records"), strict=True)):
+        rid, ts = f"req-{offset + i}", start + i * step
+        inputs.append(orjson.dumps({"request_id": rid, "timestamp": ts, "values": values}))
+        outputs.append(orjson.dumps({"request_id": rid, "timestamp": ts, **pred}))
+    return inputs, outputs
+
+
+async def _traffic(bootstrap: str, rate: float, drift_after: float, stop: asyncio.Event) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
+    await producer.start()
+    started, sent, tick = time.time(), 0, 0.5
+    try:
+        while not stop.is_set():
+            now = time.time()
+            drift = 0.6 if now - started >= drift_after else 0.0
+            n = max(int(rate * tick), 1)
+            rows = churn_frame(n, seed=1000 + sent // max(n, 1), drift=drift)
+            ins, outs = _messages(rows, predict(rows), now, tick / n, sent)
+            for a, b in zip(ins, outs, strict=True):
+                await producer.send("churn.inputs", a)
+                await producer.send("churn.predictions", b)
+            sent += n
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=max(tick - (time.time() - now), 0.01))
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def _watch(url: str, seen: dict[str, str]) -> None:
+    try:
+        status = json.loads(_get(url + "/api/v1/status"))
+    except OSError:
+        return
+    for stream in status["streams"]:
+        last = stream["last_report"]
+        if not last or seen.get(stream["topic"]) == last["window_end"]:
+            continue
+        seen[stream["topic"]] = last["window_end"]
+        findings = ", ".join(f"{f['check']}:{f['column']}={f['value']:.3g}" if f["value"] is not None
+                             else f"{f['check']}:{f['column']}" for f in last["findings"][:6])
+        print(f"[{time.strftime('%H:%M:%S')}] window ending {last['window_end'][11:19]} {stream['contract']:<14} "
+              f"{last['rows']:>5} rows  {last['status'].upper():<8} {findings}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the streaming demo; returns 0 after a clean stop."""
+    p = argparse.ArgumentParser(prog="python -m sidecar.demo stream")
+    p.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
+    p.add_argument("--drift-after", type=float, default=60.0, help="seconds before inputs start to drift")
+    p.add_argument("--rate", type=float, default=200.0, help="requests per second")
+    p.add_argument("--window", type=float, default=15.0, help="window size in seconds")
+    p.add_argument("--port", type=int, default=0, help="sidecar HTTP port (default: a free one)")
+    p.add_argument("--bootstrap", default=None, help="use this Kafka instead of starting a local one")
+    p.add_argument("--out", default="demo-out", help="where contracts, config and reports go")
+    args = p.parse_args(argv)
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    state = out / "kafka"
+    procs: list[subprocess.Popen[bytes]] = []
+    started_kafka = False
+    try:
+        bootstrap = args.bootstrap
+        if bootstrap is None:
+            print("starting local Kafka (first run fetches the broker jars with Maven) ...", flush=True)
+            res = subprocess.run([sys.executable, str(KAFKA_LOCAL), "start", "--state-dir", str(state)],
+                                 check=True, stdout=subprocess.PIPE, text=True)
+            bootstrap = res.stdout.strip().splitlines()[-1]
+            started_kafka = True
+        print(f"Kafka at {bootstrap}")
+        asyncio.run(_create_topics(bootstrap, ["churn.inputs", "churn.predictions"]))
+        build_contracts(out / "contracts")
+        port = args.port or _free_port()
+        config = {
+            "model": "churn",
+            "kafka": {"bootstrap_servers": bootstrap, "group_id": f"demo-{int(time.time())}",
+                      "auto_offset_reset": "latest"},
+            "inputs": {"topic": "churn.inputs", "contract": str(out / "contracts" / "churn_inputs")},
+            "predictions": {"topic": "churn.predictions", "contract": str(out / "contracts" / "churn_outputs")},
+            "window": {"size_seconds": args.window, "lateness_seconds": 2, "min_rows": 100},
+            "http": {"host": "127.0.0.1", "port": port},
+            "store": {"path": str(out / "reports")},
+        }
+        (out / "sidecar.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        sidecar_bin = Path(sys.executable).parent / "sidecar"
+        log = open(out / "sidecar.log", "ab")  # noqa: SIM115 - the child keeps it
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SIDECAR_")}
+        procs.append(subprocess.Popen([str(sidecar_bin), "run", "--config", str(out / "sidecar.yaml")],
+                                      stdout=log, stderr=subprocess.STDOUT, env=env))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _get(url + "/readyz")
+                break
+            except OSError:
+                if procs[0].poll() is not None or time.monotonic() > deadline:
+                    print((out / "sidecar.log").read_text()[-3000:], file=sys.stderr)
+                    raise RuntimeError("the sidecar did not start") from None
+                time.sleep(0.2)
+        print(f"""
+The sidecar is running. Watch the numbers change (inputs drift after {args.drift_after:.0f}s):
+  metrics:  {url}/metrics        (model_health_feature_drift_score, model_health_check_status, ...)
+  status:   {url}/api/v1/status
+  health:   {url}/healthz  {url}/readyz
+  reports:  {out / 'reports'}   log: {out / 'sidecar.log'}
+Ctrl-C stops everything.
+""", flush=True)
+        asyncio.run(_produce_and_watch(bootstrap, args, url))
+    except KeyboardInterrupt:
+        print("\nstopping ...")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        if started_kafka:
+            subprocess.run([sys.executable, str(KAFKA_LOCAL), "stop", "--state-dir", str(state)],
+                           check=False, stdout=subprocess.DEVNULL)
+    print("demo stopped; everything it started is down.")
+    return 0
+
+
+async def _create_topics(bootstrap: str, names: list[str]) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [NewTopic(n, num_partitions=1, replication_factor=1) for n in names if n not in existing]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+    finally:
+        await admin.close()
+
+
+async def _produce_and_watch(bootstrap: str, args: argparse.Namespace, url: str) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    traffic = asyncio.create_task(_traffic(bootstrap, args.rate, args.drift_after, stop))
+    seen: dict[str, str] = {}
+    started = time.monotonic()
+    try:
+        while not stop.is_set():
+            if args.duration is not None and time.monotonic() - started >= args.duration:
+                break
+            await asyncio.to_thread(_watch, url, seen)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+    finally:
+        stop.set()
+        await traffic
+        await asyncio.to_thread(_watch, url, seen)
