@@ -187,6 +187,6 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align:
         padded = [c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(cells, widths, align, strict=True)]
         return "| " + " | ".join(padded) + " |"
 
-    rule = "|" + "|".join(("-" * (w + 1) + ":") if a == "r" else (":" + "-" * (w + 1)) for w, a in zip(widths, align,
-                                                                                                        strict=True)) + "|"
+    marks = [("-" * (w + 1) + ":") if a == "r" else (":" + "-" * (w + 1)) for w, a in zip(widths, align, strict=True)]
+    rule = "|" + "|".join(marks) + "|"
     return "\n".join([line([str(h) for h in headers]), rule, *(line(r) for r in rows)])

@@ -145,7 +145,7 @@ class SidecarService:
                     await self._connect()
                     backoff = self.settings.kafka.retry_backoff_seconds
                     await self._consume()
-                except KafkaError as exc:
+                except (KafkaError, OSError) as exc:
                     self._set_connected(False)
                     self.metrics.kafka_errors.labels(self.settings.model, "consume").inc()
                     log.warning("kafka error (%s); retrying in %.1fs", exc, backoff)
@@ -229,7 +229,15 @@ class SidecarService:
         stream = self.streams[tp.topic]
         messages = [RawMessage(r.value, tuple(r.headers), r.timestamp, r.key) for r in records]
         offsets = np.fromiter((r.offset for r in records), dtype=np.int64, count=len(records))
-        result = stream.ingest(messages, partition=tp, offsets=offsets)
+        try:
+            result = stream.ingest(messages, partition=tp, offsets=offsets)
+        except Exception as exc:
+            # Decoders reject bad input without raising; reaching here is a bug. The loop must survive
+            # it all the same: the batch is dead-lettered (nothing of it was added to a window) and kept.
+            log.exception("internal error on %s records %d..%d; dead-lettering the batch", tp, records[0].offset,
+                          records[-1].offset)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            result = Ingested(0, 0, 0, [MessageError(i, reason, "InternalError") for i in range(len(records))])
         self._next_offset[tp] = records[-1].offset + 1
         self._count(tp.topic, result)
         for err in result.errors:

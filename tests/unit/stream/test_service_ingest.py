@@ -1,0 +1,53 @@
+"""SidecarService's record handling without a broker: the loop survives anything a batch throws at it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from sidecar import DataContract
+from sidecar.config import Settings
+from sidecar.demo.data import churn_frame
+from sidecar.metrics import SidecarMetrics
+from sidecar.stream.service import SidecarService
+
+
+def _record(offset: int, value: bytes | None) -> ConsumerRecord:
+    return ConsumerRecord(topic="t", partition=0, offset=offset, timestamp=1_800_000_000_000, timestamp_type=0,
+                          key=None, value=value, checksum=None, serialized_key_size=0,
+                          serialized_value_size=len(value or b""), headers=())
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> SidecarService:
+    contract = DataContract("c", churn_frame(500, seed=1))
+    settings = Settings(model="m", inputs={"topic": "t", "contract": "unused"}, window={"min_rows": 1})
+    return SidecarService(settings, SidecarMetrics("m"), contracts={"inputs": contract})
+
+
+def _count(service: SidecarService, result: str) -> float:
+    return service.metrics.records.labels("m", "t", result)._value.get()
+
+
+def test_good_and_bad_records_are_counted(service: SidecarService) -> None:
+    good = orjson.dumps({"request_id": "r", "timestamp": 1_800_000_000, "values": {"age": 30}})
+    service._ingest_records(TopicPartition("t", 0), [_record(0, good), _record(1, b"{bad"), _record(2, good)])
+    assert (_count(service, "ok"), _count(service, "dead_lettered")) == (2, 1)
+    assert service._next_offset[TopicPartition("t", 0)] == 3
+
+
+def test_an_internal_error_dead_letters_the_batch_instead_of_crashing(service: SidecarService,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = service.streams["t"]
+
+    def boom(messages):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(stream.decoder, "decode", boom)
+    service._ingest_records(TopicPartition("t", 0), [_record(5, b"{}"), _record(6, b"{}")])
+    assert _count(service, "dead_lettered") == 2
+    assert service._next_offset[TopicPartition("t", 0)] == 7
