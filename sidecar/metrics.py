@@ -84,7 +84,7 @@ class SidecarMetrics:
     def publish(self, report: ValidationReport, duration_seconds: float) -> None:
         """Update the gauges from a window's report."""
         name = report.contract
-        self.window_rows.labels(self.model, name).set(report.row_count.actual)
+        self.window_rows.labels(self.model, name).set(report.row_count["actual"])
         if report.window_end is not None:
             self.window_end.labels(self.model, name).set(report.window_end.timestamp())
         self.eval_duration.labels(self.model).observe(duration_seconds)

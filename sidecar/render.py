@@ -29,11 +29,11 @@ def _row(r: CheckResult) -> str:
 def render_text(report: ValidationReport, *, show_healthy: bool = False) -> str:
     """Render ``report``: a headline, per-check counts and every warning/critical row."""
     rc = report.row_count
-    change = f"{rc.change:+.1%}" if rc.change is not None else "n/a"
+    change = f"{rc['change']:+.1%}" if rc['change'] is not None else "n/a"
     version = f" v{report.contract_version}" if report.contract_version else ""
     lines = [
         f"Contract {report.contract}{version}: {report.status.value.upper()}",
-        f"Rows: expected {rc.expected}, actual {rc.actual} ({change})",
+        f"Rows: expected {rc['expected']}, actual {rc['actual']} ({change})",
         "",
         f"  {'check':<15} {'healthy':>8} {'warning':>8} {'critical':>8}",
     ]

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["CHECK_NAMES", "CheckResult", "RowCount", "Status", "ValidationReport"]
@@ -68,17 +70,12 @@ class CheckResult(BaseModel):
         return None if v is None or not math.isfinite(v) else float(v)
 
 
-class RowCount(BaseModel):
-    """Rows expected (reference or configured), rows seen, and relative change."""
-
-    model_config = ConfigDict(frozen=True)
+class RowCount(TypedDict):
+    """Rows expected (reference or configured), rows seen, and relative change (a plain dict)."""
 
     expected: int
     actual: int
     change: float | None
-
-    def __getitem__(self, key: str) -> Any:
-        return getattr(self, key)
 
 
 class ValidationReport(BaseModel):
@@ -100,7 +97,8 @@ class ValidationReport(BaseModel):
     window_start: datetime | None = None
     window_end: datetime | None = None
     partial: bool = False
-    row_count: RowCount = Field(default_factory=lambda: RowCount(expected=0, actual=0, change=None))
+    row_count: RowCount = Field(default_factory=lambda: RowCount(expected=0, actual=0, change=None),
+                                description='{"expected": rows, "actual": rows, "change": (actual - expected) / expected}')
     status: Status = Status.HEALTHY
     summary: dict[str, dict[str, int]] = Field(default_factory=dict)
     results: list[CheckResult] = Field(default_factory=list)

@@ -63,7 +63,7 @@ async def _status(request: web.Request) -> web.Response:
             "last_report": None if last is None else {
                 "window_start": last.window_start.isoformat() if last.window_start else None,
                 "window_end": last.window_end.isoformat() if last.window_end else None,
-                "status": last.status.value, "rows": last.row_count.actual, "summary": last.summary,
+                "status": last.status.value, "rows": last.row_count["actual"], "summary": last.summary,
                 "partial": last.partial,
                 "findings": [{"check": r.check, "column": r.column, "status": r.status.value, "value": r.value}
                              for r in sorted(last.results, key=lambda r: (-r.status.severity, -(r.value or 0)))

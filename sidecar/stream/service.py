@@ -300,7 +300,7 @@ class SidecarService:
             report.window_start,
             report.window_end,
             stream.contract.name,
-            report.row_count.actual,
+            report.row_count["actual"],
             report.status.value,
             f" {bad}" if bad else "",
         )

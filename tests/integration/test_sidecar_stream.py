@@ -77,7 +77,7 @@ async def test_kill_9_mid_window_rebuilds_the_window_exactly(tmp_path: Path, kaf
         proc.stop()
     reports = {r.window_start.timestamp(): r for r in _reports(store)}
     assert [r.window_start.timestamp() for r in _reports(store)] == [T0, T0 + 60]  # none twice
-    assert reports[T0 + 60].row_count.actual == 1500
+    assert reports[T0 + 60].row_count["actual"] == 1500
     batch = {k: v for k, v in check_values(contract.validate(w1)).items() if k[0] != "row_count"}
     assert check_values(reports[T0 + 60]) == pytest.approx(batch)
     # An uninterrupted run over the same topic (another group) gives the same window, bin by bin.
@@ -91,7 +91,7 @@ async def test_kill_9_mid_window_rebuilds_the_window_exactly(tmp_path: Path, kaf
     uninterrupted = {r.window_start.timestamp(): r for r in _reports(tmp_path / "clean")}[T0 + 60]
     got = {(r.check, r.column): r.details.get("current") for r in reports[T0 + 60].results if r.check == "distribution"}
     want = {(r.check, r.column): r.details.get("current") for r in uninterrupted.results if r.check == "distribution"}
-    assert got == want and uninterrupted.row_count.actual == 1500
+    assert got == want and uninterrupted.row_count["actual"] == 1500
 
 
 async def test_bad_records_go_to_the_dead_letter_topic(tmp_path: Path, kafka_bootstrap: str, kafka_topic) -> None:
@@ -163,7 +163,7 @@ async def test_sigterm_closes_partial_window_commits_and_exits(tmp_path: Path, k
         proc.stop()
     assert code == 0 and seconds < 10
     (report,) = _reports(store)
-    assert report.partial and report.row_count.actual == 300
+    assert report.partial and report.row_count["actual"] == 300
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     await admin.start()
     try:

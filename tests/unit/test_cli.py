@@ -313,7 +313,7 @@ def test_validate_json_and_out(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     report = ValidationReport.from_json(out)
     assert report.status is Status.HEALTHY
     assert (report.contract, report.contract_version) == ("churn", 1)
-    assert report.row_count.actual == N_ROWS
+    assert report.row_count["actual"] == N_ROWS
     assert ValidationReport.from_json(out_file.read_text()) == report
 
 
