@@ -11,9 +11,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from typing_extensions import TypedDict
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing_extensions import TypedDict
 
 __all__ = ["CHECK_NAMES", "CheckResult", "RowCount", "Status", "ValidationReport"]
 
@@ -98,7 +97,7 @@ class ValidationReport(BaseModel):
     window_end: datetime | None = None
     partial: bool = False
     row_count: RowCount = Field(default_factory=lambda: RowCount(expected=0, actual=0, change=None),
-                                description='{"expected": rows, "actual": rows, "change": (actual - expected) / expected}')
+                                description="expected rows, actual rows, change = (actual - expected) / expected")
     status: Status = Status.HEALTHY
     summary: dict[str, dict[str, int]] = Field(default_factory=dict)
     results: list[CheckResult] = Field(default_factory=list)

@@ -61,8 +61,9 @@ class SchemaCheck(Check):
                     rows.append(self._row(name, settings.dtype_changed, f"dtype changed from {expected} to {actual}",
                                           expected_dtype=expected, actual_dtype=actual))
             elif name in renamed_to:
-                rows.append(self._row(name, Status.CRITICAL, f"column missing; it looks renamed to {renamed_to[name]!r}",
-                                      expected_dtype=expected, renamed_to=renamed_to[name]))
+                reason = f"column missing; it looks renamed to {renamed_to[name]!r}"
+                rows.append(self._row(name, Status.CRITICAL, reason, expected_dtype=expected,
+                                      renamed_to=renamed_to[name]))
             else:
                 rows.append(self._row(name, Status.CRITICAL, "column missing from the data", expected_dtype=expected))
         for extra in current.extras:

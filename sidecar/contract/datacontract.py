@@ -192,7 +192,9 @@ class DataContract:
                 except Exception as exc:  # a user's custom check must not take the report down
                     results.append(not_run(check_name, column, f"check failed: {type(exc).__name__}: {exc}", settings))
         rc = self._settings.get("row_count", {}).get(TABLE)
-        expected = rc.expected if isinstance(rc, RowCountSettings) and rc.expected is not None else self.reference.n_rows
+        expected = self.reference.n_rows
+        if isinstance(rc, RowCountSettings) and rc.expected is not None:
+            expected = rc.expected
         return ValidationReport(
             contract=self.name,
             contract_version=self.version,
@@ -214,7 +216,8 @@ class DataContract:
                     value = getattr(s, field, None)
                     if isinstance(value, str) and value.startswith(IN_MEMORY_PREFIX):
                         raise ConfigurationError(
-                            f"cannot save contract {self.name!r}: {check_name} on {key!r} uses {value[len(IN_MEMORY_PREFIX):]}, "
+                            f"cannot save contract {self.name!r}: {check_name} on {key!r} uses "
+                            f"{value[len(IN_MEMORY_PREFIX):]}, "
                             "which has no import path (a lambda or a function defined inside another); define it at "
                             "module level or pass 'module:function'"
                         )
@@ -271,7 +274,8 @@ class DataContract:
 
     def __repr__(self) -> str:
         v = f" v{self.version}" if self.version else ""
-        return f"<DataContract {self.name}{v}: {len(self.reference.columns)} columns, {self.reference.n_rows} reference rows>"
+        shape = f"{len(self.reference.columns)} columns, {self.reference.n_rows} reference rows"
+        return f"<DataContract {self.name}{v}: {shape}>"
 
 
 def _display_order(check: str) -> tuple[int, str]:

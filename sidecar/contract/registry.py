@@ -13,7 +13,16 @@ from pydantic import ValidationError
 from sidecar.contract.fileformat import FORMAT_VERSION, ContractFile, content_hash
 from sidecar.errors import ConfigurationError, ContractFileError, ContractNotFoundError
 
-__all__ = ["NAME_RE", "check_name", "latest_version", "read_file", "read_verified", "resolve_path", "versions", "write_new_version"]
+__all__ = [
+    "NAME_RE",
+    "check_name",
+    "latest_version",
+    "read_file",
+    "read_verified",
+    "resolve_path",
+    "versions",
+    "write_new_version",
+]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _VERSION_RE = re.compile(r"^v([0-9]+)\.json$")

@@ -21,7 +21,7 @@ def churn_frame(n: int, seed: int = 0, drift: float = 0.0, start: str = "2026-01
     """
     rng = np.random.default_rng(seed)
     plan_p = np.array([0.5, 0.3, 0.2])
-    plans = np.array(PLANS + ("enterprise",), dtype=object)
+    plans = np.array((*PLANS, "enterprise"), dtype=object)
     p = np.append(plan_p * (1 - 0.3 * drift), 0.3 * drift)
     tenure = rng.gamma(3.0, 8.0, n) * (1 + 0.5 * drift)
     tenure[rng.random(n) < 0.01 + 0.3 * drift] = np.nan

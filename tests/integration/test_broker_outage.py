@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from sidecar.demo.data import churn_frame
 from sidecar_proc import SidecarProcess, get
 from traffic import T0, make_contract, produce, record_messages, sidecar_config
+
+from sidecar.demo.data import churn_frame
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 

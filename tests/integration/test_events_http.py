@@ -7,10 +7,10 @@ from pathlib import Path
 import orjson
 import pandas as pd
 import pytest
-
-from sidecar.demo.data import churn_frame
 from sidecar_proc import SidecarProcess, free_port, post
 from traffic import T0, check_values, make_contract, row_values, sidecar_config
+
+from sidecar.demo.data import churn_frame
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

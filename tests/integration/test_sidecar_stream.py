@@ -9,12 +9,12 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
+from sidecar_proc import SidecarProcess
+from traffic import T0, check_values, make_contract, produce, record_messages, sidecar_config
 
 from sidecar import ValidationReport
 from sidecar.demo.data import churn_frame
 from sidecar.store.reports import ReportStore
-from sidecar_proc import SidecarProcess
-from traffic import T0, check_values, make_contract, produce, record_messages, sidecar_config
 
 pytestmark = [pytest.mark.kafka, pytest.mark.integration, pytest.mark.timeout(180)]
 
