@@ -18,6 +18,7 @@ from sidecar.errors import ConfigurationError, UnknownNameError
 from sidecar.report import CheckResult, Status
 
 if TYPE_CHECKING:
+    from sidecar.stats.column import ColumnProfile
     from sidecar.stats.profile import Profile
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "TABLE",
     "Check",
     "CheckSettings",
+    "ColumnCheck",
     "columns_arg",
     "get_check",
     "judge",
@@ -78,6 +80,27 @@ class Check(ABC):
             critical=settings.critical,
             details=details,
         )
+
+
+class ColumnCheck(Check):
+    """A check judged column by column: the current column's profile is looked up once here, and a
+    column that is missing, mistyped or empty yields the critical "could not run" row."""
+
+    def evaluate(
+        self, column: str, settings: CheckSettings, reference: Profile, current: Profile
+    ) -> list[CheckResult]:
+        from sidecar.checks._common import current_column
+
+        cur, reason = current_column(column, current)
+        if cur is None:
+            return [not_run(self.name, column, reason or "", settings)]
+        return self.evaluate_column(column, settings, reference.columns[column], cur, current)
+
+    @abstractmethod
+    def evaluate_column(
+        self, column: str, settings: CheckSettings, ref: ColumnProfile, cur: ColumnProfile, current: Profile
+    ) -> list[CheckResult]:
+        """Rows for one column whose current profile exists and has rows."""
 
 
 def register_check(cls: type[Check]) -> type[Check]:

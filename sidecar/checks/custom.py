@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sidecar.checks._common import current_column
-from sidecar.checks.base import Check, CheckSettings, not_run, register_check, resolve_thresholds
+from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
 from sidecar.contract.importpath import load_callable, reference_for, resolve
 from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult, Status
+from sidecar.stats.column import ColumnProfile
 from sidecar.stats.profile import Profile
 
 __all__ = ["CustomCheck", "CustomSettings"]
@@ -29,7 +29,7 @@ class CustomSettings(CheckSettings):
 
 
 @register_check
-class CustomCheck(Check):
+class CustomCheck(ColumnCheck):
     """One row per (custom check, column)."""
 
     name = "custom"
@@ -49,15 +49,11 @@ class CustomCheck(Check):
         warn, crit = resolve_thresholds(f"custom check {name!r}", (None, None), **kwargs)
         return {c: CustomSettings(warning=warn, critical=crit, name=name, function=path) for c in columns}
 
-    def evaluate(
-        self, column: str, settings: CheckSettings, reference: Profile, current: Profile
+    def evaluate_column(
+        self, column: str, settings: CheckSettings, ref: ColumnProfile, cur: ColumnProfile, current: Profile
     ) -> list[CheckResult]:
         assert isinstance(settings, CustomSettings)
-        cur, reason = current_column(column, current)
-        if cur is None:
-            return [not_run(self.name, column, reason or "", settings)]
-        fn = resolve(settings.function)
-        out = fn(reference.columns[column], cur)
+        out = resolve(settings.function)(ref, cur)
         if isinstance(out, Status):
             status, value = out, None
         elif isinstance(out, bool):

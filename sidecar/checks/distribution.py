@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from sidecar.checks._common import current_column
-from sidecar.checks.base import Check, CheckSettings, not_run, register_check, resolve_thresholds
+from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
 from sidecar.contract.importpath import load_callable, reference_for, resolve
 from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult
@@ -40,7 +39,7 @@ class DistributionSettings(CheckSettings):
 
 
 @register_check
-class DistributionCheck(Check):
+class DistributionCheck(ColumnCheck):
     """Value = the configured distance; details hold both distributions' bin shares for the dashboard."""
 
     name = "distribution"
@@ -76,14 +75,10 @@ class DistributionCheck(Check):
             return resolve(method)
         return resolve_distance(method)[1]
 
-    def evaluate(
-        self, column: str, settings: CheckSettings, reference: Profile, current: Profile
+    def evaluate_column(
+        self, column: str, settings: CheckSettings, ref: ColumnProfile, cur: ColumnProfile, current: Profile
     ) -> list[CheckResult]:
         assert isinstance(settings, DistributionSettings)
-        cur, reason = current_column(column, current)
-        if cur is None:
-            return [not_run(self.name, column, reason or "", settings)]
-        ref = reference.columns[column]
         ref_counts, cur_counts = ref.bin_counts(), cur.bin_counts()
         value = float(self.distance(settings.method)(ref_counts, cur_counts))
         return [self.row(column, value, settings, method=settings.method, bins=bin_labels(ref),

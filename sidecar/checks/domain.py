@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sidecar.checks._common import current_column
-from sidecar.checks.base import Check, CheckSettings, not_run, register_check, resolve_thresholds
+from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
 from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult
+from sidecar.stats.column import ColumnProfile
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "MAX_EXAMPLES", "DomainCheck", "DomainSettings"]
@@ -26,7 +26,7 @@ class DomainSettings(CheckSettings):
 
 
 @register_check
-class DomainCheck(Check):
+class DomainCheck(ColumnCheck):
     """Value = rows with a value outside the domain / non-missing rows; details list examples and the
     domain values that vanished."""
 
@@ -53,13 +53,10 @@ class DomainCheck(Check):
             out[c] = DomainSettings(warning=warn, critical=crit, allowed=values)
         return out
 
-    def evaluate(
-        self, column: str, settings: CheckSettings, reference: Profile, current: Profile
+    def evaluate_column(
+        self, column: str, settings: CheckSettings, ref: ColumnProfile, cur: ColumnProfile, current: Profile
     ) -> list[CheckResult]:
         assert isinstance(settings, DomainSettings)
-        cur, reason = current_column(column, current)
-        if cur is None:
-            return [not_run(self.name, column, reason or "", settings)]
         allowed = {(type(v), v) for v in settings.allowed}
         unseen = {k: n for k, n in cur.categories.items() if (type(k), k) not in allowed}
         # Values folded into "other" past the category cap are unseen unless proven otherwise.

@@ -6,10 +6,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sidecar.checks._common import current_column
-from sidecar.checks.base import Check, CheckSettings, not_run, register_check, resolve_thresholds
+from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
 from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult
+from sidecar.stats.column import ColumnProfile
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "MinMaxCheck", "MinMaxSettings"]
@@ -26,7 +26,7 @@ class MinMaxSettings(CheckSettings):
 
 
 @register_check
-class MinMaxCheck(Check):
+class MinMaxCheck(ColumnCheck):
     """Value = share of non-missing values below the lower or above the upper bound."""
 
     name = "min_max"
@@ -48,13 +48,10 @@ class MinMaxCheck(Check):
             out[c] = MinMaxSettings(warning=warn, critical=crit, lower_bound=lo, upper_bound=hi)
         return out
 
-    def evaluate(
-        self, column: str, settings: CheckSettings, reference: Profile, current: Profile
+    def evaluate_column(
+        self, column: str, settings: CheckSettings, ref: ColumnProfile, cur: ColumnProfile, current: Profile
     ) -> list[CheckResult]:
         assert isinstance(settings, MinMaxSettings)
-        cur, reason = current_column(column, current)
-        if cur is None:
-            return [not_run(self.name, column, reason or "", settings)]
         present = cur.count - cur.nulls
         share = (cur.below + cur.above) / present if present else 0.0
         return [self.row(column, share, settings, lower_bound=settings.lower_bound,

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sidecar.checks._common import current_column
-from sidecar.checks.base import Check, CheckSettings, not_run, register_check, resolve_thresholds
+from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
 from sidecar.report import CheckResult
+from sidecar.stats.column import ColumnProfile
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "UniquenessCheck"]
@@ -21,7 +21,7 @@ DEFAULTS = (0.0, 0.01)
 
 
 @register_check
-class UniquenessCheck(Check):
+class UniquenessCheck(ColumnCheck):
     """Value = duplicates / non-missing values."""
 
     name = "uniqueness"
@@ -34,12 +34,9 @@ class UniquenessCheck(Check):
             out[c] = CheckSettings(warning=warn, critical=crit)
         return out
 
-    def evaluate(
-        self, column: str, settings: CheckSettings, reference: Profile, current: Profile
+    def evaluate_column(
+        self, column: str, settings: CheckSettings, ref: ColumnProfile, cur: ColumnProfile, current: Profile
     ) -> list[CheckResult]:
-        cur, reason = current_column(column, current)
-        if cur is None:
-            return [not_run(self.name, column, reason or "", settings)]
         present = cur.count - cur.nulls
         if column in current.duplicates:
             dupes, exact = current.duplicates[column], True
