@@ -120,6 +120,21 @@ class JsonBatchBuilder:
 
         Keys in ``ignored`` (metadata fields) are neither columns nor counted as unknown.
         """
+        known = self.options.schema.keys()
+        if any(known.isdisjoint(row) for row in rows):
+            # A row holding no contract column at all is the wrong message on the topic (another model's
+            # traffic, a schema from elsewhere), not a row whose every feature went missing.
+            keep = [i for i, row in enumerate(rows) if not known.isdisjoint(row)]
+            for i, (index, row) in enumerate(zip(indexes, rows, strict=True)):
+                if known.isdisjoint(row):
+                    extra = sorted(k for k in row if k not in ignored)[:10]
+                    self.reject(index, ErrorClass.INVALID_SHAPE,
+                                f"no contract column in the message (keys: {extra}); expected some of "
+                                f"{sorted(known)[:10]}")
+            indexes = [indexes[i] for i in keep]
+            rows = [rows[i] for i in keep]
+            request_ids = [request_ids[i] for i in keep]
+            timestamps = [timestamps[i] for i in keep]
         if rows:
             self._parts.append(_RowPart(indexes, rows, request_ids, timestamps, ignored))
 

@@ -214,12 +214,12 @@ def test_missing_columns_are_null_and_unknown_columns_are_counted() -> None:
         "flat",
         msg({"age": 1, "zip": "10115"}),
         msg({"spend": 2.0, "zip": "80331", "device": "ios"}),
-        msg({"zip": [1]}),  # unknown keys are not typed: any value is fine
+        msg({"spend": 3.0, "zip": [1]}),  # unknown keys are not typed: any value is fine
     )
     assert_consistent(batch)
     assert batch.errors == []
     np.testing.assert_array_equal(batch.columns["age"], [1.0, np.nan, np.nan])
-    np.testing.assert_array_equal(batch.columns["spend"], [np.nan, 2.0, np.nan])
+    np.testing.assert_array_equal(batch.columns["spend"], [np.nan, 2.0, 3.0])
     assert batch.columns["plan"].tolist() == [None, None, None]
     assert batch.columns["active"].tolist() == [None, None, None]
     assert np.isnan(batch.columns["signup"]).all()
@@ -259,14 +259,16 @@ def test_datetime_column_accepts_rfc3339_offsets_dates_and_epoch_numbers() -> No
 
 
 def test_request_ids_integers_become_text_and_objects_are_rejected() -> None:
-    batch = decode("record", msg({"request_id": 42, "values": {}}), msg({"request_id": {"a": 1}, "values": {}}))
+    batch = decode("record", msg({"request_id": 42, "values": {"age": 1}}),
+                   msg({"request_id": {"a": 1}, "values": {"age": 1}}))
     assert batch.request_ids.tolist() == ["42"]
     error = only_error(batch)
     assert error.error_class == "TypeMismatch" and "'request_id'" in error.reason
 
 
 def test_bad_timestamp_field_rejects_the_message() -> None:
-    batch = decode("record", msg({"timestamp": "soon", "values": {}}), msg({"timestamp": [1], "values": {}}))
+    batch = decode("record", msg({"timestamp": "soon", "values": {"age": 1}}),
+                   msg({"timestamp": [1], "values": {"age": 1}}))
     assert [(e.index, e.error_class) for e in batch.errors] == [(0, "InvalidDatetime"), (1, "TypeMismatch")]
     assert "'timestamp'" in batch.errors[0].reason
 
@@ -562,3 +564,12 @@ def test_deeply_nested_values_are_rejected_not_raised(fmt: str) -> None:
     error = only_error(decode(fmt, msg(body)))
     assert error.error_class == "TypeMismatch"
     assert len(error.reason) < 200
+
+
+def test_a_message_with_no_contract_column_is_rejected() -> None:
+    batch = decode("auto", msg({"request_id": "r", "values": [1, 2, 3]}), msg({"other_model": 1.0}),
+                   msg({"values": {}}), msg({"age": None}))
+    assert [(e.index, e.error_class) for e in batch.errors] == [(0, "InvalidShape"), (1, "InvalidShape"),
+                                                                 (2, "InvalidShape")]
+    assert "no contract column" in batch.errors[0].reason
+    assert batch.n_rows == 1  # a row whose contract columns are all null is still a row
