@@ -12,12 +12,13 @@ are profiled at each ``--rows`` size by
   sort, bin counts by searchsorted, ``value_counts`` for categories, null counts, min/max) on the
   reference, then bins the drifted copy with the reference edges and computes PSI per column.
 
-Every (side, step, repeat) runs in a fresh interpreter pinned to one core with BLAS/OpenMP/Arrow threads
-set to one. The child builds its frame, records VmRSS, resets the peak counter, runs the step and reads
-VmHWM: "extra memory" = VmHWM - VmRSS, also shown as a share of the frame's
-``memory_usage(deep=True)``. A validate child loads the contract (or the baseline's fitted state) that a
-create child saved, so none of the creation work or its freed memory leaks into the validation numbers.
-Times and memory are medians over ``--repeats``; ratios are ours / baseline.
+Every (side, step, repeat) runs in a fresh interpreter pinned to one core (``--cpu``, default 0) with
+BLAS/OpenMP/Arrow threads set to one. The child warms up on a 2,000-row frame, builds its frame, releases
+freed heap pages (``malloc_trim``), records VmRSS, resets the peak counter, runs the step and reads VmHWM:
+"extra memory" = VmHWM - VmRSS, also shown as a share of the frame's ``memory_usage(deep=True)``. A
+validate child loads the contract (or the baseline's fitted state) that a create child saved, so none of
+the creation work or its freed memory leaks into the validation numbers. Times (wall clock, with process
+CPU time beside them) and memory are medians over ``--repeats``; ratios are ours / baseline.
 
 Targets (from the issue): creation and validation each within 2x of the baseline on one core; extra
 memory under 25 % of the frame.

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sidecar.errors import ProfileMergeError
-from sidecar.stats.histogram import bin_counts, n_slots
+from sidecar.stats.histogram import bin_counts, bin_counts_sorted, n_slots
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stats.sketch import HyperLogLog
 
@@ -25,6 +25,9 @@ __all__ = ["CATEGORY_CAP", "ColumnProfile", "ColumnSpec"]
 #: Distinct categories a profile counts exactly; rarer ones beyond this fold into ``other`` so memory stays
 #: bounded at any cardinality. Merges are exact while the union stays under the cap.
 CATEGORY_CAP = 1000
+
+#: Numeric columns are counted in chunks of this many rows (64 Ki float64 = 512 KiB, about L2-sized).
+CHUNK_ROWS = 1 << 16
 
 Scalar = str | int | float | bool
 
@@ -92,7 +95,11 @@ class ColumnProfile:
     def update(self, values: np.ndarray | pd.Series) -> None:
         """Fold a batch of values in: float64 (NaN = missing) for numeric kinds, objects otherwise."""
         if self.spec.is_numeric:
-            self._update_numeric(np.asarray(values, dtype=np.float64))
+            x = np.asarray(values, dtype=np.float64)
+            # Profiles merge exactly, so chunking changes nothing but keeps every temporary in cache and
+            # memory flat however long the column is.
+            for start in range(0, max(x.size, 1), CHUNK_ROWS):
+                self._update_numeric(x[start : start + CHUNK_ROWS])
         else:
             self._update_categorical(values)
 
@@ -125,7 +132,10 @@ class ColumnProfile:
         n = len(series)
         if n == 0:
             return
-        counts = series.value_counts(dropna=True, sort=False)
+        self.add_value_counts(series.value_counts(dropna=True, sort=False), n)
+
+    def add_value_counts(self, counts: pd.Series, n: int) -> None:
+        """Fold in a categorical batch of ``n`` rows given as its ``value_counts(dropna=True)``."""
         keys = counts.index.tolist()
         freq = counts.to_numpy(dtype=np.int64).tolist()
         self.count += n
@@ -136,6 +146,21 @@ class ColumnProfile:
         self._add_categories(batch)
         if keys:
             self.hll.update(np.asarray(counts.index.astype(object), dtype=object))
+
+    @classmethod
+    def from_sorted(cls, spec: ColumnSpec, present_sorted: np.ndarray, n_missing: int) -> ColumnProfile:
+        """Profile of a numeric column given as its sorted non-missing values (the reference pass sorts
+        anyway for quantile edges, and a sorted column bins with k binary searches instead of n)."""
+        prof = cls.empty(spec)
+        if spec.lower is not None or spec.upper is not None or spec.special_values:
+            prof.update(np.concatenate([present_sorted, np.full(n_missing, np.nan)]))
+            return prof
+        prof.count, prof.nulls = int(present_sorted.size) + n_missing, n_missing
+        if present_sorted.size:
+            prof.minimum, prof.maximum = float(present_sorted[0]), float(present_sorted[-1])
+            prof.hll.update(present_sorted)
+        prof.hist = bin_counts_sorted(present_sorted, np.asarray(spec.edges, dtype=np.float64), n_missing)
+        return prof
 
     def _add_categories(self, batch: dict[Hashable, int]) -> None:
         merged = self.categories

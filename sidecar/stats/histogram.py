@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DISCRETE_LIMIT", "bin_counts", "n_slots", "quantile_edges"]
+__all__ = ["DISCRETE_LIMIT", "bin_counts", "bin_counts_sorted", "n_slots", "quantile_edges", "quantile_edges_sorted"]
 
 #: A column with at most this many distinct values gets one bin per value instead of quantile bins:
 #: quantile edges on a few discrete values would put neighbours into one bin and hide a shift between them.
@@ -30,21 +30,26 @@ def quantile_edges(values: np.ndarray, n_bins: int = 20) -> np.ndarray:
     >>> quantile_edges(np.arange(101.0), n_bins=4).tolist()
     [0.0, 25.0, 50.0, 75.0, 100.0]
     """
-    finite = values[~np.isnan(values)]
+    finite = values[~np.isnan(values)]  # boolean indexing copies, so sorting in place is safe
+    finite.sort()
+    return quantile_edges_sorted(finite, n_bins)
+
+
+def quantile_edges_sorted(finite: np.ndarray, n_bins: int = 20) -> np.ndarray:
+    """:func:`quantile_edges` of values already sorted and free of NaN."""
     if finite.size == 0:
         return np.array([0.0, 0.0])
-    finite = np.sort(finite)
-    # Distinct values are cheap to read off the sorted array; few of them means a discrete column.
-    change = np.flatnonzero(finite[1:] != finite[:-1])
-    if change.size < DISCRETE_LIMIT:
+    differs = finite[1:] != finite[:-1]
+    # Count before indexing: an index per distinct value would cost 8 bytes a row on continuous data.
+    if np.count_nonzero(differs) < DISCRETE_LIMIT:
+        change = np.flatnonzero(differs)
         uniq = np.concatenate([finite[:1], finite[change + 1]])
         if uniq.size == 1:
             return np.array([uniq[0], uniq[0]])
         mids = (uniq[1:] + uniq[:-1]) / 2.0
         return np.concatenate([uniq[:1], mids, uniq[-1:]])
     pos = np.linspace(0, finite.size - 1, n_bins + 1)
-    edges = finite[np.round(pos).astype(np.int64)]
-    return np.unique(edges)
+    return np.unique(finite[np.round(pos).astype(np.int64)])
 
 
 def n_slots(edges: np.ndarray) -> int:
@@ -55,17 +60,38 @@ def n_slots(edges: np.ndarray) -> int:
 def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Count ``values`` into the slot layout described in the module docstring.
 
+    The slot of ``x`` is the number of lower edges at or below it, plus one above the last edge: one
+    vectorised comparison per edge. With twenty-odd edges that is several times faster than
+    ``np.searchsorted``'s binary search per value, and gives the same slots.
+
     Examples
     --------
     >>> bin_counts(np.array([0.0, 1.0, 1.5, 2.0, 9.0, np.nan]), np.array([1.0, 1.5, 2.0])).tolist()
     [1, 1, 2, 1, 1]
+    >>> bin_counts(np.array([4.0, 5.0, 6.0, np.nan]), np.array([5.0, 5.0])).tolist()
+    [1, 1, 1, 1]
     """
     k = max(len(edges) - 1, 1)
-    idx = np.searchsorted(edges, values, side="right")
-    # searchsorted puts x == edges[-1] past the end; the last bin is closed, so pull it back in.
-    idx[values == edges[-1]] = len(edges) - 1
+    slot = np.zeros(values.shape, dtype=np.uint8 if k + 2 < 256 else np.uint16)
+    # A constant reference column has edges [c, c]: one bin holding exactly c.
+    lower = edges[:1] if len(edges) == 2 and edges[0] == edges[1] else edges[:-1]
+    for e in lower:
+        slot += values >= e
+    slot += values > edges[-1]
+    slot[np.isnan(values)] = k + 2
+    return np.bincount(slot, minlength=k + 3).astype(np.int64)
+
+
+def bin_counts_sorted(present_sorted: np.ndarray, edges: np.ndarray, n_missing: int) -> np.ndarray:
+    """:func:`bin_counts` of sorted, NaN-free values plus ``n_missing`` NaNs: k+1 binary searches, not n.
+
+    >>> bin_counts_sorted(np.array([0.0, 1.0, 1.5, 2.0, 9.0]), np.array([1.0, 1.5, 2.0]), 1).tolist()
+    [1, 1, 2, 1, 1]
+    """
     if len(edges) == 2 and edges[0] == edges[1]:
-        # Constant reference column: one bin holding exactly that value.
-        idx = np.where(values < edges[0], 0, np.where(values > edges[0], 2, 1))
-    idx = np.where(np.isnan(values), k + 2, idx)
-    return np.bincount(idx, minlength=k + 3).astype(np.int64)
+        lo, hi = np.searchsorted(present_sorted, edges[0], "left"), np.searchsorted(present_sorted, edges[0], "right")
+        return np.array([lo, hi - lo, present_sorted.size - hi, n_missing], dtype=np.int64)
+    pos = np.searchsorted(present_sorted, edges, side="left")
+    pos[-1] = np.searchsorted(present_sorted, edges[-1], side="right")
+    inner = np.diff(np.concatenate([[0], pos, [present_sorted.size]]))
+    return np.append(inner, n_missing).astype(np.int64)

@@ -17,7 +17,7 @@ import pandas as pd
 from sidecar.errors import ConfigurationError, ProfileMergeError
 from sidecar.stats.column import CATEGORY_CAP, ColumnProfile, ColumnSpec
 from sidecar.stats.convert import infer_kind, to_float_array
-from sidecar.stats.histogram import quantile_edges
+from sidecar.stats.histogram import quantile_edges_sorted
 from sidecar.stats.kinds import ColumnKind
 
 __all__ = ["DEFAULT_BINS", "Profile", "infer_spec", "reference_profile"]
@@ -167,14 +167,19 @@ class Profile:
         )
 
 
-def infer_spec(name: str, series: pd.Series, n_bins: int = DEFAULT_BINS) -> tuple[ColumnSpec, Any]:
-    """Learn a column's spec from reference data; returns the spec and the converted values.
+def infer_spec(name: str, series: pd.Series, n_bins: int = DEFAULT_BINS) -> ColumnSpec:
+    """Learn a column's spec (kind, dtype, bin edges or tracked categories) from reference data.
 
     Raises
     ------
     ConfigurationError
-        When the column's type cannot be profiled (e.g. dicts or complex numbers).
+        When the column's type cannot be profiled (e.g. dicts or complex numbers) or ``n_bins`` < 1.
     """
+    return _learn(name, series, n_bins).spec
+
+
+def _learn(name: str, series: pd.Series, n_bins: int) -> ColumnProfile:
+    """Spec and reference profile of one column in one pass."""
     if not isinstance(n_bins, int) or isinstance(n_bins, bool) or n_bins < 1:
         raise ConfigurationError(f"column {name!r}: n_bins must be a whole number >= 1, got {n_bins!r}")
     kind = infer_kind(series)
@@ -186,12 +191,17 @@ def infer_spec(name: str, series: pd.Series, n_bins: int = DEFAULT_BINS) -> tupl
     dtype = str(series.dtype)
     if kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME):
         values = to_float_array(series, kind)
-        edges = quantile_edges(values, n_bins)
-        return ColumnSpec(name, kind, dtype, edges=tuple(float(e) for e in edges)), values
+        present = values[~np.isnan(values)]  # a copy, so sorting in place is safe
+        present.sort()
+        edges = quantile_edges_sorted(present, n_bins)
+        spec = ColumnSpec(name, kind, dtype, edges=tuple(float(e) for e in edges))
+        return ColumnProfile.from_sorted(spec, present, values.size - present.size)
     counts = series.value_counts(dropna=True)
     ranked = sorted(zip(counts.index.tolist(), counts.tolist(), strict=True), key=lambda kv: (-kv[1], repr(kv[0])))
     categories = tuple(_plain(k) for k, _ in ranked[:CATEGORY_CAP])
-    return ColumnSpec(name, kind, dtype, categories=categories), series
+    prof = ColumnProfile.empty(ColumnSpec(name, kind, dtype, categories=categories))
+    prof.add_value_counts(counts, len(series))
+    return prof
 
 
 def reference_profile(df: pd.DataFrame, n_bins: int = DEFAULT_BINS) -> Profile:
@@ -202,11 +212,9 @@ def reference_profile(df: pd.DataFrame, n_bins: int = DEFAULT_BINS) -> Profile:
     out = Profile(columns={}, n_rows=len(df), order=tuple(str(c) for c in df.columns))
     for col in df.columns:
         name = str(col)
-        spec, values = infer_spec(name, df[col], n_bins)
-        prof = ColumnProfile.empty(spec)
-        prof.update(values)
+        prof = _learn(name, df[col], n_bins)
         out.columns[name] = prof
-        out.dtypes[name] = spec.dtype
+        out.dtypes[name] = prof.spec.dtype
     return out
 
 

@@ -14,6 +14,8 @@ import pandas as pd
 
 __all__ = ["HyperLogLog"]
 
+_CHUNK = 1 << 16
+
 
 class HyperLogLog:
     """A HyperLogLog sketch (Flajolet et al. 2007, with the small-range correction).
@@ -37,15 +39,18 @@ class HyperLogLog:
         """Add ``values`` (NaN/None must already be removed)."""
         if len(values) == 0:
             return
-        h = pd.util.hash_array(np.asarray(values), categorize=False).astype(np.uint64)
+        values = np.asarray(values)
         p = self.precision
-        idx = (h >> np.uint64(64 - p)).astype(np.int64)
-        rest = h & np.uint64((1 << (64 - p)) - 1)
-        # rank = position of the leftmost 1-bit in the remaining 64-p bits (1-based); frexp's exponent is
-        # floor(log2(x)) + 1 exactly, with no float rounding at powers of two.
-        exponent = np.frexp(rest.astype(np.float64))[1]
-        rank = np.where(rest == 0, 64 - p + 1, (64 - p + 1) - exponent).astype(np.uint8)
-        np.maximum.at(self.registers, idx, rank)
+        for start in range(0, len(values), _CHUNK):  # bounded temporaries for any column length
+            h = pd.util.hash_array(values[start : start + _CHUNK], categorize=False).astype(np.uint64, copy=False)
+            idx = (h >> np.uint64(64 - p)).astype(np.intp)
+            h &= np.uint64((1 << (64 - p)) - 1)
+            # rank = position of the leftmost 1-bit in the remaining 64-p bits (1-based). They are below
+            # 2**52, so float64 holds them exactly and the biased exponent minus 1022 is floor(log2) + 1.
+            exponent = (h.astype(np.float64).view(np.uint64) >> np.uint64(52)).astype(np.int16) - 1022
+            rank = ((64 - p + 1) - exponent).astype(np.uint8)
+            rank[h == 0] = 64 - p + 1
+            np.maximum.at(self.registers, idx, rank)
 
     def merge(self, other: HyperLogLog) -> HyperLogLog:
         """Return the union sketch."""

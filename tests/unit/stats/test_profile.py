@@ -140,3 +140,29 @@ def test_serialisation_round_trip(reference: pd.DataFrame) -> None:
     again = Profile.from_dict(ref.to_dict())
     _counts_equal(ref, again)
     assert again.specs == ref.specs
+
+
+def test_reference_pass_counts_like_the_current_pass(reference: pd.DataFrame) -> None:
+    """The reference pass bins sorted values by binary search; it must agree with the general path."""
+    ref = reference_profile(reference)
+    _counts_equal(ref, Profile.from_frame(reference, ref.specs))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, 1.0, 2.0])),
+                    max_size=60),
+    edges=st.lists(st.floats(-10, 10, allow_nan=False), min_size=2, max_size=8, unique=True),
+)
+def test_bin_counts_match_a_searchsorted_reference(values: list[float], edges: list[float]) -> None:
+    from sidecar.stats.histogram import bin_counts_sorted
+
+    e = np.array(sorted(edges))
+    x = np.array(values, dtype=float)
+    idx = np.searchsorted(e, x, side="right")
+    idx[x == e[-1]] = len(e) - 1
+    idx[np.isnan(x)] = len(e) + 1
+    expected = np.bincount(idx, minlength=len(e) + 2)
+    assert bin_counts(x, e).tolist() == expected.tolist()
+    present = np.sort(x[~np.isnan(x)])
+    assert bin_counts_sorted(present, e, int(np.isnan(x).sum())).tolist() == expected.tolist()
