@@ -117,6 +117,7 @@ async def test_bad_records_go_to_the_dead_letter_topic(tmp_path: Path, kafka_boo
         proc.wait_for(lambda: proc.metric("model_health_records_total", result="dead_lettered") == len(bad),
                       what="dead letters")
         assert proc.status()["streams"][0]["open_windows"][0]["rows"] == 300
+        assert proc.terminate()[0] == 0  # a clean stop flushes the dead-letter sends before committing
     finally:
         proc.stop()
     consumer = AIOKafkaConsumer(f"{topic}.dlq", bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest",
@@ -124,8 +125,9 @@ async def test_bad_records_go_to_the_dead_letter_topic(tmp_path: Path, kafka_boo
     await consumer.start()
     try:
         got = []
-        while len(got) < len(bad):
-            batch = await asyncio.wait_for(consumer.getmany(timeout_ms=1000), 30)
+        deadline = asyncio.get_running_loop().time() + 30
+        while len(got) < len(bad) and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=1000)
             for records in batch.values():
                 got += records
     finally:
