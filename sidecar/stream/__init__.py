@@ -1,9 +1,13 @@
-"""The streaming side of the sidecar: message decoders, windows, the Kafka consumer loop and dead letters.
+"""The streaming side: decoders, tumbling windows, and the aiokafka loop that judges each window.
 
-Subpackages and modules each own one job (see DESIGN.md section 4); ``decoders`` turns raw messages into
-typed column batches for the statistics core.
+Messages (Kafka records or HTTP CloudEvents) are decoded into column arrays, folded into the open
+window's :class:`~sidecar.stats.profile.Profile`, and evaluated against the contract when the window
+closes; offsets are committed only once a window's results are published.
 """
 
-from __future__ import annotations
+from sidecar.stream.decoders import DecodedBatch, RawMessage, make_decoder
+from sidecar.stream.service import SidecarService
+from sidecar.stream.topic import TopicStream
+from sidecar.stream.windows import Window, WindowSet
 
-__all__: list[str] = []
+__all__ = ["DecodedBatch", "RawMessage", "SidecarService", "TopicStream", "Window", "WindowSet", "make_decoder"]
