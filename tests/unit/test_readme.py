@@ -24,3 +24,14 @@ def test_readme_opens_with_the_two_commands() -> None:
 def test_readme_python_examples_run(block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     exec(compile(block, str(README), "exec"), {"__name__": "readme"})
+
+
+def test_readme_sidecar_config_is_valid() -> None:
+    import yaml
+
+    from sidecar.config import Settings
+
+    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), flags=re.S)
+    assert blocks
+    for block in blocks:
+        Settings(**yaml.safe_load(block))
