@@ -18,7 +18,9 @@ demo-batch: setup
 # The whole suite, with a real local Kafka broker started for it and stopped afterwards.
 # pytest exits 5 when it collected nothing; that is a failure here, never a silent pass.
 test: setup
+	$(VENV)/bin/ruff check sidecar tests benchmarks
 	scripts/kafka-local run-with --state-dir .kafka-test -- $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/mypy sidecar
 
 test-unit: setup
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

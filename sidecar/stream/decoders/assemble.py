@@ -125,7 +125,7 @@ class JsonBatchBuilder:
             # A row holding no contract column at all is the wrong message on the topic (another model's
             # traffic, a schema from elsewhere), not a row whose every feature went missing.
             keep = [i for i, row in enumerate(rows) if not known.isdisjoint(row)]
-            for i, (index, row) in enumerate(zip(indexes, rows, strict=True)):
+            for index, row in zip(indexes, rows, strict=True):
                 if known.isdisjoint(row):
                     extra = sorted(k for k in row if k not in ignored)[:10]
                     self.reject(index, ErrorClass.INVALID_SHAPE,
