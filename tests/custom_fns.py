@@ -18,3 +18,8 @@ def max_moved(reference, current) -> float:
 def total_variation(ref: np.ndarray, cur: np.ndarray) -> float:
     """Sum of absolute share differences."""
     return float(np.abs(ref / ref.sum() - cur / max(cur.sum(), 1)).sum())
+
+
+def no_negative_spend(column) -> bool:
+    """A one-argument check: sees the current column (a pandas Series in batch validation)."""
+    return bool((column.dropna() >= -1).all())

@@ -1,13 +1,15 @@
 """Custom checks: a user function, referenced by import path, judged on the column profiles.
 
 The function is called as ``fn(reference, current)`` with two
-:class:`~sidecar.stats.column.ColumnProfile` (``current`` is ``None`` for an all-table check) and returns a
-``bool`` (True = healthy), a number (judged against the thresholds) or a :class:`~sidecar.report.Status`.
-It reads statistics, not rows, so the same check runs in batch validation and on streaming windows.
+:class:`~sidecar.stats.column.ColumnProfile` and returns a ``bool`` (True = healthy), a number (judged
+against the thresholds) or a :class:`~sidecar.report.Status`. Reading statistics rather than rows, the same
+check runs in batch validation and on streaming windows. A function of one argument gets the current
+column instead: its pandas Series in batch validation, its profile in a stream window.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,7 +55,13 @@ class CustomCheck(ColumnCheck):
         self, column: str, settings: CheckSettings, ref: ColumnProfile, cur: ColumnProfile, current: Profile
     ) -> list[CheckResult]:
         assert isinstance(settings, CustomSettings)
-        out = resolve(settings.function)(ref, cur)
+        fn = resolve(settings.function)
+        if _arity(fn) == 1:
+            # One-argument checks judge the current column alone: its rows in batch validation, its
+            # profile in a stream window (where rows are not kept).
+            out = fn(current.frame[column] if current.frame is not None else cur)
+        else:
+            out = fn(ref, cur)
         if isinstance(out, Status):
             status, value = out, None
         elif isinstance(out, bool):
@@ -68,3 +76,14 @@ class CustomCheck(ColumnCheck):
         return [CheckResult(check=self.name, column=column, status=status, value=value,
                             warning=settings.warning, critical=settings.critical,
                             details={"name": settings.name, "function": settings.function})]
+
+
+def _arity(fn: Any) -> int:
+    """Number of positional parameters ``fn`` takes (2 when it cannot be told, e.g. a builtin)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 2
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return 2
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty)

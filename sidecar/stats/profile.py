@@ -49,6 +49,8 @@ class Profile:
     type_errors: dict[str, str] = field(default_factory=dict)
     extras: dict[str, dict[str, ColumnProfile]] = field(default_factory=dict)
     duplicates: dict[str, int] = field(default_factory=dict)
+    #: The profiled frame itself, batch only and never saved or merged: one-argument custom checks read it.
+    frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     # -- construction ---------------------------------------------------------------------------------
     @classmethod
@@ -65,6 +67,7 @@ class Profile:
         specs = list(specs)
         out = cls.empty(specs)
         out.n_rows = len(df)
+        out.frame = df
         out.order = tuple(str(c) for c in df.columns)
         out.dtypes = {str(c): str(df[c].dtype) for c in df.columns}
         by_name = {s.name: s for s in specs}

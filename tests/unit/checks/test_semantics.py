@@ -253,3 +253,11 @@ def test_report_rows_follow_the_documented_check_order(reference: pd.DataFrame) 
     c.min_max_test.configure(["age"])
     order = list(dict.fromkeys(r.check for r in c.validate(reference).results))
     assert order == [n for n in CHECK_NAMES if n in order]
+
+
+def test_one_argument_custom_check_reads_the_batch_column(reference: pd.DataFrame) -> None:
+    c = DataContract("churn", reference)
+    c.custom_test.configure("no_negative_spend", "custom_fns:no_negative_spend", columns=["spend"])
+    assert _rows(c.validate(reference), "custom", "spend")[0].status is Status.HEALTHY
+    bad = reference.assign(spend=reference["spend"] - 1000)
+    assert _rows(c.validate(bad), "custom", "spend")[0].status is Status.CRITICAL
