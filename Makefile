@@ -17,10 +17,11 @@ demo-batch: setup
 
 # The whole suite, with a real local Kafka broker started for it and stopped afterwards.
 # pytest exits 5 when it collected nothing; that is a failure here, never a silent pass.
+# Lint and type checks first (seconds), so pytest's summary is the last thing printed.
 test: setup
 	$(VENV)/bin/ruff check sidecar tests benchmarks
-	scripts/kafka-local run-with --state-dir .kafka-test -- $(VENV)/bin/pytest $(PYTEST_ARGS)
 	$(VENV)/bin/mypy sidecar
+	scripts/kafka-local run-with --state-dir .kafka-test -- $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-unit: setup
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
