@@ -139,11 +139,13 @@ class DataContract:
                                                  special=np.concatenate([prof.special, np.array(counts, np.int64)]))
 
     def current_specs(self) -> list[ColumnSpec]:
-        """Specs for profiling new data: the reference's, plus the bounds min/max checks need."""
+        """Specs for profiling new data: the reference's, plus the bounds min/max checks need, with a
+        distinct-count sketch only where a uniqueness check reads it."""
         bounds = self._settings.get("min_max", {})
+        unique = self._settings.get("uniqueness", {})
         specs = []
         for name, prof in self.reference.columns.items():
-            spec = prof.spec
+            spec = prof.spec.with_(distinct=name in unique)
             if name in bounds:
                 s = bounds[name]
                 spec = spec.with_(lower=getattr(s, "lower_bound", None), upper=getattr(s, "upper_bound", None))

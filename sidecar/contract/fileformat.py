@@ -42,6 +42,7 @@ class ColumnSpecModel(BaseModel):
     special_values: list[Scalar] = Field(default_factory=list)
     lower: float | None = None
     upper: float | None = None
+    distinct: bool = True
 
 
 class ColumnProfileModel(BaseModel):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sidecar.errors import ProfileMergeError
-from sidecar.stats.histogram import bin_counts, bin_counts_sorted, n_slots
+from sidecar.stats.histogram import bin_counts_sorted, n_slots
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stats.sketch import HyperLogLog
 
@@ -44,6 +44,9 @@ class ColumnSpec:
     special_values: tuple[Scalar, ...] = ()
     lower: float | None = None
     upper: float | None = None
+    #: Keep a distinct-count sketch. Contracts track it in the reference; stream windows only for columns
+    #: with a uniqueness check, since hashing every value is the costliest statistic.
+    distinct: bool = True
 
     @property
     def is_numeric(self) -> bool:
@@ -56,7 +59,7 @@ class ColumnSpec:
 
     def counting_key(self) -> tuple[Any, ...]:
         """Everything that must match for two profiles to be mergeable."""
-        return (self.kind, self.edges, self.categories, self.special_values, self.lower, self.upper)
+        return (self.kind, self.edges, self.categories, self.special_values, self.lower, self.upper, self.distinct)
 
 
 @dataclass
@@ -95,57 +98,38 @@ class ColumnProfile:
     def update(self, values: np.ndarray | pd.Series) -> None:
         """Fold a batch of values in: float64 (NaN = missing) for numeric kinds, objects otherwise."""
         if self.spec.is_numeric:
+            from sidecar.stats.block import update_numeric
+
             x = np.asarray(values, dtype=np.float64)
-            # Profiles merge exactly, so chunking changes nothing but keeps every temporary in cache and
-            # memory flat however long the column is.
-            for start in range(0, max(x.size, 1), CHUNK_ROWS):
-                self._update_numeric(x[start : start + CHUNK_ROWS])
+            update_numeric([self], {self.spec.name: x}, x.size)
         else:
             self._update_categorical(values)
 
-    def _update_numeric(self, x: np.ndarray) -> None:
-        spec = self.spec
-        n = x.size
-        if n == 0:
-            return
-        missing = np.isnan(x)
-        n_missing = int(np.count_nonzero(missing))
-        self.count += n
-        self.nulls += n_missing
-        present = x[~missing] if n_missing else x
-        if present.size:
-            lo, hi = float(present.min()), float(present.max())
-            self.minimum = lo if math.isnan(self.minimum) else min(self.minimum, lo)
-            self.maximum = hi if math.isnan(self.maximum) else max(self.maximum, hi)
-            if spec.lower is not None:
-                self.below += int(np.count_nonzero(present < spec.lower))
-            if spec.upper is not None:
-                self.above += int(np.count_nonzero(present > spec.upper))
-            for i, value in enumerate(spec.special_values):
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    self.special[i] += int(np.count_nonzero(present == value))
-            self.hll.update(present)
-        self.hist += bin_counts(x, np.asarray(spec.edges, dtype=np.float64))
-
     def _update_categorical(self, values: np.ndarray | pd.Series) -> None:
-        series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
-        n = len(series)
+        n = len(values)
         if n == 0:
             return
-        self.add_value_counts(series.value_counts(dropna=True, sort=False), n)
+        if isinstance(values, pd.Series):
+            self.add_value_counts(values.value_counts(dropna=True, sort=False), n)
+            return
+        # Decoded stream batches are object arrays: factorize + bincount skips building a Series.
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+        self._add_counts(uniques.tolist(), counts.tolist(), n)
 
     def add_value_counts(self, counts: pd.Series, n: int) -> None:
         """Fold in a categorical batch of ``n`` rows given as its ``value_counts(dropna=True)``."""
-        keys = counts.index.tolist()
-        freq = counts.to_numpy(dtype=np.int64).tolist()
+        self._add_counts(counts.index.tolist(), counts.to_numpy(dtype=np.int64).tolist(), n)
+
+    def _add_counts(self, keys: list[Any], freq: list[int], n: int) -> None:
         self.count += n
         self.nulls += n - int(sum(freq))
         batch = dict(zip(keys, freq, strict=True))
         for i, value in enumerate(self.spec.special_values):
             self.special[i] += batch.get(value, 0)
         self._add_categories(batch)
-        if keys:
-            self.hll.update(np.asarray(counts.index.astype(object), dtype=object))
+        if keys and self.spec.distinct:
+            self.hll.update(np.array(keys, dtype=object))
 
     @classmethod
     def from_sorted(cls, spec: ColumnSpec, present_sorted: np.ndarray, n_missing: int) -> ColumnProfile:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sidecar.errors import ConfigurationError, ProfileMergeError
+from sidecar.stats.block import update_numeric
 from sidecar.stats.column import CATEGORY_CAP, ColumnProfile, ColumnSpec
 from sidecar.stats.convert import infer_kind, to_float_array
 from sidecar.stats.histogram import quantile_edges_sorted
@@ -85,7 +86,11 @@ class Profile:
                 out.type_errors[name] = reason
                 del out.columns[name]
                 continue
-            out.columns[name].update(_values_for(by_name[name], series))
+        numeric = [p for p in out.columns.values() if p.spec.is_numeric]
+        update_numeric(numeric, {p.spec.name: df[p.spec.name] for p in numeric}, len(df))
+        for prof in out.columns.values():
+            if not prof.spec.is_numeric:
+                prof.update(df[prof.spec.name])
         for name in unique_columns:
             if name in out.columns:
                 present = df[name].dropna()
@@ -109,14 +114,13 @@ class Profile:
         stopped sending shows up as nulls rather than silently vanishing.
         """
         self.n_rows += n_rows
+        numeric = [p for p in self.columns.values() if p.spec.is_numeric]
+        update_numeric(numeric, columns, n_rows)
         for name, prof in self.columns.items():
+            if prof.spec.is_numeric:
+                continue
             values = columns.get(name)
-            if values is None:
-                if prof.spec.is_numeric:
-                    values = np.full(n_rows, np.nan)
-                else:
-                    values = np.full(n_rows, None, dtype=object)
-            prof.update(values)
+            prof.update(values if values is not None else np.full(n_rows, None, dtype=object))
 
     # -- monoid ---------------------------------------------------------------------------------------
     def merge(self, other: Profile) -> Profile:

@@ -35,6 +35,8 @@ def spec_to_dict(spec: ColumnSpec) -> dict[str, Any]:
         out["categories"] = list(spec.categories)
     out["special_values"] = list(spec.special_values)
     out["lower"], out["upper"] = spec.lower, spec.upper
+    if not spec.distinct:  # written only when off, so reference profiles (always on) read as before
+        out["distinct"] = False
     return out
 
 
@@ -49,6 +51,7 @@ def spec_from_dict(d: dict[str, Any]) -> ColumnSpec:
         special_values=tuple(d.get("special_values") or ()),
         lower=d.get("lower"),
         upper=d.get("upper"),
+        distinct=bool(d.get("distinct", True)),
     )
 
 

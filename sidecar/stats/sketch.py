@@ -12,9 +12,23 @@ import base64
 import numpy as np
 import pandas as pd
 
-__all__ = ["HyperLogLog"]
+__all__ = ["HyperLogLog", "register_ranks"]
 
 _CHUNK = 1 << 16
+
+
+def register_ranks(values: np.ndarray, precision: int) -> tuple[np.ndarray, np.ndarray]:
+    """Register index and rank of every value (the vectorised core of a HyperLogLog update)."""
+    h = pd.util.hash_array(values, categorize=False).astype(np.uint64, copy=False)
+    p = precision
+    idx = (h >> np.uint64(64 - p)).astype(np.intp)
+    h &= np.uint64((1 << (64 - p)) - 1)
+    # rank = position of the leftmost 1-bit in the remaining 64-p bits (1-based). They are below 2**52, so
+    # float64 holds them exactly and the biased exponent minus 1022 is floor(log2) + 1.
+    exponent = (h.astype(np.float64).view(np.uint64) >> np.uint64(52)).astype(np.int16) - 1022
+    rank = ((64 - p + 1) - exponent).astype(np.uint8)
+    rank[h == 0] = 64 - p + 1
+    return idx, rank
 
 
 class HyperLogLog:
@@ -40,16 +54,8 @@ class HyperLogLog:
         if len(values) == 0:
             return
         values = np.asarray(values)
-        p = self.precision
         for start in range(0, len(values), _CHUNK):  # bounded temporaries for any column length
-            h = pd.util.hash_array(values[start : start + _CHUNK], categorize=False).astype(np.uint64, copy=False)
-            idx = (h >> np.uint64(64 - p)).astype(np.intp)
-            h &= np.uint64((1 << (64 - p)) - 1)
-            # rank = position of the leftmost 1-bit in the remaining 64-p bits (1-based). They are below
-            # 2**52, so float64 holds them exactly and the biased exponent minus 1022 is floor(log2) + 1.
-            exponent = (h.astype(np.float64).view(np.uint64) >> np.uint64(52)).astype(np.int16) - 1022
-            rank = ((64 - p + 1) - exponent).astype(np.uint8)
-            rank[h == 0] = 64 - p + 1
+            idx, rank = register_ranks(values[start : start + _CHUNK], self.precision)
             np.maximum.at(self.registers, idx, rank)
 
     def merge(self, other: HyperLogLog) -> HyperLogLog:
