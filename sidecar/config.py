@@ -46,6 +46,8 @@ class KafkaSettings(_Section):
     client_id: str = "model-health-sidecar"
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     max_poll_records: int = Field(10_000, ge=1)
+    max_partition_fetch_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="bytes per partition per fetch")
+    check_crcs: bool = Field(True, description="verify record CRCs (off trades a safety check for CPU)")
     fetch_max_wait_ms: int = Field(100, ge=0)
     retry_backoff_seconds: float = Field(1.0, gt=0)
     retry_backoff_max_seconds: float = Field(30.0, gt=0)

@@ -177,6 +177,10 @@ class SidecarService:
             auto_offset_reset=k.auto_offset_reset,
             max_poll_records=k.max_poll_records,
             fetch_max_wait_ms=k.fetch_max_wait_ms,
+            max_partition_fetch_bytes=k.max_partition_fetch_bytes,
+            check_crcs=k.check_crcs,
+            # Notice topics created after start-up within seconds, not aiokafka's default five minutes.
+            metadata_max_age_ms=10_000,
             **common,
         )
         producer = AIOKafkaProducer(max_request_size=16 * 1024 * 1024, linger_ms=5, **common)
@@ -217,6 +221,11 @@ class SidecarService:
         k = self.settings.kafka
         while not self._stopping.is_set():
             batches = await consumer.getmany(timeout_ms=max(k.fetch_max_wait_ms, 50), max_records=k.max_poll_records)
+            if batches:
+                # Ingesting is CPU-bound and blocks the loop: give aiokafka's fetcher a few turns first so
+                # the next fetch request is already on the wire while this batch is processed.
+                for _ in range(5):
+                    await asyncio.sleep(0)
             async with self._lock:
                 for tp, records in batches.items():
                     if records:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -24,9 +24,11 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class RawMessage:
+class RawMessage(NamedTuple):
     """One message as it came off the transport (a Kafka record or an HTTP body).
+
+    A NamedTuple rather than a frozen dataclass: one is built per Kafka record in the hot loop, and a
+    tuple is made in less than half the time while being just as immutable.
 
     Parameters
     ----------
