@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stream.decoders.base import DecodedBatch, ErrorClass, MessageError, Rejected, dtype_for
-from sidecar.stream.decoders.coerce import NUMERIC_LIMIT, describe, none_mask
+from sidecar.stream.decoders.coerce import NUMERIC_LIMIT, describe
 from sidecar.stream.decoders.dispatch import Prepared
 from sidecar.stream.decoders.pipeline import FormatDecoder
 from sidecar.stream.decoders.registry import register_decoder
@@ -84,13 +84,7 @@ class ArrowDecoder(FormatDecoder):
         columns = {name: np.concatenate([piece[2][name] for piece in pieces]) for name in options.schema}
         timestamps = np.concatenate([piece[3] for piece in pieces])
         request_ids = np.concatenate([piece[4] for piece in pieces])
-        fallback_times, fallback_ids = prepared.row_fallbacks(message_index, options.now)
-        no_time = np.isnan(timestamps)
-        if no_time.any():
-            timestamps[no_time] = fallback_times[no_time]
-        no_id = none_mask(request_ids)
-        if no_id.any():
-            request_ids[no_id] = fallback_ids[no_id]
+        prepared.fill_fallbacks(message_index, timestamps, request_ids, options.now)
         return DecodedBatch(columns, timestamps, request_ids, message_index, errors, unknown)
 
     def _piece(self, index: int, table: pa.Table) -> _Piece:

@@ -17,7 +17,7 @@ import numpy as np
 
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stream.decoders.base import DecodedBatch, DecoderOptions, ErrorClass, MessageError
-from sidecar.stream.decoders.coerce import coerce_column, coerce_request_ids, none_mask
+from sidecar.stream.decoders.coerce import coerce_column, coerce_request_ids
 from sidecar.stream.decoders.dispatch import Prepared
 
 __all__ = ["JsonBatchBuilder"]
@@ -188,13 +188,7 @@ class JsonBatchBuilder:
         for position, error_class, reason in problems:
             self._reject_row(message_index, position, error_class, reason)
 
-        fallback_times, fallback_ids = self.prepared.row_fallbacks(message_index, options.now)
-        no_time = np.isnan(timestamps)
-        if no_time.any():
-            timestamps[no_time] = fallback_times[no_time]
-        no_id = none_mask(request_ids)
-        if no_id.any():
-            request_ids[no_id] = fallback_ids[no_id]
+        self.prepared.fill_fallbacks(message_index, timestamps, request_ids, options.now)
 
         batch = DecodedBatch(columns, timestamps, request_ids, message_index)
         rejected = self._rejected

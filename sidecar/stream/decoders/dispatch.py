@@ -28,6 +28,7 @@ from sidecar.stream.decoders.cloudevents import (
     read_headers,
     unwrap_structured,
 )
+from sidecar.stream.decoders.coerce import none_mask
 
 __all__ = ["JSON_FORMATS", "Prepared", "looks_like_arrow", "prepare", "sniff_json_format"]
 
@@ -87,6 +88,17 @@ class Prepared:
         request_ids = np.empty(self.n_messages, dtype=object)
         request_ids[:] = self.fallback_request_ids
         return times, request_ids[message_index]
+
+    def fill_fallbacks(self, message_index: np.ndarray, timestamps: np.ndarray, request_ids: np.ndarray,
+                       now: Callable[[], float]) -> None:
+        """Fill, in place, the rows whose payload gave no time (NaN) or no request id (None)."""
+        fallback_times, fallback_ids = self.row_fallbacks(message_index, now)
+        no_time = np.isnan(timestamps)
+        if no_time.any():
+            timestamps[no_time] = fallback_times[no_time]
+        no_id = none_mask(request_ids)
+        if no_id.any():
+            request_ids[no_id] = fallback_ids[no_id]
 
 
 def sniff_json_format(obj: dict[str, Any]) -> str:
