@@ -21,7 +21,10 @@ from sidecar.stats.column import CHUNK_ROWS, ColumnProfile, ColumnSpec
 from sidecar.stats.convert import to_float_array
 from sidecar.stats.sketch import register_ranks
 
-__all__ = ["NumericPlan", "update_numeric"]
+__all__ = ["BLOCK_BYTES", "NumericPlan", "update_numeric"]
+
+#: Target size of one block of float64 values.
+BLOCK_BYTES = 2 << 20
 
 
 class NumericPlan:
@@ -68,20 +71,29 @@ def update_numeric(profiles: Sequence[ColumnProfile], columns: Mapping[str, np.n
     if not profiles or n_rows == 0:
         return
     plan = plan_for(tuple(p.spec for p in profiles))
-    arrays = [columns.get(p.spec.name) for p in profiles]
-    for start in range(0, n_rows, CHUNK_ROWS):
-        stop = min(start + CHUNK_ROWS, n_rows)
+    arrays = [_source(columns.get(p.spec.name)) for p in profiles]
+    # Blocks of about BLOCK_BYTES: the block and its temporaries stay small next to any frame (batch
+    # validation's memory budget) and in cache across the two dozen comparisons of the binning.
+    step = max(1024, min(CHUNK_ROWS, BLOCK_BYTES // (8 * len(profiles))))
+    for start in range(0, n_rows, step):
+        stop = min(start + step, n_rows)
         block = np.empty((len(profiles), stop - start))
         for j, values in enumerate(arrays):
             if values is None:
                 block[j] = np.nan
             elif isinstance(values, pd.Series):
-                # Converted chunk by chunk: a whole converted copy of every int column would cost more
-                # memory than the batch-validation budget allows.
                 block[j] = to_float_array(values.iloc[start:stop], profiles[j].spec.kind)
             else:
-                block[j] = values[start:stop]
+                block[j] = values[start:stop]  # numpy casts ints to float64 on assignment, no temporary
         _fold(plan, profiles, block)
+
+
+def _source(values: np.ndarray | pd.Series | None) -> np.ndarray | pd.Series | None:
+    """Numpy-backed numbers as a zero-copy array; other columns (nullable, Arrow, datetimes) stay Series and
+    are converted chunk by chunk, so no whole converted copy of a column is ever held."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiu":
+        return values.to_numpy(copy=False)
+    return values
 
 
 def _fold(plan: NumericPlan, profiles: Sequence[ColumnProfile], x: np.ndarray) -> None:
@@ -92,9 +104,9 @@ def _fold(plan: NumericPlan, profiles: Sequence[ColumnProfile], x: np.ndarray) -
     slot = (x > plan.last).astype(np.uint8)
     for lower in plan.lower:
         slot += x >= lower
-    slot = np.where(missing, plan.missing_slot, slot).astype(np.intp)
-    slot += plan.offsets
-    counts = np.bincount(slot.ravel(), minlength=plan.total_slots)
+    flat = np.where(missing, plan.missing_slot, slot).astype(np.intp)
+    flat += plan.offsets
+    counts = np.bincount(flat.ravel(), minlength=plan.total_slots)
     if plan.has_bounds:
         below = (x < plan.lower_bound).sum(axis=1)
         above = (x > plan.upper_bound).sum(axis=1)
