@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
@@ -29,6 +26,7 @@ from sidecar.contract import DataContract
 from sidecar.metrics import SidecarMetrics
 from sidecar.report import ValidationReport
 from sidecar.store.reports import ReportStore
+from sidecar.stream.commits import RebalanceForwarder, closed_until_from, commit_metadata
 from sidecar.stream.deadletter import dead_letter_headers
 from sidecar.stream.decoders import MessageError, RawMessage
 from sidecar.stream.topic import Evaluated, Ingested, TopicStream
@@ -195,7 +193,7 @@ class SidecarService:
                     await client.stop() if not isinstance(client, AIOKafkaAdminClient) else await client.close()
             raise
         self._consumer, self._producer, self._admin = consumer, producer, admin
-        consumer.subscribe(list(self.streams), listener=_Rebalance(self))
+        consumer.subscribe(list(self.streams), listener=RebalanceForwarder(self._on_revoked, self._on_assigned))
         self._set_connected(True)
         log.info("consuming %s as group %s", ", ".join(self.streams), k.group_id)
 
@@ -338,7 +336,7 @@ class SidecarService:
         for tp, nxt in self._next_offset.items():
             stream = self.streams[tp.topic]
             offset = stream.windows.committable(tp, nxt)
-            meta = json.dumps({"closed_until": _finite(stream.windows.closed_until)})
+            meta = commit_metadata(stream.windows.closed_until)
             offsets[tp] = OffsetAndMetadata(offset, meta)
         assigned = consumer.assignment()
         offsets = {tp: om for tp, om in offsets.items() if tp in assigned}
@@ -405,31 +403,8 @@ class SidecarService:
             if om is not None and om.offset >= 0:
                 consumer.seek(tp, om.offset)
                 stream = self.streams[tp.topic]
-                closed = _closed_until(om.metadata)
+                closed = closed_until_from(om.metadata)
                 stream.windows.closed_until = max(stream.windows.closed_until, closed)
         for stream in self.streams.values():
             stream.windows.reset()
         self._next_offset = {tp: o for tp, o in self._next_offset.items() if tp in assigned}
-
-
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, service: SidecarService) -> None:
-        self.service = service
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.service._on_revoked(revoked)
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self.service._on_assigned(assigned)
-
-
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
-def _closed_until(metadata: str | None) -> float:
-    try:
-        value = json.loads(metadata or "{}").get("closed_until")
-    except (ValueError, AttributeError):
-        return -math.inf
-    return float(value) if isinstance(value, int | float) else -math.inf
