@@ -274,10 +274,8 @@ class SidecarService:
         if self._producer is None:
             return
         hdrs = dead_letter_headers(headers, stream.topic, partition, offset, err)
-        fut = asyncio.ensure_future(
-            self._producer.send(stream.settings.dead_letter_topic, value=value, key=key, headers=hdrs)
-        )
-        self._pending_sends.append(fut)
+        self._pending_sends.append(asyncio.ensure_future(
+            _deliver(self._producer, stream.settings.dead_letter_topic, value, key, hdrs)))
 
     # -- windows --------------------------------------------------------------------------------------
     async def _close_due(self, *, final: bool = False) -> int:
@@ -408,3 +406,12 @@ class SidecarService:
         for stream in self.streams.values():
             stream.windows.reset()
         self._next_offset = {tp: o for tp, o in self._next_offset.items() if tp in assigned}
+
+
+async def _deliver(producer: AIOKafkaProducer, topic: str, value: bytes | None, key: bytes | None,
+                   headers: list[tuple[str, bytes]]) -> None:
+    """Send and wait for the broker's acknowledgement, so a failed dead-letter copy is seen at commit time."""
+    # A tombstone (no value, no key) cannot be produced as is; an empty key keeps the copy "unchanged".
+    delivery = await producer.send(topic, value=value, key=key if key is not None or value is not None else b"",
+                                   headers=headers)
+    await delivery
