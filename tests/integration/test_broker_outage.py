@@ -54,7 +54,11 @@ async def test_outage_is_visible_and_nothing_is_lost(tmp_path: Path, own_broker:
         os.kill(pid, signal.SIGCONT)
         await produce(bootstrap, topic, record_messages(churn_frame(300, seed=2), T0 + 10, prefix="b"))
         proc.wait_for(lambda: proc.metric("model_health_kafka_up") == 1, timeout=60, what="kafka back")
-        proc.wait_for(lambda: proc.metric("model_health_records_total", result="ok") == 700, what="all records")
+        # A long outage expires the group session: the rejoin replays the open window from the committed
+        # offset, so the counter may count rows twice while the window itself holds each row once.
+        proc.wait_for(lambda: any(w["rows"] == 700 for s in proc.status()["streams"] for w in s["open_windows"]),
+                      timeout=90, what="the window to hold all 700 rows")
+        assert (proc.metric("model_health_records_total", result="ok") or 0) >= 700
         assert proc.status()["streams"][0]["open_windows"][0]["rows"] == 700
         assert (proc.metric("model_health_kafka_errors_total", operation="probe") or 0) >= 1
     finally:
