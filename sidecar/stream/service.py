@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -78,7 +78,7 @@ class SidecarService:
         self._next_offset: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
         self._last_commit = time.monotonic()
-        self._pending_sends: list[asyncio.Future[Any]] = []
+        self._pending_sends: list[tuple[_DeadLetter, asyncio.Future[None]]] = []
         self._lock = asyncio.Lock()
         self.connected = False
 
@@ -274,8 +274,8 @@ class SidecarService:
         if self._producer is None:
             return
         hdrs = dead_letter_headers(headers, stream.topic, partition, offset, err)
-        self._pending_sends.append(asyncio.ensure_future(
-            _deliver(self._producer, stream.settings.dead_letter_topic, value, key, hdrs)))
+        copy = _DeadLetter(stream.settings.dead_letter_topic, value, key, hdrs)
+        self._pending_sends.append((copy, asyncio.ensure_future(_deliver(self._producer, copy))))
 
     # -- windows --------------------------------------------------------------------------------------
     async def _close_due(self, *, final: bool = False) -> int:
@@ -322,14 +322,16 @@ class SidecarService:
             return
         if self._pending_sends:
             sends, self._pending_sends = self._pending_sends, []
-            results = await asyncio.gather(*sends, return_exceptions=True)
-            failed = [r for r in results if isinstance(r, BaseException)]
+            results = await asyncio.gather(*(fut for _, fut in sends), return_exceptions=True)
+            failed = [(copy, r) for (copy, _), r in zip(sends, results, strict=True) if isinstance(r, BaseException)]
             if failed:
+                # Committing now would skip records whose dead-letter copy does not exist: send them again
+                # and commit only once every copy is acknowledged.
                 self.metrics.kafka_errors.labels(self.settings.model, "dead_letter").inc(len(failed))
-                log.warning("%d dead-letter sends failed: %s", len(failed), failed[0])
-            if self._producer is not None:
-                with contextlib.suppress(KafkaError):
-                    await self._producer.flush()
+                log.warning("%d dead-letter sends failed (%s); retrying before committing", len(failed), failed[0][1])
+                if self._producer is not None:
+                    self._pending_sends = [(c, asyncio.ensure_future(_deliver(self._producer, c))) for c, _ in failed]
+                return
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for tp, nxt in self._next_offset.items():
             stream = self.streams[tp.topic]
@@ -408,10 +410,18 @@ class SidecarService:
         self._next_offset = {tp: o for tp, o in self._next_offset.items() if tp in assigned}
 
 
-async def _deliver(producer: AIOKafkaProducer, topic: str, value: bytes | None, key: bytes | None,
-                   headers: list[tuple[str, bytes]]) -> None:
+class _DeadLetter(NamedTuple):
+    """One dead-letter copy, kept until the broker acknowledged it."""
+
+    topic: str
+    value: bytes | None
+    key: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+async def _deliver(producer: AIOKafkaProducer, copy: _DeadLetter) -> None:
     """Send and wait for the broker's acknowledgement, so a failed dead-letter copy is seen at commit time."""
     # A tombstone (no value, no key) cannot be produced as is; an empty key keeps the copy "unchanged".
-    delivery = await producer.send(topic, value=value, key=key if key is not None or value is not None else b"",
-                                   headers=headers)
+    key = copy.key if copy.key is not None or copy.value is not None else b""
+    delivery = await producer.send(copy.topic, value=copy.value, key=key, headers=copy.headers)
     await delivery

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import orjson
@@ -51,3 +52,44 @@ def test_an_internal_error_dead_letters_the_batch_instead_of_crashing(service: S
     service._ingest_records(TopicPartition("t", 0), [_record(5, b"{}"), _record(6, b"{}")])
     assert _count(service, "dead_lettered") == 2
     assert service._next_offset[TopicPartition("t", 0)] == 7
+
+
+class _FakeProducer:
+    """Fails the first ``failures`` sends, then acknowledges."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.sent: list[tuple[str, bytes | None]] = []
+
+    async def send(self, topic, value=None, key=None, headers=None):
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        if self.failures:
+            self.failures -= 1
+            fut.set_exception(RuntimeError("broker said no"))
+        else:
+            self.sent.append((topic, value))
+            fut.set_result(None)
+        return fut
+
+
+class _FakeConsumer:
+    def __init__(self) -> None:
+        self.commits: list[dict] = []
+
+    def assignment(self):
+        return {TopicPartition("t", 0)}
+
+    async def commit(self, offsets) -> None:
+        self.commits.append(offsets)
+
+
+async def test_no_commit_past_a_record_whose_dead_letter_copy_failed(service: SidecarService) -> None:
+    producer, consumer = _FakeProducer(failures=1), _FakeConsumer()
+    service._producer, service._consumer = producer, consumer
+    service._ingest_records(TopicPartition("t", 0), [_record(0, b"{bad")])
+    await service._commit()
+    assert consumer.commits == [] and producer.sent == []  # the copy failed: nothing committed
+    await service._commit()
+    assert producer.sent == [("t.dlq", b"{bad")]
+    assert consumer.commits and consumer.commits[0][TopicPartition("t", 0)].offset == 1
