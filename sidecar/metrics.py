@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from sidecar.contract import DataContract
-from sidecar.report import CheckResult, Status, ValidationReport
+from sidecar.report import CheckResult, ValidationReport
 
 __all__ = ["SidecarMetrics"]
 
@@ -114,8 +114,3 @@ def _method_label(method: str) -> str:
     if ":" in method:
         return "custom:" + method.rsplit(":", 1)[1].split("@", 1)[0].rsplit(".", 1)[-1]
     return method
-
-
-def status_value(status: Status) -> int:
-    """0 healthy, 1 warning, 2 critical."""
-    return status.severity

@@ -19,6 +19,7 @@ import pandas as pd
 
 from sidecar.stats.column import CHUNK_ROWS, ColumnProfile, ColumnSpec
 from sidecar.stats.convert import to_float_array
+from sidecar.stats.histogram import lower_edges, slots
 from sidecar.stats.sketch import register_ranks
 
 __all__ = ["BLOCK_BYTES", "NumericPlan", "update_numeric"]
@@ -34,8 +35,7 @@ class NumericPlan:
         self.specs = specs
         m = len(specs)
         edges = [np.asarray(s.edges, dtype=np.float64) for s in specs]
-        # A constant reference column has edges [c, c]: its only lower edge is c.
-        lowers = [e[:1] if len(e) == 2 and e[0] == e[1] else e[:-1] for e in edges]
+        lowers = [lower_edges(e) for e in edges]
         width = max((len(lo) for lo in lowers), default=0)
         # NaN padding: x >= NaN is False, so padded edges never count.
         self.lower = np.full((width, m, 1), np.nan)
@@ -43,7 +43,7 @@ class NumericPlan:
             self.lower[: len(lo), j, 0] = lo
         self.last = np.array([e[-1] for e in edges]).reshape(m, 1)
         self.n_slots = np.array([max(len(e) - 1, 1) + 3 for e in edges])
-        self.missing_slot = (self.n_slots - 1).astype(np.uint8).reshape(m, 1)
+        self.missing_slot = (self.n_slots - 1).reshape(m, 1)
         self.offsets = np.concatenate([[0], np.cumsum(self.n_slots)[:-1]]).astype(np.intp).reshape(m, 1)
         self.total_slots = int(self.n_slots.sum())
         self.lower_bound = np.array([s.lower if s.lower is not None else np.nan for s in specs]).reshape(m, 1)
@@ -101,9 +101,7 @@ def _fold(plan: NumericPlan, profiles: Sequence[ColumnProfile], x: np.ndarray) -
     missing = np.isnan(x)
     nulls = missing.sum(axis=1)
     lows, highs = np.fmin.reduce(x, axis=1), np.fmax.reduce(x, axis=1)  # NaN only for all-missing rows
-    slot = (x > plan.last).astype(np.uint8)
-    for lower in plan.lower:
-        slot += x >= lower
+    slot = slots(x, plan.lower, plan.last)
     flat = np.where(missing, plan.missing_slot, slot).astype(np.intp)
     flat += plan.offsets
     counts = np.bincount(flat.ravel(), minlength=plan.total_slots)

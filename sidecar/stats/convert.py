@@ -6,15 +6,13 @@ on what a "numeric" or "categorical" column is.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from sidecar.errors import ConfigurationError
 from sidecar.stats.kinds import ColumnKind
 
-__all__ = ["infer_kind", "to_float_array", "to_object_array"]
+__all__ = ["infer_kind", "to_float_array"]
 
 
 def infer_kind(series: pd.Series) -> ColumnKind | None:
@@ -60,15 +58,3 @@ def to_float_array(series: pd.Series | np.ndarray, kind: ColumnKind) -> np.ndarr
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         return series.to_numpy(dtype=np.float64, copy=False)
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def to_object_array(series: pd.Series | np.ndarray) -> np.ndarray:
-    """Object values of a categorical or boolean column, ``None`` for missing."""
-    if isinstance(series, np.ndarray):
-        return series
-    out: Any = series.astype(object).to_numpy()
-    mask = pd.isna(out)
-    if mask.any():
-        out = out.copy()
-        out[mask] = None
-    return out

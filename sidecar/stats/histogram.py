@@ -13,7 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DISCRETE_LIMIT", "bin_counts", "bin_counts_sorted", "n_slots", "quantile_edges", "quantile_edges_sorted"]
+__all__ = [
+    "DISCRETE_LIMIT",
+    "bin_counts",
+    "bin_counts_sorted",
+    "lower_edges",
+    "n_slots",
+    "quantile_edges",
+    "quantile_edges_sorted",
+    "slots",
+]
 
 #: A column with at most this many distinct values gets one bin per value instead of quantile bins:
 #: quantile edges on a few discrete values would put neighbours into one bin and hide a shift between them.
@@ -72,14 +81,26 @@ def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     [1, 1, 1, 1]
     """
     k = max(len(edges) - 1, 1)
-    slot = np.zeros(values.shape, dtype=np.uint8 if k + 2 < 256 else np.uint16)
-    # A constant reference column has edges [c, c]: one bin holding exactly c.
-    lower = edges[:1] if len(edges) == 2 and edges[0] == edges[1] else edges[:-1]
-    for e in lower:
-        slot += values >= e
-    slot += values > edges[-1]
+    slot = slots(values, lower_edges(edges), edges[-1])
     slot[np.isnan(values)] = k + 2
     return np.bincount(slot, minlength=k + 3).astype(np.int64)
+
+
+def lower_edges(edges: np.ndarray) -> np.ndarray:
+    """The edges a value is compared against with ``>=``: all but the last, except that a constant
+    reference column (edges ``[c, c]``) has one bin holding exactly ``c``."""
+    return edges[:1] if len(edges) == 2 and edges[0] == edges[1] else edges[:-1]
+
+
+def slots(values: np.ndarray, lower: np.ndarray, last: np.ndarray | float) -> np.ndarray:
+    """Slot of every value (NaN rows still to be set to the missing slot): the number of ``lower`` edges at or
+    below it, plus one above ``last``. ``lower`` iterates over edge rows that broadcast against ``values``
+    (NaN edges never count), so one call bins a whole (columns x rows) block."""
+    dtype = np.uint8 if len(lower) + 2 < 256 else np.uint16
+    slot: np.ndarray = (values > last).astype(dtype)
+    for e in lower:
+        slot += values >= e
+    return slot
 
 
 def bin_counts_sorted(present_sorted: np.ndarray, edges: np.ndarray, n_missing: int) -> np.ndarray:

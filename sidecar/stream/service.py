@@ -405,8 +405,6 @@ class SidecarService:
                 stream = self.streams[tp.topic]
                 closed = closed_until_from(om.metadata)
                 stream.windows.closed_until = max(stream.windows.closed_until, closed)
-        for stream in self.streams.values():
-            stream.windows.reset()
         self._next_offset = {tp: o for tp, o in self._next_offset.items() if tp in assigned}
 
 

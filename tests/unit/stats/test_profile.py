@@ -166,3 +166,15 @@ def test_bin_counts_match_a_searchsorted_reference(values: list[float], edges: l
     assert bin_counts(x, e).tolist() == expected.tolist()
     present = np.sort(x[~np.isnan(x)])
     assert bin_counts_sorted(present, e, int(np.isnan(x).sum())).tolist() == expected.tolist()
+
+
+def test_more_than_255_bins_count_correctly() -> None:
+    """Regression: slot numbers past 255 once wrapped around in the block's uint8 arithmetic."""
+    x = np.random.default_rng(3).normal(size=20_000)
+    x[::50] = np.nan
+    df = pd.DataFrame({"x": x})
+    ref = reference_profile(df, n_bins=400)
+    cur = Profile.from_frame(df, ref.specs)
+    assert len(ref.specs[0].edges) > 300
+    assert cur.columns["x"].hist.tolist() == ref.columns["x"].hist.tolist()
+    assert cur.columns["x"].hist[-1] == 400
