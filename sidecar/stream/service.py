@@ -405,6 +405,11 @@ class SidecarService:
                 stream = self.streams[tp.topic]
                 closed = closed_until_from(om.metadata)
                 stream.windows.closed_until = max(stream.windows.closed_until, closed)
+        # Not redundant with _on_revoked: after a lost session the rejoin can run with an empty revoked set
+        # and rows may reach the windows between the two callbacks; resetting right after the seeks above
+        # guarantees the open windows hold exactly what is replayed (the outage test caught this).
+        for stream in self.streams.values():
+            stream.windows.reset()
         self._next_offset = {tp: o for tp, o in self._next_offset.items() if tp in assigned}
 
 
