@@ -76,7 +76,7 @@ class SidecarService:
         self._probe_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._next_offset: dict[TopicPartition, int] = {}
-        self._committed: dict[TopicPartition, int] = {}
+        self._first_offset: dict[TopicPartition, int] = {}
         self._last_commit = time.monotonic()
         self._pending_sends: list[tuple[_DeadLetter, asyncio.Future[None]]] = []
         self._lock = asyncio.Lock()
@@ -246,6 +246,7 @@ class SidecarService:
             reason = f"internal error: {type(exc).__name__}: {exc}"
             result = Ingested(0, 0, 0, [MessageError(i, reason, "InternalError") for i in range(len(records))])
         self._next_offset[tp] = records[-1].offset + 1
+        self._first_offset.setdefault(tp, records[0].offset)
         self._count(tp.topic, result)
         for err in result.errors:
             r = records[err.index]
@@ -347,9 +348,6 @@ class SidecarService:
         except KafkaError as exc:
             self.metrics.kafka_errors.labels(self.settings.model, "commit").inc()
             log.warning("commit failed (%s); will retry", exc)
-            return
-        for tp, om in offsets.items():
-            self._committed[tp] = om.offset
 
     async def _shutdown(self) -> None:
         async with self._lock:
@@ -390,24 +388,28 @@ class SidecarService:
         consumer, admin = self._consumer, self._admin
         if consumer is None or not assigned:
             return
-        committed: dict[TopicPartition, OffsetAndMetadata] = {}
+        # The replay must start where the open windows' rows start, or rows are lost from them: the
+        # consumer's own committed-offset lookup retries until the coordinator answers, and a partition
+        # with no commit yet goes back to the first offset this process read from it.
+        committed = await consumer.seek_to_committed(*assigned)
+        for tp, offset in committed.items():
+            if not offset:  # None (never committed) or 0, which seek_to_committed does not seek to
+                start = self._first_offset.get(tp, 0 if offset == 0 else None)
+                if start is not None:
+                    consumer.seek(tp, start)
         if admin is not None:
+            # Only the window boundary from the commit metadata; after a restart it is all we know of it.
             try:
-                committed = await admin.list_consumer_group_offsets(
-                    self.settings.kafka.group_id, partitions=list(assigned)
-                )
+                metadata = await admin.list_consumer_group_offsets(self.settings.kafka.group_id,
+                                                                    partitions=list(assigned))
             except KafkaError as exc:
-                log.warning("could not read committed offsets (%s)", exc)
-        for tp in assigned:
-            om = committed.get(tp)
-            if om is not None and om.offset >= 0:
-                consumer.seek(tp, om.offset)
+                log.warning("could not read commit metadata (%s); keeping the known window boundary", exc)
+                metadata = {}
+            for tp, om in metadata.items():
                 stream = self.streams[tp.topic]
-                closed = closed_until_from(om.metadata)
-                stream.windows.closed_until = max(stream.windows.closed_until, closed)
-        # Not redundant with _on_revoked: after a lost session the rejoin can run with an empty revoked set
-        # and rows may reach the windows between the two callbacks; resetting right after the seeks above
-        # guarantees the open windows hold exactly what is replayed (the outage test caught this).
+                stream.windows.closed_until = max(stream.windows.closed_until, closed_until_from(om.metadata))
+        # Also after the seeks, not only on revocation: after a lost session rows can reach the windows between
+        # the two callbacks, and the open windows must hold exactly what is replayed.
         for stream in self.streams.values():
             stream.windows.reset()
         self._next_offset = {tp: o for tp, o in self._next_offset.items() if tp in assigned}

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +52,10 @@ async def test_outage_is_visible_and_nothing_is_lost(tmp_path: Path, own_broker:
         os.kill(pid, signal.SIGSTOP)
         proc.wait_for(lambda: proc.metric("model_health_kafka_up") == 0, timeout=60, what="kafka_up == 0")
         assert get(proc.url + "/healthz")[0] == 200 and get(proc.url + "/readyz")[0] == 200
+        # Frozen past the group's 10 s session timeout on purpose: the member is expelled and must rejoin,
+        # the path that once double-counted the open window.
+        time.sleep(12)
+        assert get(proc.url + "/healthz")[0] == 200
         os.kill(pid, signal.SIGCONT)
         await produce(bootstrap, topic, record_messages(churn_frame(300, seed=2), T0 + 10, prefix="b"))
         proc.wait_for(lambda: proc.metric("model_health_kafka_up") == 1, timeout=60, what="kafka back")
