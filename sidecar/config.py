@@ -20,6 +20,7 @@ from sidecar.errors import ConfigurationError
 __all__ = [
     "AlertSettings",
     "HttpSettings",
+    "IngestSettings",
     "KafkaSettings",
     "Settings",
     "StoreSettings",
@@ -81,6 +82,16 @@ class WindowSettings(_Section):
     )
 
 
+class IngestSettings(_Section):
+    """Where decoding and profiling run."""
+
+    worker_process: bool = Field(
+        True, description="decode and profile in a child process, so Kafka fetching and ingest use two cores"
+    )
+    ring_mib: int = Field(64, ge=1, description="shared memory (MiB) for batches on their way to the worker")
+    max_in_flight: int = Field(4, ge=1, description="batches handed to the worker and not yet answered")
+
+
 class HttpSettings(_Section):
     """The HTTP server: /metrics, /healthz, /readyz, /v1/events."""
 
@@ -112,6 +123,7 @@ class Settings(BaseSettings):
     inputs: TopicSettings | None = None
     predictions: TopicSettings | None = None
     window: WindowSettings = Field(default_factory=WindowSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)

@@ -59,7 +59,8 @@ async def _status(request: web.Request) -> web.Response:
             "role": s.role,
             "contract": s.contract.name,
             "contract_version": s.contract.version,
-            "open_windows": [{"start": w.start, "end": w.end, "rows": w.rows} for w in s.windows.open.values()],
+            "open_windows": [{"start": w.start, "end": w.end, "rows": w.rows}
+                             for w in service.open_windows.get(topic, [])],
             "last_report": None if last is None else {
                 "window_start": last.window_start.isoformat() if last.window_start else None,
                 "window_end": last.window_end.isoformat() if last.window_end else None,

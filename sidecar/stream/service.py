@@ -1,5 +1,9 @@
 """The sidecar's consumer loop: Kafka in, windows evaluated, metrics and reports out, offsets committed.
 
+The loop fetches and hands each batch to the :class:`~sidecar.stream.engine.StreamEngine` (by default in an
+ingest worker process, :mod:`sidecar.stream.worker`), then applies the engine's answers strictly in order:
+counters, dead letters, published windows and the offsets safe to commit.
+
 Delivery (DESIGN.md section 4): offsets are committed only up to the lowest offset an open window still
 holds, after closed windows were evaluated and published, so a crash replays exactly the open windows.
 Each commit carries ``{"closed_until": t}`` as metadata, the end of the last closed window; on restart
@@ -11,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -21,7 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
-from sidecar.config import Settings
+from sidecar.config import Settings, TopicSettings
 from sidecar.contract import DataContract
 from sidecar.metrics import SidecarMetrics
 from sidecar.report import ValidationReport
@@ -29,9 +36,11 @@ from sidecar.store.reports import ReportStore
 from sidecar.stream.commits import RebalanceForwarder, closed_until_from, commit_metadata
 from sidecar.stream.deadletter import dead_letter_headers
 from sidecar.stream.decoders import MessageError, RawMessage
-from sidecar.stream.topic import Evaluated, Ingested, TopicStream
+from sidecar.stream.engine import ClosedWindow, OpenWindow, Outcome, Request
+from sidecar.stream.topic import Ingested
+from sidecar.stream.worker import Ingest, IngestWorkerDied, LocalIngest, ProcessIngest
 
-__all__ = ["SidecarService"]
+__all__ = ["SidecarService", "StreamInfo"]
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +51,41 @@ PROBE_INTERVAL_SECONDS = 5.0
 #: forever after a restart.
 COMMIT_INTERVAL_SECONDS = 5.0
 
-ReportListener = Callable[[TopicStream, ValidationReport], Any]
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """One consumed topic as the service knows it: its role, settings and contract."""
+
+    role: str
+    settings: TopicSettings
+    contract: DataContract
+
+    @property
+    def topic(self) -> str:
+        """The Kafka topic name."""
+        return self.settings.topic
+
+
+ReportListener = Callable[[StreamInfo, ValidationReport], Any]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What the service keeps of a request until its answer is applied (the originals, to dead-letter)."""
+
+    stream: StreamInfo | None = None
+    records: Sequence[ConsumerRecord[bytes, bytes]] | None = None
+    messages: Sequence[RawMessage] | None = None
+    partition: int | None = None
 
 
 class SidecarService:
     """Consumes a model's topics and judges every window against the contracts.
 
     An async service: ``start()``/``stop()`` or ``async with``. ``stop()`` closes the open windows as
-    partial, publishes them, commits and returns; it is safe to call twice.
+    partial, publishes them, commits and returns; it is safe to call twice. ``ingest`` chooses where the
+    engine runs (default: from ``settings.ingest``, a worker process unless ``worker_process`` is false).
     """
 
     def __init__(
@@ -58,25 +94,42 @@ class SidecarService:
         metrics: SidecarMetrics,
         reports: ReportStore | None = None,
         contracts: dict[str, DataContract] | None = None,
+        ingest: Ingest | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.reports = reports
-        self.streams: dict[str, TopicStream] = {}
+        self.streams: dict[str, StreamInfo] = {}
+        resolved: dict[str, DataContract] = {}
         for role, topic in settings.topics:
             contract = (contracts or {}).get(role) or DataContract.from_path(topic.contract)
-            self.streams[topic.topic] = TopicStream(role, topic, settings.window, contract)
+            resolved[role] = contract
+            self.streams[topic.topic] = StreamInfo(role, topic, contract)
             metrics.init_stream(topic.topic, contract)
+        if ingest is None:
+            if settings.ingest.worker_process:
+                ingest = ProcessIngest(settings, resolved, settings.ingest.ring_mib << 20)
+            else:
+                ingest = LocalIngest(settings, resolved)
+        self.ingest = ingest
         self.listeners: list[ReportListener] = []
         self.last_reports: dict[str, ValidationReport] = {}
+        #: Open windows per topic, as of the last applied answer of the engine.
+        self.open_windows: dict[str, list[OpenWindow]] = {topic: [] for topic in self.streams}
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._admin: AIOKafkaAdminClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._probe_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._next_offset: dict[TopicPartition, int] = {}
+        self._pending: deque[tuple[asyncio.Future[Outcome], _Context]] = deque()
+        self._commits: dict[TopicPartition, int] = {}
+        self._closed_until: dict[str, float] = {topic: -math.inf for topic in self.streams}
+        self._closed_since_commit = False
         self._first_offset: dict[TopicPartition, int] = {}
+        self._replay_from: dict[TopicPartition, int] = {}
+        self._rebalancing = False
+        self._assign_epoch = 0
         self._last_commit = time.monotonic()
         self._pending_sends: list[tuple[_DeadLetter, asyncio.Future[None]]] = []
         self._lock = asyncio.Lock()
@@ -86,6 +139,7 @@ class SidecarService:
     async def start(self) -> None:
         """Start the loop in the background (connecting to Kafka with retries; never blocks on it)."""
         if self._task is None:
+            await self.ingest.start()
             self._task = asyncio.create_task(self._run(), name=f"sidecar-{self.settings.model}")
             self._probe_task = asyncio.create_task(self._probe(), name=f"sidecar-probe-{self.settings.model}")
 
@@ -105,6 +159,7 @@ class SidecarService:
                 raise
             except Exception:  # the loop already logged it; shutdown must still finish
                 log.exception("sidecar loop ended with an error")
+        await self.ingest.stop()
 
     async def __aenter__(self) -> SidecarService:
         await self.start()
@@ -119,20 +174,21 @@ class SidecarService:
         return self._task is not None and not self._task.done()
 
     # -- ingestion from HTTP --------------------------------------------------------------------------
-    def stream_for(self, role: str) -> TopicStream | None:
+    def stream_for(self, role: str) -> StreamInfo | None:
         """The stream of ``role`` (``inputs`` or ``predictions``)."""
         return next((s for s in self.streams.values() if s.role == role), None)
 
-    async def ingest_http(self, stream: TopicStream, messages: Sequence[RawMessage]) -> Ingested:
+    async def ingest_http(self, stream: StreamInfo, messages: Sequence[RawMessage]) -> Ingested:
         """Feed HTTP-delivered messages (KServe CloudEvents) into the same windows as Kafka records."""
         async with self._lock:
-            result = stream.ingest(messages)
-            self._count(stream.topic, result)
-            for err in result.errors:
-                msg = messages[err.index]
-                self._dead_letter(stream, msg.value, msg.key, msg.headers, None, None, err)
-            await self._close_due()
-        return result
+            future = await self._submit(Request("ingest", stream.topic, messages=messages),
+                                        _Context(stream, messages=messages))
+            await self._apply_answers(until=future)
+            if self._closed_since_commit:
+                await self._commit()
+        ingested = future.result().ingested
+        assert ingested is not None
+        return ingested
 
     # -- the loop -------------------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -146,7 +202,8 @@ class SidecarService:
                 except (KafkaError, OSError) as exc:
                     self._set_connected(False)
                     self.metrics.kafka_errors.labels(self.settings.model, "consume").inc()
-                    log.warning("kafka error (%s); retrying in %.1fs", exc, backoff)
+                    log.warning("%s (%s); retrying in %.1fs", "ingest worker lost" if isinstance(
+                        exc, IngestWorkerDied) else "kafka error", exc, backoff)
                     await self._disconnect()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
@@ -193,16 +250,21 @@ class SidecarService:
                     await client.stop() if not isinstance(client, AIOKafkaAdminClient) else await client.close()
             raise
         self._consumer, self._producer, self._admin = consumer, producer, admin
+        self._rebalancing = False
         consumer.subscribe(list(self.streams), listener=RebalanceForwarder(self._on_revoked, self._on_assigned))
         self._set_connected(True)
         log.info("consuming %s as group %s", ", ".join(self.streams), k.group_id)
 
     async def _disconnect(self) -> None:
+        # Answers still on their way are applied while the producer exists (their dead letters need it);
+        # after a lost worker there is nothing left to apply.
+        await self._apply_or_discard()
         consumer, producer, admin = self._consumer, self._producer, self._admin
         self._consumer = self._producer = self._admin = None
-        for stream in self.streams.values():
-            stream.windows.reset()  # replayed from the committed offsets after reconnecting
-        self._next_offset.clear()
+        if consumer is not None:
+            # The open windows are replayed from the committed offsets after reconnecting. Without a consumer
+            # nothing came from Kafka (a failed connect): windows fed over HTTP meanwhile are kept.
+            self._reset_windows()
         if consumer is not None:
             with contextlib.suppress(Exception):
                 await consumer.stop()
@@ -217,40 +279,110 @@ class SidecarService:
         consumer = self._consumer
         assert consumer is not None
         k = self.settings.kafka
+        in_flight = self.settings.ingest.max_in_flight if isinstance(self.ingest, ProcessIngest) else 0
         while not self._stopping.is_set():
+            epoch = self._assign_epoch
             batches = await consumer.getmany(timeout_ms=max(k.fetch_max_wait_ms, 50), max_records=k.max_poll_records)
-            if batches:
-                # Ingesting is CPU-bound and blocks the loop: give aiokafka's fetcher a few turns first so
-                # the next fetch request is already on the wire while this batch is processed.
+            if self._rebalancing or epoch != self._assign_epoch:
+                self._replay(consumer, batches)
+                continue
+            if batches and not in_flight:
+                # Ingesting in this process blocks the loop: give aiokafka's fetcher a few turns first so the
+                # next fetch request is already on the wire while this batch is processed.
                 for _ in range(5):
                     await asyncio.sleep(0)
             async with self._lock:
                 for tp, records in batches.items():
                     if records:
-                        self._ingest_records(tp, records)
-                await self._close_due()
-                if time.monotonic() - self._last_commit >= COMMIT_INTERVAL_SECONDS:
+                        await self._submit_records(tp, records)
+                if not batches:
+                    await self._submit(Request("tick"), _Context())  # idle streams may close windows
+                await self._apply_answers(keep=in_flight)
+                if self._closed_since_commit or time.monotonic() - self._last_commit >= COMMIT_INTERVAL_SECONDS:
                     await self._commit()
 
-    def _ingest_records(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+    def _replay(self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[Any]]) -> None:
+        """Records fetched across a rebalance are not ingested but read again from the replay start.
+
+        The windows were rebuilt empty at the positions :meth:`_on_assigned` sought to; records that were in
+        flight meanwhile may come from before or after that seek, so neither ingesting them nor skipping
+        them is right. Seeking back makes every one of them arrive once more, in order.
+        """
+        assigned = consumer.assignment()
+        for tp, records in batches.items():
+            if not records:
+                continue
+            # Also "read" for a partition without a commit: _on_assigned seeks it back here.
+            self._first_offset.setdefault(tp, records[0].offset)
+            if not self._rebalancing and tp in assigned:  # else the seeks at the end of _on_assigned cover them
+                consumer.seek(tp, self._replay_from.get(tp, records[0].offset))
+
+    async def _submit_records(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         stream = self.streams[tp.topic]
         messages = [RawMessage(r.value, tuple(r.headers), r.timestamp, r.key) for r in records]
         offsets = np.fromiter((r.offset for r in records), dtype=np.int64, count=len(records))
-        try:
-            result = stream.ingest(messages, partition=tp, offsets=offsets)
-        except Exception as exc:
-            # Decoders reject bad input without raising; reaching here is a bug. The loop must survive
-            # it all the same: the batch is dead-lettered (nothing of it was added to a window) and kept.
-            log.exception("internal error on %s records %d..%d; dead-lettering the batch", tp, records[0].offset,
-                          records[-1].offset)
-            reason = f"internal error: {type(exc).__name__}: {exc}"
-            result = Ingested(0, 0, 0, [MessageError(i, reason, "InternalError") for i in range(len(records))])
-        self._next_offset[tp] = records[-1].offset + 1
         self._first_offset.setdefault(tp, records[0].offset)
-        self._count(tp.topic, result)
-        for err in result.errors:
-            r = records[err.index]
-            self._dead_letter(stream, r.value, r.key, tuple(r.headers), tp.partition, r.offset, err)
+        request = Request("ingest", tp.topic, tp, messages, offsets)
+        await self._submit(request, _Context(stream, records=records, partition=tp.partition))
+
+    async def _submit(self, request: Request, context: _Context) -> asyncio.Future[Outcome]:
+        future = await self.ingest.submit(request)
+        self._pending.append((future, context))
+        return future
+
+    def _reset_windows(self) -> None:
+        """Drop the open windows (without yielding, so callers can pair it atomically with seeks)."""
+        self._pending.append((self.ingest.submit_nowait(Request("reset")), _Context()))
+        self._commits.clear()
+
+    # -- answers from the engine ----------------------------------------------------------------------
+    async def _apply_answers(self, *, keep: int | None = None, until: asyncio.Future[Outcome] | None = None) -> None:
+        """Apply the engine's answers in submission order.
+
+        Applies what is answered; waits while more than ``keep`` requests are unanswered, or until the
+        request of ``until`` was applied. Raises :class:`IngestWorkerDied` if the worker was lost.
+        """
+        while self._pending:
+            future, context = self._pending[0]
+            if not future.done():
+                waiting_for = until is not None and any(f is until for f, _ in self._pending)
+                if not waiting_for and (keep is None or len(self._pending) <= keep):
+                    return
+                await asyncio.wait([future])
+                continue  # another task (a rebalance callback) may have applied it meanwhile
+            self._pending.popleft()
+            self._apply(future.result(), context)
+            if future is until:
+                return
+
+    def _discard_answers(self) -> None:
+        while self._pending:
+            future, _ = self._pending.popleft()
+            # Retrieve the exception (the worker's death), or asyncio logs "never retrieved".
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    def _apply(self, outcome: Outcome, context: _Context) -> None:
+        stream = context.stream
+        if outcome.ingested is not None and stream is not None:
+            result = outcome.ingested
+            self._count(stream.topic, result)
+            for err in result.errors:
+                if context.records is not None:
+                    r = context.records[err.index]
+                    self._dead_letter(stream, r.value, r.key, tuple(r.headers), context.partition, r.offset, err)
+                elif context.messages is not None:
+                    msg = context.messages[err.index]
+                    self._dead_letter(stream, msg.value, msg.key, msg.headers, None, None, err)
+        for closed in outcome.closed:
+            self._publish(self.streams[closed.topic], closed)
+        if outcome.closed:
+            self._closed_since_commit = True
+        self._commits = {tp: offset for tp, offset in outcome.commits.items() if isinstance(tp, TopicPartition)}
+        self._closed_until = dict(outcome.closed_until)
+        self.open_windows = dict(outcome.open_windows)
+        for topic, stream_info in self.streams.items():
+            self.metrics.open_windows.labels(self.settings.model, stream_info.contract.name).set(
+                len(self.open_windows.get(topic, ())))
 
     def _count(self, topic: str, result: Ingested) -> None:
         m, model = self.metrics.records, self.settings.model
@@ -263,7 +395,7 @@ class SidecarService:
 
     def _dead_letter(
         self,
-        stream: TopicStream,
+        stream: StreamInfo,
         value: bytes | None,
         key: bytes | None,
         headers: Sequence[tuple[str, bytes]],
@@ -278,25 +410,9 @@ class SidecarService:
         copy = _DeadLetter(stream.settings.dead_letter_topic, value, key, hdrs)
         self._pending_sends.append((copy, asyncio.ensure_future(_deliver(self._producer, copy))))
 
-    # -- windows --------------------------------------------------------------------------------------
-    async def _close_due(self, *, final: bool = False) -> int:
-        closed = 0
-        for stream in self.streams.values():
-            if final:
-                ready = [(w, True) for w in stream.windows.close_all()]
-            else:
-                ready = stream.due()
-            for window, partial in ready:
-                self._publish(stream, stream.evaluate(window, partial))
-                closed += 1
-            self.metrics.open_windows.labels(self.settings.model, stream.contract.name).set(len(stream.windows.open))
-        if closed and not final:
-            await self._commit()
-        return closed
-
-    def _publish(self, stream: TopicStream, ev: Evaluated) -> None:
-        report = ev.report
-        self.metrics.publish(report, ev.duration_seconds)
+    def _publish(self, stream: StreamInfo, closed: ClosedWindow) -> None:
+        report = closed.report
+        self.metrics.publish(report, closed.duration_seconds)
         if self.reports is not None:
             self.reports.append(self.settings.model, report)
         self.last_reports[stream.topic] = report
@@ -319,7 +435,8 @@ class SidecarService:
     async def _commit(self) -> None:
         consumer = self._consumer
         self._last_commit = time.monotonic()
-        if consumer is None or not self._next_offset:
+        self._closed_since_commit = False
+        if consumer is None or not self._commits:
             return
         if self._pending_sends:
             sends, self._pending_sends = self._pending_sends, []
@@ -333,14 +450,12 @@ class SidecarService:
                 if self._producer is not None:
                     self._pending_sends = [(c, asyncio.ensure_future(_deliver(self._producer, c))) for c, _ in failed]
                 return
-        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
-        for tp, nxt in self._next_offset.items():
-            stream = self.streams[tp.topic]
-            offset = stream.windows.committable(tp, nxt)
-            meta = commit_metadata(stream.windows.closed_until)
-            offsets[tp] = OffsetAndMetadata(offset, meta)
         assigned = consumer.assignment()
-        offsets = {tp: om for tp, om in offsets.items() if tp in assigned}
+        offsets = {
+            tp: OffsetAndMetadata(offset, commit_metadata(self._closed_until.get(tp.topic, -math.inf)))
+            for tp, offset in self._commits.items()
+            if tp in assigned
+        }
         if not offsets:
             return
         try:
@@ -351,8 +466,14 @@ class SidecarService:
 
     async def _shutdown(self) -> None:
         async with self._lock:
-            await self._close_due(final=True)
-            await self._commit()
+            try:
+                await self._apply_answers(keep=0)
+                future = await self._submit(Request("close_all"), _Context())
+                await self._apply_answers(until=future)
+                await self._commit()
+            except IngestWorkerDied as exc:
+                log.error("could not close the open windows: %s", exc)
+                self._discard_answers()
         await self._disconnect()
         self._set_connected(False)
 
@@ -378,25 +499,29 @@ class SidecarService:
 
     # -- rebalancing ----------------------------------------------------------------------------------
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
-        # Open windows mix partitions; rebuilding them from committed offsets is simpler than splitting.
-        for stream in self.streams.values():
-            stream.windows.reset()
-        for tp in revoked:
-            self._next_offset.pop(tp, None)
+        # Batches already handed to the engine are applied first (their windows may have closed), then the
+        # open windows are dropped: they mix partitions, and rebuilding them from committed offsets is
+        # simpler than splitting them.
+        self._rebalancing = True
+        await self._apply_or_discard()
+        self._reset_windows()
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._rebalancing = True
+        try:
+            await self._rebuild_from_commits(assigned)
+        finally:
+            self._rebalancing = False
+            self._assign_epoch += 1
+
+    async def _rebuild_from_commits(self, assigned: set[TopicPartition]) -> None:
         consumer, admin = self._consumer, self._admin
         if consumer is None or not assigned:
             return
         # The replay must start where the open windows' rows start, or rows are lost from them: the
-        # consumer's own committed-offset lookup retries until the coordinator answers, and a partition
-        # with no commit yet goes back to the first offset this process read from it.
+        # consumer's own committed-offset lookup retries until the coordinator answers.
         committed = await consumer.seek_to_committed(*assigned)
-        for tp, offset in committed.items():
-            if not offset:  # None (never committed) or 0, which seek_to_committed does not seek to
-                start = self._first_offset.get(tp, 0 if offset == 0 else None)
-                if start is not None:
-                    consumer.seek(tp, start)
+        boundaries: dict[str, float] = {}
         if admin is not None:
             # Only the window boundary from the commit metadata; after a restart it is all we know of it.
             try:
@@ -406,13 +531,28 @@ class SidecarService:
                 log.warning("could not read commit metadata (%s); keeping the known window boundary", exc)
                 metadata = {}
             for tp, om in metadata.items():
-                stream = self.streams[tp.topic]
-                stream.windows.closed_until = max(stream.windows.closed_until, closed_until_from(om.metadata))
-        # Also after the seeks, not only on revocation: after a lost session rows can reach the windows between
-        # the two callbacks, and the open windows must hold exactly what is replayed.
-        for stream in self.streams.values():
-            stream.windows.reset()
-        self._next_offset = {tp: o for tp, o in self._next_offset.items() if tp in assigned}
+                boundaries[tp.topic] = max(boundaries.get(tp.topic, -math.inf), closed_until_from(om.metadata))
+        await self._apply_or_discard()
+        # From here on nothing yields to the loop. Records fetched while the lookups above were awaited may
+        # already be in the windows; the windows restart empty and every partition goes back to its start,
+        # so each of those rows is read again exactly once. A partition with no commit yet goes back to
+        # the first offset this process read from it.
+        self._reset_windows()
+        if boundaries:
+            self._pending.append((self.ingest.submit_nowait(Request("closed_until", closed_until=boundaries)),
+                                  _Context()))
+        self._replay_from = {}
+        for tp, offset in committed.items():
+            start = offset if offset else self._first_offset.get(tp, 0 if offset == 0 else None)
+            if start is not None:
+                consumer.seek(tp, start)
+                self._replay_from[tp] = start
+
+    async def _apply_or_discard(self) -> None:
+        try:
+            await self._apply_answers(keep=0)
+        except IngestWorkerDied:
+            self._discard_answers()
 
 
 class _DeadLetter(NamedTuple):

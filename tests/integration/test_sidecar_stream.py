@@ -66,8 +66,12 @@ async def test_kill_9_mid_window_rebuilds_the_window_exactly(tmp_path: Path, kaf
         proc.start()
         # W0 closes (and is committed) once W1's rows pass its end; W1 is then half full.
         proc.wait_for(lambda: proc.metric("model_health_window_end_timestamp_seconds") == T0 + 60, what="W0")
-        proc.wait_for(lambda: any(w["rows"] == 700 for s in proc.status()["streams"] for w in s["open_windows"]),
-                      what="700 rows in the open window")
+        try:
+            proc.wait_for(lambda: any(w["rows"] == 700 for s in proc.status()["streams"] for w in s["open_windows"]),
+                          what="700 rows in the open window", timeout=10)
+        except TimeoutError:
+            print("STATUS", proc.status())
+            raise
         proc.kill9()
         await produce(kafka_bootstrap, topic, [*record_messages(second, T0 + 60 + 700 * 0.02, 0.02, prefix="s"),
                                                *record_messages(w0[:1], T0 + 1000, prefix="x")])

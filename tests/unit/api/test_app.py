@@ -63,7 +63,7 @@ async def test_cloudevents_feed_the_window(client: TestClient) -> None:
             "Content-Type": "application/json"})
         assert resp.status == 202, await resp.text()
     service = client.server.app[SERVICE]
-    (window,) = service.stream_for("inputs").windows.open.values()
+    (window,) = service.open_windows["churn.inputs"]
     assert window.rows == 50
     bad = await client.post("/v1/events", data=b"{oops", headers={"Ce-Specversion": "1.0", "Ce-Id": "x",
                                                                    "Ce-Type": "x.request", "Ce-Source": "s",

@@ -26,32 +26,51 @@ def _record(offset: int, value: bytes | None) -> ConsumerRecord:
 @pytest.fixture
 def service(tmp_path: Path) -> SidecarService:
     contract = DataContract("c", churn_frame(500, seed=1))
-    settings = Settings(model="m", inputs={"topic": "t", "contract": "unused"}, window={"min_rows": 1})
+    settings = Settings(model="m", inputs={"topic": "t", "contract": "unused"}, window={"min_rows": 1},
+                        ingest={"worker_process": False})
     return SidecarService(settings, SidecarMetrics("m"), contracts={"inputs": contract})
+
+
+async def _ingest(service: SidecarService, records: list[ConsumerRecord]) -> None:
+    await service._submit_records(TopicPartition("t", 0), records)
+    await service._apply_answers(keep=0)
 
 
 def _count(service: SidecarService, result: str) -> float:
     return service.metrics.records.labels("m", "t", result)._value.get()
 
 
-def test_good_and_bad_records_are_counted(service: SidecarService) -> None:
+async def test_good_and_bad_records_are_counted(service: SidecarService) -> None:
     good = orjson.dumps({"request_id": "r", "timestamp": 1_800_000_000, "values": {"age": 30}})
-    service._ingest_records(TopicPartition("t", 0), [_record(0, good), _record(1, b"{bad"), _record(2, good)])
+    await _ingest(service, [_record(0, good), _record(1, b"{bad"), _record(2, good)])
     assert (_count(service, "ok"), _count(service, "dead_lettered")) == (2, 1)
-    assert service._next_offset[TopicPartition("t", 0)] == 3
+    (window,) = service.open_windows["t"]
+    assert window.rows == 2
+    assert service._commits[TopicPartition("t", 0)] == 0  # the open window still holds record 0
 
 
-def test_an_internal_error_dead_letters_the_batch_instead_of_crashing(service: SidecarService,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    stream = service.streams["t"]
+async def test_offsets_past_closed_windows_become_committable(service: SidecarService) -> None:
+    def rec(offset: int, ts: float) -> ConsumerRecord:
+        return _record(offset, orjson.dumps({"request_id": "r", "timestamp": ts, "values": {"age": 30}}))
+
+    size = service.settings.window.size_seconds + service.settings.window.lateness_seconds
+    await _ingest(service, [rec(0, 1_800_000_000), rec(1, 1_800_000_001)])
+    await _ingest(service, [rec(2, 1_800_000_000 + 2 * size)])
+    assert service._commits[TopicPartition("t", 0)] == 2  # records 0 and 1 are in a published window
+    assert service.last_reports["t"].row_count["actual"] == 2
+
+
+async def test_an_internal_error_dead_letters_the_batch_instead_of_crashing(service: SidecarService,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = service.ingest.engine.streams["t"]
 
     def boom(messages):
         raise RuntimeError("bug")
 
     monkeypatch.setattr(stream.decoder, "decode", boom)
-    service._ingest_records(TopicPartition("t", 0), [_record(5, b"{}"), _record(6, b"{}")])
+    await _ingest(service, [_record(5, b"{}"), _record(6, b"{}")])
     assert _count(service, "dead_lettered") == 2
-    assert service._next_offset[TopicPartition("t", 0)] == 7
+    assert service._commits[TopicPartition("t", 0)] == 7
 
 
 class _FakeProducer:
@@ -87,7 +106,7 @@ class _FakeConsumer:
 async def test_no_commit_past_a_record_whose_dead_letter_copy_failed(service: SidecarService) -> None:
     producer, consumer = _FakeProducer(failures=1), _FakeConsumer()
     service._producer, service._consumer = producer, consumer
-    service._ingest_records(TopicPartition("t", 0), [_record(0, b"{bad")])
+    await _ingest(service, [_record(0, b"{bad")])
     await service._commit()
     assert consumer.commits == [] and producer.sent == []  # the copy failed: nothing committed
     await service._commit()
