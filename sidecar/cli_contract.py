@@ -15,9 +15,7 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sidecar.cli import EXIT_FAILED, EXIT_OK, CliError, Console, add_command, one_line
 from sidecar.contract import DataContract, registry
@@ -26,6 +24,9 @@ from sidecar.io import FORMATS, ReadHints, check_source, hints_from_specs, read_
 from sidecar.report import CHECK_NAMES, Status
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.kinds import ColumnKind
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["contract_summary", "register", "render_summary", "resolve_contract"]
 
@@ -332,6 +333,8 @@ def _read_data(console: Console, source: str, fmt: str | None, hints: ReadHints,
 
 
 def _is_datetime(series: pd.Series | pd.DataFrame) -> bool:
+    import pandas as pd  # lazily: `sidecar run` never reads files
+
     return isinstance(series, pd.Series) and pd.api.types.is_datetime64_any_dtype(series.dtype)
 
 

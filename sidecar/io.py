@@ -26,13 +26,14 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from sidecar.errors import SidecarError
 from sidecar.stats.column import ColumnSpec
 from sidecar.stats.kinds import ColumnKind
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["FORMATS", "DataFileError", "ReadHints", "check_source", "detect_format", "hints_from_specs", "read_frame"]
 
@@ -154,6 +155,8 @@ def read_frame(source: Source, *, fmt: str | None = None, columns: Sequence[str]
     DataFileError
         The file is missing or unreadable, the format is unknown, or a requested column is absent.
     """
+    import pandas as pd  # lazily: `sidecar run` never reads files
+
     hints = hints or ReadHints()
     label = _label(source)
     fmt = check_source(source, fmt)
@@ -188,6 +191,8 @@ def _label(source: Source) -> str:
 
 
 def _read(source: Any, fmt: str, columns: Sequence[str] | None, hints: ReadHints) -> pd.DataFrame:
+    import pandas as pd  # lazily: `sidecar run` never reads files
+
     wanted = set(columns) if columns is not None else None
     if fmt in ("csv", "tsv"):
         # A callable usecols never fails on absent names, so read_frame can report them all at once.
@@ -206,6 +211,8 @@ def _read(source: Any, fmt: str, columns: Sequence[str] | None, hints: ReadHints
 def _parse_datetimes(df: pd.DataFrame, targets: Mapping[str, str | None]) -> pd.DataFrame:
     """Parse text columns named in ``targets`` as datetimes; a column that does not parse stays as it is,
     so the schema check reports the type change instead of the reader failing."""
+    import pandas as pd  # lazily: `sidecar run` never reads files
+
     converted: dict[str, pd.Series] = {}
     for name, target in targets.items():
         if name not in df.columns or isinstance(df[name], pd.DataFrame):

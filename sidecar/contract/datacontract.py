@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 import sidecar.checks  # noqa: F401  (registers every check)
 from sidecar.checks.base import CHECKS, TABLE, CheckSettings, get_check, not_run
@@ -23,8 +22,11 @@ from sidecar.contract.importpath import IN_MEMORY_PREFIX
 from sidecar.errors import ConfigurationError
 from sidecar.report import CHECK_NAMES, CheckResult, RowCount, ValidationReport
 from sidecar.stats.column import ColumnSpec
-from sidecar.stats.convert import to_float_array
+from sidecar.stats.convert import is_frame, to_float_array
 from sidecar.stats.profile import DEFAULT_BINS, Profile, reference_profile
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DataContract"]
 
@@ -51,7 +53,7 @@ class DataContract:
                  n_bins: int = DEFAULT_BINS, _reference: Profile | None = None) -> None:
         self.name = registry.check_name(name)
         if _reference is None:
-            if not isinstance(reference_df, pd.DataFrame):
+            if not is_frame(reference_df):
                 raise ConfigurationError(
                     f"contract {name!r}: reference_df must be a pandas DataFrame, got {type(reference_df).__name__}"
                 )
@@ -167,7 +169,7 @@ class DataContract:
 
         Raises ``TypeError`` only when ``df`` is not a DataFrame.
         """
-        if not isinstance(df, pd.DataFrame):
+        if not is_frame(df):
             raise TypeError(f"validate() needs a pandas DataFrame, got {type(df).__name__}")
         return self.check(self.profile(df))
 

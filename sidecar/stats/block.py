@@ -13,14 +13,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sidecar.stats.column import CHUNK_ROWS, ColumnProfile, ColumnSpec
-from sidecar.stats.convert import to_float_array
+from sidecar.stats.convert import is_series, to_float_array
 from sidecar.stats.histogram import lower_edges, slots
 from sidecar.stats.sketch import register_ranks
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["BLOCK_BYTES", "NumericPlan", "update_numeric"]
 
@@ -81,7 +84,7 @@ def update_numeric(profiles: Sequence[ColumnProfile], columns: Mapping[str, np.n
         for j, values in enumerate(arrays):
             if values is None:
                 block[j] = np.nan
-            elif isinstance(values, pd.Series):
+            elif is_series(values):
                 block[j] = to_float_array(values.iloc[start:stop], profiles[j].spec.kind)
             else:
                 block[j] = values[start:stop]  # numpy casts ints to float64 on assignment, no temporary
@@ -91,7 +94,7 @@ def update_numeric(profiles: Sequence[ColumnProfile], columns: Mapping[str, np.n
 def _source(values: np.ndarray | pd.Series | None) -> np.ndarray | pd.Series | None:
     """Numpy-backed numbers as a zero-copy array; other columns (nullable, Arrow, datetimes) stay Series and
     are converted chunk by chunk, so no whole converted copy of a column is ever held."""
-    if isinstance(values, pd.Series) and isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiu":
+    if is_series(values) and isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiu":
         return values.to_numpy(copy=False)
     return values
 

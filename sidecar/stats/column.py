@@ -10,15 +10,18 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sidecar.errors import ProfileMergeError
+from sidecar.stats.convert import is_series
 from sidecar.stats.histogram import bin_counts_sorted, n_slots
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stats.sketch import HyperLogLog
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CATEGORY_CAP", "ColumnProfile", "ColumnSpec"]
 
@@ -109,10 +112,12 @@ class ColumnProfile:
         n = len(values)
         if n == 0:
             return
-        if isinstance(values, pd.Series):
+        if is_series(values):
             self.add_value_counts(values.value_counts(dropna=True, sort=False), n)
             return
         # Decoded stream batches are object arrays: factorize + bincount skips building a Series.
+        import pandas as pd  # lazily: see is_series
+
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
         self._add_counts(uniques.tolist(), counts.tolist(), n)

@@ -6,17 +6,40 @@ on what a "numeric" or "categorical" column is.
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-import pandas as pd
+from typing_extensions import TypeIs
 
 from sidecar.errors import ConfigurationError
 from sidecar.stats.kinds import ColumnKind
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["infer_kind", "to_float_array"]
+
+
+def is_series(value: Any) -> TypeIs[pd.Series]:
+    """``isinstance(value, pandas.Series)`` without importing pandas (nothing is a Series before it is).
+
+    pandas (with pyarrow) costs a process about 75 MB; the sidecar's main loop never needs it.
+    """
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, pd.Series)
+
+
+def is_frame(value: Any) -> TypeIs[pd.DataFrame]:
+    """``isinstance(value, pandas.DataFrame)`` without importing pandas."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, pd.DataFrame)
 
 
 def infer_kind(series: pd.Series) -> ColumnKind | None:
     """The :class:`ColumnKind` a pandas column is profiled as, or ``None`` when no kind fits."""
+    import pandas as pd  # lazily: see is_series
+
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return ColumnKind.BOOLEAN
@@ -43,6 +66,7 @@ def to_float_array(series: pd.Series | np.ndarray, kind: ColumnKind) -> np.ndarr
     """float64 values of a numeric or datetime column, NaN for missing (datetimes as epoch seconds)."""
     if isinstance(series, np.ndarray):
         return series.astype(np.float64, copy=False)
+    import pandas as pd  # a Series: pandas is loaded already
     dtype = series.dtype
     if dtype == np.dtype(object) and bool(series.isna().all()):
         return np.full(len(series), np.nan)

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sidecar.errors import ConfigurationError, ProfileMergeError
 from sidecar.stats.block import update_numeric
 from sidecar.stats.column import CATEGORY_CAP, ColumnProfile, ColumnSpec
-from sidecar.stats.convert import infer_kind, to_float_array
+from sidecar.stats.convert import infer_kind, is_frame, is_series, to_float_array
 from sidecar.stats.histogram import quantile_edges_sorted
 from sidecar.stats.kinds import ColumnKind
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DEFAULT_BINS", "Profile", "infer_spec", "reference_profile"]
 
@@ -77,7 +79,7 @@ class Profile:
                 del out.columns[name]
                 continue
             series = df[name]
-            if isinstance(series, pd.DataFrame):
+            if is_frame(series):
                 out.type_errors[name] = "the frame holds this column name more than once"
                 del out.columns[name]
                 continue
@@ -98,7 +100,7 @@ class Profile:
         missing = [s for s in specs if s.name not in df.columns]
         for extra in (str(c) for c in df.columns if c not in by_name):
             series = df[extra]
-            kind = infer_kind(series) if isinstance(series, pd.Series) else None
+            kind = infer_kind(series) if is_series(series) else None
             out.extras[extra] = {}
             for spec in missing:
                 if kind is spec.kind:

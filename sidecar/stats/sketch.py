@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 
 import numpy as np
-import pandas as pd
 
 __all__ = ["HyperLogLog", "register_ranks"]
 
@@ -19,6 +18,8 @@ _CHUNK = 1 << 16
 
 def register_ranks(values: np.ndarray, precision: int) -> tuple[np.ndarray, np.ndarray]:
     """Register index and rank of every value (the vectorised core of a HyperLogLog update)."""
+    import pandas as pd  # lazily: the sidecar's main loop imports this module but never hashes
+
     h = pd.util.hash_array(values, categorize=False).astype(np.uint64, copy=False)
     p = precision
     idx = (h >> np.uint64(64 - p)).astype(np.intp)

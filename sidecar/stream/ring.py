@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import pickle
 from collections import deque
 
 __all__ = ["RingAllocator", "SharedRing"]
@@ -79,9 +80,10 @@ class SharedRing:
         self._map = mmap.mmap(self.fd, size)
         self.view = memoryview(self._map)
 
-    def write(self, start: int, data: bytes) -> None:
+    def write(self, start: int, data: bytes | memoryview | pickle.PickleBuffer) -> None:
         """Copy ``data`` to ``[start, start + len(data))``."""
-        self.view[start : start + len(data)] = data
+        view = memoryview(data)
+        self.view[start : start + view.nbytes] = view
 
     def read(self, start: int, n: int) -> memoryview:
         """The region ``[start, start + n)`` (valid until the writer reuses it)."""

@@ -282,7 +282,8 @@ class SidecarService:
         in_flight = self.settings.ingest.max_in_flight if isinstance(self.ingest, ProcessIngest) else 0
         while not self._stopping.is_set():
             epoch = self._assign_epoch
-            batches = await consumer.getmany(timeout_ms=max(k.fetch_max_wait_ms, 50), max_records=k.max_poll_records)
+            batches = await self._fetch(consumer, timeout_ms=max(k.fetch_max_wait_ms, 50),
+                                        max_records=k.max_poll_records)
             if self._rebalancing or epoch != self._assign_epoch:
                 self._replay(consumer, batches)
                 continue
@@ -300,6 +301,27 @@ class SidecarService:
                 await self._apply_answers(keep=in_flight)
                 if self._closed_since_commit or time.monotonic() - self._last_commit >= COMMIT_INTERVAL_SECONDS:
                     await self._commit()
+
+    async def _fetch(self, consumer: AIOKafkaConsumer, **getmany: Any) -> dict[TopicPartition, list[Any]]:
+        """``getmany``, applying the engine's answers as they arrive meanwhile (a closed window is
+        published as soon as the worker has judged it, not after the next fetch)."""
+        fetch = asyncio.ensure_future(consumer.getmany(**getmany))
+        try:
+            while True:
+                head = self._pending[0][0] if self._pending else None
+                await asyncio.wait({fetch} if head is None else {fetch, head}, return_when=asyncio.FIRST_COMPLETED)
+                if head is not None and head.done():
+                    async with self._lock:
+                        await self._apply_answers()
+                        if self._closed_since_commit:
+                            await self._commit()
+                if fetch.done():
+                    return fetch.result()
+        finally:
+            if not fetch.done():
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError, KafkaError):
+                    await fetch
 
     def _replay(self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[Any]]) -> None:
         """Records fetched across a rebalance are not ingested but read again from the replay start.

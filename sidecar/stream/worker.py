@@ -16,16 +16,20 @@ import asyncio
 import contextlib
 import gc
 import logging
-import multiprocessing
+import os
 import pickle
 import signal
+import socket
+import subprocess
+import sys
 from collections import deque
-from multiprocessing import reduction
+from dataclasses import replace
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sidecar.config import Settings
 from sidecar.contract import DataContract
+from sidecar.memory import tune_malloc
 from sidecar.stream.engine import Outcome, Request, StreamEngine
 from sidecar.stream.ring import RingAllocator, SharedRing
 
@@ -93,7 +97,7 @@ class ProcessIngest:
         self._settings = settings
         self._contracts = contracts
         self._ring_bytes = ring_bytes
-        self._proc: Any = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._ring: SharedRing | None = None
         self._alloc = RingAllocator(ring_bytes)
@@ -111,23 +115,27 @@ class ProcessIngest:
             self._spawn()
 
     def _spawn(self) -> None:
-        # spawn, not fork: the parent has an event loop, sockets and threads a forked child must not inherit.
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe(duplex=True)
+        # A fresh interpreter (``python -m sidecar.stream.worker``), not fork: the parent has an event loop,
+        # sockets and threads a forked child must not inherit; and not multiprocessing's spawn, which
+        # re-imports the parent's main script and adds a resource-tracker process.
+        parent, child = socket.socketpair()
         self._ring = SharedRing(self._ring_bytes)
         self._alloc = RingAllocator(self._ring_bytes)
-        self._proc = ctx.Process(
-            target=_worker_main,
-            args=(child, self._ring_bytes, self._settings, self._contracts),
-            name=f"model-health-ingest-{self._settings.model}",
-            daemon=True,
-        )
-        self._proc.start()
-        child.close()
-        reduction.send_handle(parent, self._ring.fd, self._proc.pid)
-        self._conn = parent
+        env = dict(os.environ)
+        # The parent's import path, so contracts' custom checks (stored by import path) resolve the same.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        with child:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from sidecar.stream.worker import main; sys.exit(main())",
+                 str(child.fileno()), str(self._ring.fd), str(self._ring_bytes)],
+                pass_fds=(child.fileno(), self._ring.fd),
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        self._conn = Connection(parent.detach())
+        self._conn.send((self._settings, self._contracts))
         self._dead = None
-        asyncio.get_running_loop().add_reader(parent.fileno(), self._on_readable)
+        asyncio.get_running_loop().add_reader(self._conn.fileno(), self._on_readable)
         log.info("ingest worker started (pid %d)", self._proc.pid)
 
     def _ensure_worker(self) -> None:
@@ -148,21 +156,27 @@ class ProcessIngest:
 
     async def submit(self, request: Request) -> asyncio.Future[Outcome]:
         self._ensure_worker()
-        payload = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
-        start = self._alloc.take(len(payload))
-        while start is None and len(payload) <= self._ring_bytes and self._pending:
+        meta, buffers = _encode(request)
+        size = len(meta) + sum(b.nbytes for b in buffers)
+        start = self._alloc.take(size)
+        while start is None and size <= self._ring_bytes and self._pending:
             # The ring is full: wait for the oldest request's answer, which releases its region.
             await asyncio.wait([self._pending[0][0]])
             if self._dead is not None:
                 raise IngestWorkerDied(self._dead)
-            start = self._alloc.take(len(payload))
+            start = self._alloc.take(size)
         conn, ring = self._conn, self._ring
         assert conn is not None and ring is not None
         if start is None:
-            conn.send(("inline", payload))  # larger than the whole ring: rare, and may block a moment
+            # Larger than the whole ring: rare; through the socket, in one piece.
+            conn.send(("inline", pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)))
         else:
-            ring.write(start, payload)
-            conn.send(("ring", start, len(payload)))
+            ring.write(start, meta)
+            position = start + len(meta)
+            for buffer in buffers:
+                ring.write(position, buffer)
+                position += buffer.nbytes
+            conn.send(("ring", start, len(meta), [b.nbytes for b in buffers]))
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._pending.append((future, start is not None))
         return future
@@ -172,7 +186,7 @@ class ProcessIngest:
         if conn is None:
             return
         try:
-            while conn.poll():
+            while conn.poll() and self._pending:
                 ok, payload = conn.recv()
                 future, in_ring = self._pending.popleft()
                 if in_ring:
@@ -188,9 +202,10 @@ class ProcessIngest:
 
     def _on_death(self, exc: BaseException) -> None:
         proc = self._proc
+        code = None
         if proc is not None:
-            proc.join(timeout=1.0)
-        code = None if proc is None else proc.exitcode
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = proc.wait(timeout=1.0)
         self._dead = f"ingest worker exited (exit code {code}; {type(exc).__name__})"
         log.error("%s; its open windows will be rebuilt from Kafka", self._dead)
         if self._conn is not None:
@@ -217,24 +232,56 @@ class ProcessIngest:
         if proc is None:
             return
         if conn is not None and self._dead is None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(conn.fileno())
             with contextlib.suppress(OSError):
                 conn.send(("stop",))
-        await asyncio.get_running_loop().run_in_executor(None, proc.join, 5.0)
-        if proc.is_alive():
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, proc.wait, 5.0)
+        except subprocess.TimeoutExpired:
             proc.kill()
-            proc.join(1.0)
+            proc.wait(1.0)
         self._close_transport()
         self._proc = None
 
 
-def _worker_main(conn: Connection, ring_bytes: int, settings: Settings, contracts: dict[str, DataContract]) -> None:
-    """The worker process: answer requests until told to stop or the parent goes away."""
+#: Message values at least this large travel out of band: copied once into the ring and read there in
+#: place, instead of being copied into the pickle, out of it into new ``bytes`` and paged in again.
+LARGE_VALUE_BYTES = 64 * 1024
+
+
+def _encode(request: Request) -> tuple[bytes, list[memoryview]]:
+    """The request pickled, with large message values as out-of-band buffers."""
+    buffers: list[memoryview] = []
+    messages = request.messages
+    if request.op == "ingest" and any(m.value is not None and len(m.value) >= LARGE_VALUE_BYTES for m in messages):
+        request = replace(request, messages=[
+            m._replace(value=cast(bytes, pickle.PickleBuffer(m.value)))
+            if m.value is not None and len(m.value) >= LARGE_VALUE_BYTES else m
+            for m in messages
+        ])
+    meta = pickle.dumps(request, protocol=5, buffer_callback=lambda b: buffers.append(b.raw()))
+    return meta, buffers
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The worker process (``main()`` with ``sys.argv[1:] = [SOCKET_FD, RING_FD, RING_BYTES]``).
+
+    Answers requests until told to stop or the parent goes away.
+    """
+    sock_fd, ring_fd, ring_bytes = (int(a) for a in (argv if argv is not None else sys.argv[1:]))
     # Signals are the parent's business: it closes the windows and then stops this process. A Ctrl-C in a
     # terminal reaches the whole process group and must not kill the windows first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    conn = Connection(sock_fd)
+    try:
+        settings, contracts = conn.recv()
+    except (EOFError, OSError):
+        return 0
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s[ingest]: %(message)s")
-    ring = SharedRing(ring_bytes, fd=reduction.recv_handle(conn))
+    tune_malloc()
+    ring = SharedRing(ring_bytes, fd=ring_fd)
     engine = StreamEngine(settings, contracts)
     del contracts
     # The same collector tuning as the main process (see sidecar.runner): long-lived state frozen, few
@@ -246,20 +293,30 @@ def _worker_main(conn: Connection, ring_bytes: int, settings: Settings, contract
         try:
             message = conn.recv()
         except (EOFError, OSError):
-            return  # the parent is gone (even kill -9): nothing here outlives it
+            return 0  # the parent is gone (even kill -9): nothing here outlives it
         if message[0] == "stop":
-            return
-        payload = ring.read(message[1], message[2]) if message[0] == "ring" else message[1]
+            return 0
         try:
-            request = pickle.loads(payload)
+            if message[0] == "ring":
+                _, start, meta_size, sizes = message
+                buffers = []
+                position = start + meta_size
+                for n in sizes:  # large message values, read in place (Arrow reads them without a copy)
+                    buffers.append(ring.read(position, n))
+                    position += n
+                request = pickle.loads(ring.read(start, meta_size), buffers=buffers)
+            else:
+                request = pickle.loads(message[1])
             answer: tuple[bool, Any] = (True, engine.handle(request))
         except Exception as exc:
             log.exception("request failed")
             answer = (False, f"{type(exc).__name__}: {exc}")
-        finally:
-            if isinstance(payload, memoryview):
-                payload.release()
+        request = buffers = None  # type: ignore[assignment]  # nothing may point into the ring once answered
         try:
             conn.send(answer)
-        except (BrokenPipeError, OSError):
-            return
+        except OSError:
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

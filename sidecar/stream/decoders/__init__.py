@@ -11,9 +11,11 @@ input. Formats are documented, with JSON Schemas and examples, in ``schemas/mess
 
 from __future__ import annotations
 
-# The format modules register themselves on import; importing them here fills the registry.
-from sidecar.stream.decoders import arrow, auto, columns, flat, oip, record  # noqa: F401
-from sidecar.stream.decoders.arrow import ArrowDecoder
+from typing import Any
+
+# The format modules register themselves on import; importing them here fills the registry. The Arrow
+# format (and pyarrow with it) loads on first use: see sidecar.stream.decoders.registry.
+from sidecar.stream.decoders import auto, columns, flat, oip, record  # noqa: F401
 from sidecar.stream.decoders.auto import AutoDecoder
 from sidecar.stream.decoders.base import (
     DecodedBatch,
@@ -50,3 +52,11 @@ __all__ = [
     "make_decoder",
     "register_decoder",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ArrowDecoder":
+        from sidecar.stream.decoders.arrow import ArrowDecoder
+
+        return ArrowDecoder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

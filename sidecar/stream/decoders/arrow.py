@@ -113,7 +113,7 @@ class ArrowDecoder(FormatDecoder):
         return index, n_rows, columns, timestamps, request_ids
 
 
-def read_table(body: bytes) -> pa.Table:
+def read_table(body: bytes | memoryview) -> pa.Table:
     """Read an Arrow IPC stream (or file, recognised by its ``ARROW1`` magic) into a table.
 
     Raises

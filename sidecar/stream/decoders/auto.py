@@ -11,7 +11,7 @@ from sidecar.stream.decoders.assemble import JsonBatchBuilder
 from sidecar.stream.decoders.base import DecodedBatch, DecoderOptions
 from sidecar.stream.decoders.dispatch import JSON_FORMATS, Prepared
 from sidecar.stream.decoders.pipeline import FormatDecoder, JsonFormatDecoder
-from sidecar.stream.decoders.registry import DECODERS, register_decoder
+from sidecar.stream.decoders.registry import DECODERS, load_lazy_formats, register_decoder
 
 __all__ = ["AutoDecoder"]
 
@@ -49,6 +49,7 @@ class AutoDecoder(FormatDecoder):
             decoder = DECODERS[name](options)
             assert isinstance(decoder, JsonFormatDecoder), f"format {name!r} is not a JSON format"
             self._json[name] = decoder
+        load_lazy_formats()
         self._arrow = DECODERS["arrow"](options)
 
     def decode_prepared(self, prepared: Prepared) -> DecodedBatch:

@@ -122,7 +122,7 @@ def sniff_json_format(obj: dict[str, Any]) -> str:
     return "flat"
 
 
-def looks_like_arrow(body: bytes) -> bool:
+def looks_like_arrow(body: bytes | bytearray | memoryview) -> bool:
     """Whether ``body`` starts like an Arrow IPC stream (continuation marker) or file (``ARROW1``)."""
     return body[:4] == _ARROW_STREAM_CONTINUATION or body[:6] == _ARROW_FILE_MAGIC
 
@@ -215,7 +215,8 @@ class _Router:
                 f"content type {content_type!r} is neither JSON nor Arrow IPC",
             )
         if isinstance(payload, bytes | bytearray | memoryview):
-            body = payload if type(payload) is bytes else bytes(payload)
+            # Arrow bodies stay as they came (a memoryview from the ingest worker's ring is read in place).
+            body = payload
             wants_arrow = forced == "arrow" or forced is None
             if kind == "arrow" and forced in JSON_FORMATS:
                 raise Rejected(
@@ -224,10 +225,10 @@ class _Router:
                 )
             if wants_arrow and (kind == "arrow" or looks_like_arrow(body)):
                 return "arrow", body
-            if forced == "arrow" and body[:64].lstrip()[:1] != b"{":
+            if forced == "arrow" and bytes(body[:64]).lstrip()[:1] != b"{":
                 # Not JSON, so not a structured CloudEvent either: let the Arrow reader say what is wrong.
                 return "arrow", body
-            obj = self._parse(body)
+            obj = self._parse(body if type(body) is bytes else bytes(body))
         else:
             obj = payload
         if type(obj) is dict and ("specversion" in obj or kind == "structured") and not nested:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
@@ -11,9 +12,19 @@ from sidecar.stats.kinds import ColumnKind
 from sidecar.stream.decoders.base import Decoder, DecoderOptions
 from sidecar.stream.decoders.pipeline import FormatDecoder
 
-__all__ = ["DECODERS", "available_formats", "make_decoder", "register_decoder"]
+__all__ = ["DECODERS", "LAZY_FORMATS", "available_formats", "load_lazy_formats", "make_decoder", "register_decoder"]
 
 DECODERS: dict[str, type[FormatDecoder]] = {}
+
+#: Formats whose module is imported on first use (Arrow pulls in pyarrow, which a process that never
+#: decodes, such as the sidecar's main loop next to its ingest worker, should not pay for).
+LAZY_FORMATS = {"arrow": "sidecar.stream.decoders.arrow"}
+
+
+def load_lazy_formats() -> None:
+    for name, module in LAZY_FORMATS.items():
+        if name not in DECODERS:
+            importlib.import_module(module)
 """Every registered message format, by name."""
 
 _D = TypeVar("_D", bound=type[FormatDecoder])
@@ -40,6 +51,7 @@ def register_decoder(cls: _D) -> _D:
 
 
 def available_formats() -> list[str]:
+    load_lazy_formats()
     """The registered format names, sorted."""
     return sorted(DECODERS)
 
@@ -89,6 +101,7 @@ def make_decoder(
     >>> batch.columns["age"], batch.columns["plan"], batch.timestamps
     (array([41.]), array(['pro'], dtype=object), array([0.]))
     """
+    load_lazy_formats()
     cls = DECODERS.get(fmt) if isinstance(fmt, str) else None
     if cls is None:
         raise UnknownNameError(f"unknown message format {fmt!r}; accepted formats: {', '.join(available_formats())}")

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 __all__ = ["MAX_EPOCH_SECONDS", "MIN_EPOCH_SECONDS", "parse_datetime_text", "parse_datetime_texts"]
 
@@ -22,7 +20,6 @@ MAX_EPOCH_SECONDS = 253_402_300_799.0
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_ARROW_UTC_US = pa.timestamp("us", "UTC")
 
 
 def parse_datetime_text(text: str) -> float:
@@ -60,8 +57,13 @@ def parse_datetime_texts(texts: Sequence[str | None]) -> np.ndarray | None:
     string): the caller then parses value by value to keep Python's wider acceptance and to find the
     offending entry.
     """
+    # Imported here: the sidecar's main process loads decoders' helpers but never parses, and pyarrow
+    # costs it about 30 MB.
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     try:
-        parsed = pc.cast(pa.array(texts, type=pa.string()), _ARROW_UTC_US)
+        parsed = pc.cast(pa.array(texts, type=pa.string()), pa.timestamp("us", "UTC"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     micros = parsed.cast(pa.int64()).to_numpy(zero_copy_only=False)
