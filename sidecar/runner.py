@@ -11,7 +11,6 @@ from aiohttp import web
 
 from sidecar.api import create_app
 from sidecar.config import Settings
-from sidecar.memory import tune_malloc
 
 __all__ = ["run", "serve"]
 
@@ -37,7 +36,6 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     # Decoding allocates dozens of short-lived objects per message; with the default generation-0
     # threshold (700) the collector ran every few messages. Measured: +12% end to end on column batches.
     gc.set_threshold(100_000, 50, 100)
-    tune_malloc()  # fetched batches are MiB-sized and short-lived, like the worker's columns
     site = web.TCPSite(runner, settings.http.host, settings.http.port)
     await site.start()
     log.info("sidecar for model %s serving on http://%s:%d (metrics at /metrics)", settings.model,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import time
@@ -46,6 +47,11 @@ log = logging.getLogger(__name__)
 
 #: How often the broker is probed for the ``model_health_kafka_up`` gauge (and how long a probe may take).
 PROBE_INTERVAL_SECONDS = 5.0
+
+#: Records handed to the engine at once, by value bytes (measured on 68-feature rows: 1,000 one-row JSON
+#: messages decode 47% faster per row than 8,000; JSON column batches are fastest at 4 to 8 messages of
+#: 250 KB; an Arrow message larger than this goes alone).
+CHUNK_BYTES = 1 << 20
 
 #: Commit at least this often when nothing closes, so dead-lettered and late records are not re-read
 #: forever after a restart.
@@ -341,11 +347,18 @@ class SidecarService:
 
     async def _submit_records(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         stream = self.streams[tp.topic]
-        messages = [RawMessage(r.value, tuple(r.headers), r.timestamp, r.key) for r in records]
-        offsets = np.fromiter((r.offset for r in records), dtype=np.int64, count=len(records))
         self._first_offset.setdefault(tp, records[0].offset)
-        request = Request("ingest", tp.topic, tp, messages, offsets)
-        await self._submit(request, _Context(stream, records=records, partition=tp.partition))
+        offsets = np.fromiter((r.offset for r in records), dtype=np.int64, count=len(records))
+        sizes = np.fromiter((r.serialized_value_size for r in records), dtype=np.int64, count=len(records))
+        # Pieces of about CHUNK_BYTES: a getmany batch grows to max_poll_records while the worker is busy,
+        # and decoding 8,000 JSON rows at once runs out of cache (68k rows/s against 99k at 1,000).
+        chunk = (np.cumsum(sizes) - sizes) // CHUNK_BYTES
+        cuts = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(records)]
+        for lo, hi in itertools.pairwise(cuts):
+            piece = records[lo:hi]
+            messages = [RawMessage(r.value, tuple(r.headers), r.timestamp, r.key) for r in piece]
+            request = Request("ingest", tp.topic, tp, messages, offsets[lo:hi])
+            await self._submit(request, _Context(stream, records=piece, partition=tp.partition))
 
     async def _submit(self, request: Request, context: _Context) -> asyncio.Future[Outcome]:
         future = await self.ingest.submit(request)
