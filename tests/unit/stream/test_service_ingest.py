@@ -112,3 +112,45 @@ async def test_no_commit_past_a_record_whose_dead_letter_copy_failed(service: Si
     await service._commit()
     assert producer.sent == [("t.dlq", b"{bad")]
     assert consumer.commits and consumer.commits[0][TopicPartition("t", 0)].offset == 1
+
+
+async def test_a_large_batch_is_handed_over_in_pieces_of_about_a_mebibyte(service: SidecarService) -> None:
+    from sidecar.stream.service import CHUNK_BYTES
+
+    body = orjson.dumps({"request_id": "r", "timestamp": 1_800_000_000, "values": {"age": 30, "pad": "x" * 900}})
+    n = 3 * CHUNK_BYTES // len(body) + 10
+    seen: list[int] = []
+    submit = service.ingest.submit
+
+    async def spy(request):
+        seen.append(len(request.messages))
+        return await submit(request)
+
+    service.ingest.submit = spy  # type: ignore[method-assign]
+    await _ingest(service, [_record(i, body) for i in range(n)])
+    assert len(seen) == 4 and sum(seen) == n and max(seen) * len(body) <= CHUNK_BYTES + len(body)
+    assert _count(service, "ok") == n
+
+
+class _SeekingConsumer:
+    def __init__(self) -> None:
+        self.seeks: list[tuple[TopicPartition, int]] = []
+
+    def assignment(self):
+        return {TopicPartition("t", 0)}
+
+    def seek(self, tp, offset) -> None:
+        self.seeks.append((tp, offset))
+
+
+def test_records_fetched_across_a_rebalance_are_read_again_not_ingested(service: SidecarService) -> None:
+    consumer = _SeekingConsumer()
+    tp = TopicPartition("t", 0)
+    batch = {tp: [_record(40, b"{}"), _record(41, b"{}")]}
+    service._rebalancing = True  # still inside on_partitions_assigned: its own seeks will cover them
+    service._replay(consumer, batch)
+    assert consumer.seeks == [] and service._first_offset[tp] == 40
+    service._rebalancing, service._replay_from = False, {tp: 35}  # done: go back to where it sought
+    service._replay(consumer, batch)
+    assert consumer.seeks == [(tp, 35)]
+    assert _count(service, "ok") == 0

@@ -1,0 +1,145 @@
+"""The stream engine in this process and in the ingest worker process give the same answers.
+
+The worker tests start a real child interpreter (``ProcessIngest``): batches cross a real shared-memory ring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import signal
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pytest
+from aiokafka import TopicPartition
+
+from sidecar import DataContract
+from sidecar.config import Settings
+from sidecar.demo.data import churn_frame
+from sidecar.stream.decoders import RawMessage
+from sidecar.stream.engine import Outcome, Request, StreamEngine
+from sidecar.stream.worker import LARGE_VALUE_BYTES, IngestWorkerDied, LocalIngest, ProcessIngest
+
+pytestmark = pytest.mark.timeout(120)
+
+T0 = 1_800_000_000.0
+TP = TopicPartition("t", 0)
+
+
+@pytest.fixture(scope="module")
+def contract() -> DataContract:
+    return DataContract("churn_inputs", churn_frame(3000, seed=1))
+
+
+def settings(fmt: str = "auto") -> Settings:
+    return Settings(model="m", inputs={"topic": "t", "contract": "unused", "format": fmt},
+                    window={"size_seconds": 60, "lateness_seconds": 0, "min_rows": 10, "idle_close_seconds": None})
+
+
+def records(n: int, start: float, seed: int = 2) -> list[RawMessage]:
+    df = churn_frame(n, seed=seed).astype({"signup_date": str})
+    rows = df.astype(object).where(df.notna(), None).to_dict("records")
+    return [RawMessage(orjson.dumps({"request_id": f"r{i}", "timestamp": start + i * 0.01, "values": row}), (),
+                       int((start + i * 0.01) * 1000)) for i, row in enumerate(rows)]
+
+
+def arrow_message(n: int, start: float, seed: int = 3) -> RawMessage:
+    df = churn_frame(n, seed=seed)
+    df["timestamp"] = start + np.arange(n) * 0.001
+    sink = pa.BufferOutputStream()
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return RawMessage(sink.getvalue().to_pybytes(), (), int(start * 1000))
+
+
+def ingest(messages: list[RawMessage], first_offset: int) -> Request:
+    return Request("ingest", "t", TP, messages, np.arange(first_offset, first_offset + len(messages)))
+
+
+def values(outcome: Outcome) -> dict[tuple[str, str | None], Any]:
+    return {(r.check, r.column): r.value for c in outcome.closed for r in c.report.results}
+
+
+async def run(front: Any, requests: list[Request]) -> list[Outcome]:
+    await front.start()
+    try:
+        futures = [await front.submit(r) for r in requests]
+        return [await f for f in futures]
+    finally:
+        await front.stop()
+
+
+def test_engine_reports_what_may_be_committed(contract: DataContract) -> None:
+    engine = StreamEngine(settings(), {"inputs": contract})
+    first = engine.handle(ingest(records(50, T0), 0))
+    assert first.ingested is not None and first.ingested.accepted_rows == 50
+    assert first.commits == {TP: 0} and [w.rows for w in first.open_windows["t"]] == [50]
+    # A row past the window's end closes it: its 50 rows are published, the open window holds offset 50.
+    second = engine.handle(ingest(records(1, T0 + 61), 50))
+    assert [c.report.row_count["actual"] for c in second.closed] == [50]
+    assert second.commits == {TP: 50} and second.closed_until["t"] == T0 + 60
+    assert engine.handle(Request("reset")).commits == {}
+    raised = engine.handle(Request("closed_until", closed_until={"t": T0 + 120}))
+    assert raised.closed_until["t"] == T0 + 120
+    with pytest.raises(KeyError, match="no stream consumes topic 'nope'"):
+        engine.handle(Request("ingest", "nope", None, records(1, T0)))
+
+
+async def test_worker_answers_like_the_engine_in_this_process(contract: DataContract) -> None:
+    big = arrow_message(4000, T0 + 20)
+    assert len(big.value) >= LARGE_VALUE_BYTES  # travels out of band and is read in place
+    requests = [ingest(records(300, T0), 0), ingest([big], 300), ingest(records(5, T0 + 61), 301),
+                Request("close_all")]
+    here = await run(LocalIngest(settings(), {"inputs": contract}), requests)
+    there = await run(ProcessIngest(settings(), {"inputs": contract}), requests)
+    assert [o.ingested for o in here] == [o.ingested for o in there]
+    assert [o.commits for o in here] == [o.commits for o in there]
+    assert [[c.report.row_count["actual"] for c in o.closed] for o in there] == [[], [], [4300], [5]]
+    got, want = values(there[2]), values(here[2])
+    assert got.keys() == want.keys()
+    assert all(got[k] == want[k] or (math.isnan(got[k]) and math.isnan(want[k])) for k in got
+               if isinstance(got[k], float)), "window values differ between the worker and this process"
+
+
+async def test_a_full_ring_waits_and_an_oversized_request_goes_through_the_socket(contract: DataContract) -> None:
+    big = arrow_message(4000, T0)
+    ring = len(big.value) // 2  # smaller than one message: that one goes inline
+    small = [ingest(records(40, T0 + i), i * 40) for i in range(30)]  # together many times the ring
+    requests = [*small[:10], ingest([big], 10_000), *small[10:], Request("close_all")]
+    out = await run(ProcessIngest(settings(), {"inputs": contract}, ring_bytes=ring), requests)
+    assert sum(o.ingested.accepted_rows for o in out if o.ingested) == 30 * 40 + 4000
+    assert sum(c.report.row_count["actual"] for c in out[-1].closed) == 30 * 40 + 4000
+
+
+async def test_a_killed_worker_fails_its_requests_and_a_new_one_starts(contract: DataContract) -> None:
+    front = ProcessIngest(settings(), {"inputs": contract})
+    await front.start()
+    try:
+        await (await front.submit(ingest(records(10, T0), 0)))
+        assert front.pid is not None
+        os.kill(front.pid, signal.SIGKILL)
+        with pytest.raises(IngestWorkerDied, match="ingest worker exited"):
+            for i in range(50):  # the death is noticed when the socket closes
+                await asyncio.wait_for(await front.submit(ingest(records(1, T0), 10 + i)), 10)
+        # The next request starts a fresh worker: its windows are empty (Kafka replays them).
+        outcome = await (await front.submit(ingest(records(3, T0), 100)))
+        assert front.restarts == 1 and [w.rows for w in outcome.open_windows["t"]] == [3]
+    finally:
+        await front.stop()
+
+
+async def test_a_failing_request_is_reported_not_fatal(contract: DataContract) -> None:
+    front = ProcessIngest(settings(), {"inputs": contract})
+    await front.start()
+    try:
+        with pytest.raises(RuntimeError, match="no stream consumes topic 'nope'"):
+            await (await front.submit(Request("ingest", "nope", None, records(1, T0))))
+        ok = await (await front.submit(ingest(records(2, T0), 0)))
+        assert ok.ingested is not None and ok.ingested.accepted_rows == 2
+    finally:
+        await front.stop()
