@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sidecar.errors import ProfileMergeError
+from sidecar.stats.coded import CodedValues
 from sidecar.stats.convert import is_series
 from sidecar.stats.histogram import bin_counts_sorted, n_slots
 from sidecar.stats.kinds import ColumnKind
@@ -98,7 +99,7 @@ class ColumnProfile:
         return cls(spec=spec, special=np.zeros(len(spec.special_values), dtype=np.int64), hist=hist)
 
     # -- update ---------------------------------------------------------------------------------------
-    def update(self, values: np.ndarray | pd.Series) -> None:
+    def update(self, values: np.ndarray | pd.Series | CodedValues) -> None:
         """Fold a batch of values in: float64 (NaN = missing) for numeric kinds, objects otherwise."""
         if self.spec.is_numeric:
             from sidecar.stats.block import update_numeric
@@ -108,12 +109,16 @@ class ColumnProfile:
         else:
             self._update_categorical(values)
 
-    def _update_categorical(self, values: np.ndarray | pd.Series) -> None:
+    def _update_categorical(self, values: np.ndarray | pd.Series | CodedValues) -> None:
         n = len(values)
         if n == 0:
             return
         if is_series(values):
             self.add_value_counts(values.value_counts(dropna=True, sort=False), n)
+            return
+        if isinstance(values, CodedValues):
+            keys, freq = values.counts()
+            self._add_counts(keys, freq, n)
             return
         # Decoded stream batches are object arrays: factorize + bincount skips building a Series.
         import pandas as pd  # lazily: see is_series

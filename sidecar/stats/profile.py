@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from sidecar.errors import ConfigurationError, ProfileMergeError
 from sidecar.stats.block import update_numeric
+from sidecar.stats.coded import CodedValues
 from sidecar.stats.column import CATEGORY_CAP, ColumnProfile, ColumnSpec
 from sidecar.stats.convert import infer_kind, is_frame, is_series, to_float_array
 from sidecar.stats.histogram import quantile_edges_sorted
@@ -109,7 +110,7 @@ class Profile:
                     out.extras[extra][spec.name] = prof
         return out
 
-    def update(self, columns: Mapping[str, np.ndarray | pd.Series], n_rows: int) -> None:
+    def update(self, columns: Mapping[str, np.ndarray | pd.Series | CodedValues], n_rows: int) -> None:
         """Fold one batch of decoded column arrays (all of length ``n_rows``) into this profile.
 
         Spec columns absent from ``columns`` count as missing for those rows, so a feature the producer
@@ -117,7 +118,7 @@ class Profile:
         """
         self.n_rows += n_rows
         numeric = [p for p in self.columns.values() if p.spec.is_numeric]
-        update_numeric(numeric, columns, n_rows)
+        update_numeric(numeric, cast("Mapping[str, np.ndarray | pd.Series]", columns), n_rows)  # never coded
         for name, prof in self.columns.items():
             if prof.spec.is_numeric:
                 continue

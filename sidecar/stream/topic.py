@@ -63,6 +63,7 @@ class TopicStream:
             request_id_key=settings.request_id_key,
             timestamp_key=settings.timestamp_key,
             oip_columns=settings.oip_columns,
+            coded_categories=True,  # windows only count categories: Arrow's dictionary codes suffice
         )
         self.windows = WindowSet(contract.new_profile, window.size_seconds, window.lateness_seconds)
         self.last_record_monotonic = time.monotonic()

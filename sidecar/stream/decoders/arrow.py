@@ -13,11 +13,13 @@ writes missing floats as NaN, so rejecting it would reject most frames that have
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sidecar.stats.coded import CodedValues
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stream.decoders.base import DecodedBatch, ErrorClass, MessageError, Rejected, dtype_for
 from sidecar.stream.decoders.coerce import NUMERIC_LIMIT, describe
@@ -34,7 +36,7 @@ __all__ = ["ArrowDecoder", "read_table"]
 
 _UNITS_PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 _UTC_MICROS = pa.timestamp("us", "UTC")
-_Piece = tuple[int, int, dict[str, np.ndarray], np.ndarray, np.ndarray]
+_Piece = tuple[int, int, dict[str, np.ndarray | CodedValues], np.ndarray, np.ndarray]
 
 
 @register_decoder
@@ -81,7 +83,7 @@ class ArrowDecoder(FormatDecoder):
         message_index = np.repeat(
             np.array([piece[0] for piece in pieces], dtype=np.int64), [piece[1] for piece in pieces]
         )
-        columns = {name: np.concatenate([piece[2][name] for piece in pieces]) for name in options.schema}
+        columns = {name: _concatenate([piece[2][name] for piece in pieces]) for name in options.schema}
         timestamps = np.concatenate([piece[3] for piece in pieces])
         request_ids = np.concatenate([piece[4] for piece in pieces])
         prepared.fill_fallbacks(message_index, timestamps, request_ids, options.now)
@@ -91,12 +93,19 @@ class ArrowDecoder(FormatDecoder):
         options = self.options
         n_rows = table.num_rows
         names = set(table.column_names)
-        columns: dict[str, np.ndarray] = {}
+        columns: dict[str, np.ndarray | CodedValues] = {}
+        coded = options.coded_categories
         for name, kind in options.schema.items():
             if name in names:
                 # Categorical columns keep their dictionary encoding: see _categorical.
                 column = _column(table, name, keep_dictionary=kind is ColumnKind.CATEGORICAL)
-                columns[name] = _CONVERTERS[kind](column, f"column {name!r} ({kind.value})")
+                label = f"column {name!r} ({kind.value})"
+                if coded and kind is ColumnKind.CATEGORICAL:
+                    columns[name] = _coded_categorical(column, label)
+                elif coded and kind is ColumnKind.BOOLEAN:
+                    columns[name] = _coded_boolean(column, label)
+                else:
+                    columns[name] = _CONVERTERS[kind](column, label)
             elif kind is ColumnKind.NUMERIC or kind is ColumnKind.DATETIME:
                 columns[name] = np.full(n_rows, np.nan)
             else:
@@ -235,6 +244,44 @@ def _categorical(column: pa.ChunkedArray, label: str) -> np.ndarray:
     if pa.types.is_null(kind):
         return np.full(len(column), None, dtype=object)
     raise _mismatch(label, column, "a string, integer, floating point or boolean Arrow type")
+
+
+def _coded_categorical(column: pa.ChunkedArray, label: str) -> np.ndarray | CodedValues:
+    """Text (or dictionary-of-text) columns as codes into their distinct values; others as objects."""
+    kind = column.type
+    if pa.types.is_dictionary(kind) and _is_text(kind.value_type):
+        if column.num_chunks == 1:
+            chunk = column.chunk(0)
+            dictionary = chunk.dictionary
+            if dictionary.null_count == 0 and len(pc.unique(dictionary)) == len(dictionary):
+                codes = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+                return CodedValues(codes, np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object))
+        column = column.cast(kind.value_type)  # several or unusual dictionaries: encode afresh
+    elif not _is_text(kind):
+        return _categorical(column, label)
+    encoded = pc.dictionary_encode(column).combine_chunks() if column.num_chunks else None
+    if encoded is None:
+        return np.empty(0, dtype=object)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    values = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    return CodedValues(codes, values)
+
+
+def _coded_boolean(column: pa.ChunkedArray, label: str) -> np.ndarray | CodedValues:
+    if not pa.types.is_boolean(column.type):
+        return _boolean(column, label)
+    filled = pc.fill_null(column, False).to_numpy(zero_copy_only=False).astype(np.int64)
+    filled[np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)] = -1
+    return CodedValues(filled, _BOOL_VALUES)
+
+
+_BOOL_VALUES = np.array([False, True], dtype=object)
+
+
+def _concatenate(parts: list[Any]) -> np.ndarray | CodedValues:
+    if all(isinstance(p, CodedValues) for p in parts):
+        return CodedValues.concatenate(parts)
+    return np.concatenate([np.asarray(p) for p in parts])
 
 
 def _is_text(kind: pa.DataType) -> bool:

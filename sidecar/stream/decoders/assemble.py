@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from sidecar.stats.coded import CodedValues
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stream.decoders.base import DecodedBatch, DecoderOptions, ErrorClass, MessageError
 from sidecar.stream.decoders.coerce import coerce_column, coerce_request_ids
@@ -168,7 +169,7 @@ class JsonBatchBuilder:
         options = self.options
         parts = self._parts
         message_index = np.array(_joined([part.indexes for part in parts]), dtype=np.int64)
-        columns: dict[str, np.ndarray] = {}
+        columns: dict[str, np.ndarray | CodedValues] = {}
         for name, kind in options.schema.items():
             values = _joined([part.column(name) for part in parts])
             columns[name], problems = coerce_column(name, kind, values)

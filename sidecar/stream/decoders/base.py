@@ -11,6 +11,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from sidecar.errors import ConfigurationError
+from sidecar.stats.coded import CodedValues
 from sidecar.stats.kinds import ColumnKind
 
 __all__ = [
@@ -123,7 +124,8 @@ class DecodedBatch:
     """Typed column arrays decoded from a batch of messages, plus what was rejected.
 
     Numeric and datetime columns are ``float64`` (null is ``NaN``; datetimes are epoch seconds);
-    categorical and boolean columns are ``object`` arrays of the raw scalar or ``None``. Rows are in
+    categorical and boolean columns are ``object`` arrays of the raw scalar or ``None`` (or
+    :class:`~sidecar.stats.coded.CodedValues` from the Arrow format with ``coded_categories``). Rows are in
     message order; rows of one message stay in their order.
 
     Attributes
@@ -142,7 +144,7 @@ class DecodedBatch:
         Keys seen in accepted messages that are not in the schema, with the number of rows carrying them.
     """
 
-    columns: dict[str, np.ndarray]
+    columns: dict[str, np.ndarray | CodedValues]
     timestamps: np.ndarray
     request_ids: np.ndarray
     message_index: np.ndarray
@@ -253,6 +255,9 @@ class DecoderOptions:
         second dimension holds, by column index.
     now
         Clock for rows with no timestamp anywhere (epoch seconds); called at most once per batch.
+    coded_categories
+        Let formats that carry dictionary codes (Arrow) return categorical and boolean columns as
+        :class:`~sidecar.stats.coded.CodedValues` instead of ``object`` arrays; the profile counts codes.
     """
 
     schema: Mapping[str, ColumnKind]
@@ -260,6 +265,7 @@ class DecoderOptions:
     timestamp_key: str = "timestamp"
     oip_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     now: Callable[[], float] = time.time
+    coded_categories: bool = False
 
     @classmethod
     def build(
@@ -270,6 +276,7 @@ class DecoderOptions:
         timestamp_key: str = "timestamp",
         oip_columns: Mapping[str, Sequence[str]] | None = None,
         now: Callable[[], float] = time.time,
+        coded_categories: bool = False,
     ) -> DecoderOptions:
         """Validate and normalise the arguments of ``make_decoder``.
 
@@ -301,4 +308,4 @@ class DecoderOptions:
             mapping[tensor] = tuple(names)
         if not callable(now):
             raise ConfigurationError(f"now must be a callable returning epoch seconds, got {now!r}")
-        return cls(kinds, request_id_key, timestamp_key, mapping, now)
+        return cls(kinds, request_id_key, timestamp_key, mapping, now, bool(coded_categories))

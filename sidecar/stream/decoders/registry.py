@@ -64,6 +64,7 @@ def make_decoder(
     timestamp_key: str = "timestamp",
     oip_columns: Mapping[str, Sequence[str]] | None = None,
     now: Callable[[], float] = time.time,
+    coded_categories: bool = False,
 ) -> Decoder:
     """Build the decoder for message format ``fmt``.
 
@@ -80,6 +81,9 @@ def make_decoder(
         columns of its second dimension, by index.
     now
         Clock used for rows with no time in payload, headers or Kafka record (epoch seconds).
+    coded_categories
+        Arrow categorical and boolean columns as :class:`~sidecar.stats.coded.CodedValues` (dictionary
+        codes) instead of ``object`` arrays; for consumers that only count them, such as the profile.
 
     Returns
     -------
@@ -106,6 +110,7 @@ def make_decoder(
     if cls is None:
         raise UnknownNameError(f"unknown message format {fmt!r}; accepted formats: {', '.join(available_formats())}")
     options = DecoderOptions.build(
-        schema, request_id_key=request_id_key, timestamp_key=timestamp_key, oip_columns=oip_columns, now=now
+        schema, request_id_key=request_id_key, timestamp_key=timestamp_key, oip_columns=oip_columns, now=now,
+        coded_categories=coded_categories,
     )
     return cls(options)

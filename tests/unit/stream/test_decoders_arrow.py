@@ -230,3 +230,37 @@ def test_the_only_per_value_loop_runs_only_when_arrow_cannot_parse(monkeypatch: 
     )
     batch = decode(RawMessage(ipc_stream(table), timestamp_ms=0))
     assert batch.n_rows == 10_000 and batch.errors == []
+
+
+@pytest.mark.parametrize("plan_type", ["string", "dictionary", "dictionary-chunks", "integer"])
+def test_coded_categories_count_exactly_like_objects(plan_type: str) -> None:
+    from sidecar.stats.coded import CodedValues
+    from sidecar.stats.column import ColumnProfile, ColumnSpec
+
+    plans = ["pro", None, "free", "pro", "", "team", None, "pro"]
+    active = [True, None, False, True, True, None, False, False]
+    if plan_type == "string":
+        plan = pa.chunked_array([pa.array(plans)])
+    elif plan_type == "dictionary":
+        plan = pa.chunked_array([pa.array(plans).dictionary_encode()])
+    elif plan_type == "dictionary-chunks":  # two chunks with different dictionaries
+        plan = pa.chunked_array([pa.array(plans[:3]).dictionary_encode(), pa.array(plans[3:]).dictionary_encode()])
+    else:
+        plan = pa.chunked_array([pa.array([1, None, 2, 1, 0, 3, None, 1])])
+    table = pa.table({"plan": plan, "active": pa.chunked_array([pa.array(active)]),
+                      "timestamp": pa.array([T0] * len(plans))})
+    messages = [RawMessage(ipc_stream(table)), RawMessage(ipc_stream(table.slice(2)))]
+    schema = {"plan": ColumnKind.CATEGORICAL, "active": ColumnKind.BOOLEAN}
+    coded = make_decoder("arrow", schema, coded_categories=True).decode(messages)
+    plain = make_decoder("arrow", schema).decode(messages)
+    for name, kind in schema.items():
+        assert coded.columns[name].tolist() == plain.columns[name].tolist()
+        if plan_type != "integer" or name == "active":
+            assert isinstance(coded.columns[name], CodedValues)
+        spec = ColumnSpec(name, kind, "object")
+        a, b = ColumnProfile.empty(spec), ColumnProfile.empty(spec)
+        a.update(coded.columns[name])
+        b.update(plain.columns[name])
+        assert (a.count, a.nulls, a.categories) == (b.count, b.nulls, b.categories)
+        rows = np.array([0, 3, 9])  # what a window split does
+        assert coded.columns[name][rows].tolist() == plain.columns[name][rows].tolist()
