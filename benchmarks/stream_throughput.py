@@ -12,12 +12,14 @@ rows). For each format:
     ``getmany`` loop over the topic and does nothing with the records;
 (b) **decode only**: the same bytes, fetched beforehand, go through ``make_decoder(fmt, schema).decode``
     in exactly the batches ``getmany`` returned, without Kafka;
-(b+) **ingest, no Kafka** (diagnostic): the sidecar's whole per-batch work on those batches (RawMessage
-    construction, decode, window routing, profile update, counters: ``SidecarService._ingest_records``);
+(b+) **ingest, no Kafka** (diagnostic): the ingest worker's whole per-batch work on those batches
+    (RawMessage construction, then ``StreamEngine.handle``: decode, window routing, profile update);
 (c) **end-to-end**: the real ``sidecar run --config FILE`` as a subprocess; the rate counts from the first
     scrape of ``/metrics`` that shows ``model_health_records_total{result="ok"}`` above 0 until it reaches
-    the topic's size (so process start, Kafka connection and group join are not counted); its peak RSS
-    (``VmHWM``) is read from ``/proc/<pid>/status``.
+    the topic's size (so process start, Kafka connection and group join are not counted). Memory is the
+    sidecar's main process plus its ingest worker: the sum of their PSS (``/proc/<pid>/smaps_rollup``,
+    shared pages split between them) sampled during the run, and the sum of their ``VmHWM``; the CPU
+    each used during the run is read from ``/proc/<pid>/stat``.
 
 (a), (b) and (b+) run in a fresh child interpreter, (c) in the sidecar's own process; every Python process
 runs with its thread pools at one thread (``_common.child_env``). Nothing is pinned: the machine has 2
@@ -31,8 +33,8 @@ Also:
     2,000 rows; then the record that moves stream time past the window's end plus lateness is produced, and the
     time from just before that send until ``model_health_window_end_timestamp_seconds`` on ``/metrics``
     shows the window's end is measured (scraped every 20 ms); median over several windows.
-(e) ``--long``: RSS over 10M rows in Arrow batches (1M distinct rows sent 10 times, a window closing every
-    1M rows), sampled at 1M, 5M and 10M rows.
+(e) ``--long``: memory (PSS of both processes) over 10M rows in Arrow batches (1M distinct rows sent 10
+    times, a window closing every 1M rows), sampled at 1M, 5M and 10M rows.
 
 Targets (from the issue): end-to-end at least 60 % of the lower ceiling for every format; at least 30,000
 single-record JSON messages/s, 150,000 rows/s in JSON column batches and 1,000,000 rows/s in Arrow
@@ -556,7 +558,8 @@ SLOW_POLL, FAST_POLL = 0.25, 0.05
 def end_to_end(workdir: Path, settings: dict[str, Any], n: int, marks: tuple[int, ...] = ()) -> dict[str, Any]:
     """Run the sidecar until it has counted ``n`` messages; the rate counts from the first non-zero scrape.
 
-    ``marks``: message counts at which to sample the sidecar's RSS (``{mark: (count seen, VmRSS)}``).
+    ``marks``: message counts at which to sample the sidecar's memory
+    (``{mark: (count seen, PSS of both processes)}``).
     """
     samples: dict[int, tuple[float, int]] = {}
     with SidecarProcess(workdir, settings) as sidecar:
@@ -791,8 +794,8 @@ def main(argv: list[str] | None = None) -> int:
     lat_med = median(latencies)
     print(
         f"\nStream throughput, 68 features ({N_FLOAT} float, {N_INT} int, {N_CAT} categorical, {N_BOOL} bool, "
-        f"{N_DATETIME} datetime), one partition, one sidecar process, Kafka 3.9 broker on the same "
-        f"{os.cpu_count()}-core machine (nothing pinned), median of {repeats} run(s). Rates are rows/s "
+        f"{N_DATETIME} datetime), one partition, one sidecar (main process + ingest worker), Kafka 3.9 broker "
+        f"on the same {os.cpu_count()}-core machine (nothing pinned), median of {repeats} run(s). Rates are rows/s "
         "(messages/s in parentheses for batch formats).\n"
     )
     print(table)

@@ -53,7 +53,11 @@ class SidecarMetrics:
                                     ("model", "operation"), registry=r)
         self.open_windows = Gauge("model_health_open_windows", "Windows currently collecting rows.",
                                   ("model", "contract"), registry=r)
+        self.worker_restarts = Counter("model_health_ingest_worker_restarts",
+                                       "Times the ingest worker process was lost (its windows are replayed).",
+                                       ("model",), registry=r)
         self.kafka_up.labels(model).set(0)
+        self.worker_restarts.labels(model)
 
     def init_stream(self, topic: str, contract: DataContract) -> None:
         """Create every series of ``contract``'s features at 0, before the first window."""

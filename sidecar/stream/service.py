@@ -136,6 +136,7 @@ class SidecarService:
         self._replay_from: dict[TopicPartition, int] = {}
         self._rebalancing = False
         self._assign_epoch = 0
+        self._windows_generation = 0  # the ingest worker generation the open windows were rebuilt on
         self._last_commit = time.monotonic()
         self._pending_sends: list[tuple[_DeadLetter, asyncio.Future[None]]] = []
         self._lock = asyncio.Lock()
@@ -146,6 +147,7 @@ class SidecarService:
         """Start the loop in the background (connecting to Kafka with retries; never blocks on it)."""
         if self._task is None:
             await self.ingest.start()
+            self._windows_generation = self.ingest.generation
             self._task = asyncio.create_task(self._run(), name=f"sidecar-{self.settings.model}")
             self._probe_task = asyncio.create_task(self._probe(), name=f"sidecar-probe-{self.settings.model}")
 
@@ -206,10 +208,14 @@ class SidecarService:
                     backoff = self.settings.kafka.retry_backoff_seconds
                     await self._consume()
                 except (KafkaError, OSError) as exc:
+                    worker = isinstance(exc, IngestWorkerDied)
                     self._set_connected(False)
-                    self.metrics.kafka_errors.labels(self.settings.model, "consume").inc()
-                    log.warning("%s (%s); retrying in %.1fs", "ingest worker lost" if isinstance(
-                        exc, IngestWorkerDied) else "kafka error", exc, backoff)
+                    if worker:
+                        self.metrics.worker_restarts.labels(self.settings.model).inc()
+                    else:
+                        self.metrics.kafka_errors.labels(self.settings.model, "consume").inc()
+                    log.warning("%s (%s); retrying in %.1fs", "ingest worker lost" if worker else "kafka error", exc,
+                                backoff)
                     await self._disconnect()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
@@ -271,6 +277,8 @@ class SidecarService:
             # The open windows are replayed from the committed offsets after reconnecting. Without a consumer
             # nothing came from Kafka (a failed connect): windows fed over HTTP meanwhile are kept.
             self._reset_windows()
+        # Whatever worker now holds the windows holds only what the reconnect will replay into it.
+        self._windows_generation = self.ingest.generation
         if consumer is not None:
             with contextlib.suppress(Exception):
                 await consumer.stop()
@@ -287,6 +295,9 @@ class SidecarService:
         k = self.settings.kafka
         in_flight = self.settings.ingest.max_in_flight if isinstance(self.ingest, ProcessIngest) else 0
         while not self._stopping.is_set():
+            if self.ingest.generation != self._windows_generation:
+                # A new worker replaced one that held the windows: rebuild them from the committed offsets.
+                raise IngestWorkerDied("the ingest worker was replaced; its open windows are replayed")
             epoch = self._assign_epoch
             batches = await self._fetch(consumer, timeout_ms=max(k.fetch_max_wait_ms, 50),
                                         max_records=k.max_poll_records)
@@ -548,6 +559,7 @@ class SidecarService:
         finally:
             self._rebalancing = False
             self._assign_epoch += 1
+            self._windows_generation = self.ingest.generation
 
     async def _rebuild_from_commits(self, assigned: set[TopicPartition]) -> None:
         consumer, admin = self._consumer, self._admin

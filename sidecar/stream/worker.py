@@ -45,6 +45,8 @@ class IngestWorkerDied(OSError):
 class Ingest(Protocol):
     """A front-end to a :class:`StreamEngine`."""
 
+    generation: int
+
     async def start(self) -> None:
         """Make the engine ready (may return before a worker has finished starting)."""
 
@@ -62,6 +64,9 @@ class Ingest(Protocol):
 
 class LocalIngest:
     """The engine in this process: every request is handled at once, on the event loop."""
+
+    #: Never replaced (see :attr:`ProcessIngest.generation`).
+    generation = 0
 
     def __init__(self, settings: Settings, contracts: dict[str, DataContract]) -> None:
         self.engine = StreamEngine(settings, contracts)
@@ -104,6 +109,9 @@ class ProcessIngest:
         self._pending: deque[tuple[asyncio.Future[Outcome], bool]] = deque()
         self._dead: str | None = None
         self.restarts = 0
+        #: Bumped whenever a new worker starts: its windows start empty, so whoever fed the old one from
+        #: Kafka must replay (the service compares this with the generation its windows were built on).
+        self.generation = 0
 
     @property
     def pid(self) -> int | None:
@@ -134,6 +142,7 @@ class ProcessIngest:
             )
         self._conn = Connection(parent.detach())
         self._conn.send((self._settings, self._contracts))
+        self.generation += 1
         self._dead = None
         asyncio.get_running_loop().add_reader(self._conn.fileno(), self._on_readable)
         log.info("ingest worker started (pid %d)", self._proc.pid)
@@ -148,8 +157,7 @@ class ProcessIngest:
 
     def submit_nowait(self, request: Request) -> asyncio.Future[Outcome]:
         self._ensure_worker()
-        assert self._conn is not None
-        self._conn.send(("inline", pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)))
+        self._send(("inline", pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)))
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._pending.append((future, False))
         return future
@@ -169,17 +177,26 @@ class ProcessIngest:
         assert conn is not None and ring is not None
         if start is None:
             # Larger than the whole ring: rare; through the socket, in one piece.
-            conn.send(("inline", pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)))
+            self._send(("inline", pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)))
         else:
             ring.write(start, meta)
             position = start + len(meta)
             for buffer in buffers:
                 ring.write(position, buffer)
                 position += buffer.nbytes
-            conn.send(("ring", start, len(meta), [b.nbytes for b in buffers]))
+            self._send(("ring", start, len(meta), [b.nbytes for b in buffers]))
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._pending.append((future, start is not None))
         return future
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        conn = self._conn
+        assert conn is not None
+        try:
+            conn.send(message)
+        except OSError as exc:  # the worker died before its end of the socket said so
+            self._on_death(exc)
+            raise IngestWorkerDied(self._dead or "ingest worker is gone") from exc
 
     def _on_readable(self) -> None:
         conn = self._conn
@@ -201,6 +218,8 @@ class ProcessIngest:
             self._on_death(exc)
 
     def _on_death(self, exc: BaseException) -> None:
+        if self._dead is not None:
+            return  # noticed already (a failed send, then the end of the socket)
         proc = self._proc
         code = None
         if proc is not None:

@@ -94,6 +94,15 @@ class SidecarProcess:
                 return v
         return None
 
+    def children(self) -> list[int]:
+        """Process ids of the sidecar's children (its ingest worker)."""
+        assert self.proc is not None
+        found: list[int] = []
+        for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+            with open(f"/proc/{self.proc.pid}/task/{task}/children", encoding="ascii") as f:
+                found += [int(c) for c in f.read().split()]
+        return found
+
     def status(self) -> dict[str, Any]:
         return json.loads(get(self.url + "/api/v1/status")[1])
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 
 import orjson
@@ -97,6 +99,36 @@ async def test_kill_9_mid_window_rebuilds_the_window_exactly(tmp_path: Path, kaf
     want = {(r.check, r.column): r.details.get("current") for r in uninterrupted.results if r.check == "distribution"}
     assert got == want and uninterrupted.row_count["actual"] == 1500
 
+
+
+async def test_a_killed_ingest_worker_is_replaced_and_its_window_rebuilt(tmp_path: Path, kafka_bootstrap: str,
+                                                                      kafka_topic) -> None:
+    topic = await kafka_topic()
+    contract = make_contract(tmp_path / "contracts")
+    w0, w1 = churn_frame(500, seed=11), churn_frame(1500, seed=12, drift=0.4)
+    first = [*record_messages(w0, T0, 0.1), *record_messages(w1.iloc[:700], T0 + 60, 0.02)]
+    await produce(kafka_bootstrap, topic, first)
+    store = tmp_path / "reports"
+    proc = SidecarProcess(tmp_path, sidecar_config(kafka_bootstrap, topic, tmp_path / "contracts", store),
+                          name="worker-killed")
+    try:
+        proc.start()
+        proc.wait_for(lambda: any(w["rows"] == 700 for s in proc.status()["streams"] for w in s["open_windows"]),
+                      what="700 rows in the open window")
+        (worker,) = proc.children()
+        os.kill(worker, signal.SIGKILL)
+        proc.wait_for(lambda: proc.metric("model_health_ingest_worker_restarts_total") == 1, what="a restart")
+        await produce(kafka_bootstrap, topic, [*record_messages(w1.iloc[700:], T0 + 60 + 700 * 0.02, 0.02, prefix="s"),
+                                               *record_messages(w0[:1], T0 + 1000, prefix="x")])
+        proc.wait_for(lambda: proc.metric("model_health_window_end_timestamp_seconds") == T0 + 120, what="W1")
+        assert proc.proc is not None and proc.proc.poll() is None  # the sidecar itself never went down
+    finally:
+        proc.stop()
+    reports = {r.window_start.timestamp(): r for r in _reports(store)}
+    assert [r.window_start.timestamp() for r in _reports(store)] == [T0, T0 + 60]  # none twice
+    assert reports[T0 + 60].row_count["actual"] == 1500
+    batch = {k: v for k, v in check_values(contract.validate(w1)).items() if k[0] != "row_count"}
+    assert check_values(reports[T0 + 60]) == pytest.approx(batch)
 
 async def test_bad_records_go_to_the_dead_letter_topic(tmp_path: Path, kafka_bootstrap: str, kafka_topic) -> None:
     topic = await kafka_topic()
