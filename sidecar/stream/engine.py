@@ -139,7 +139,14 @@ class StreamEngine:
         for topic, stream in self.streams.items():
             ready = [(w, True) for w in stream.windows.close_all()] if final else stream.due()
             for window, partial in ready:
-                ev = stream.evaluate(window, partial)
+                try:
+                    ev = stream.evaluate(window, partial)
+                except Exception:
+                    # A check that raises (a bug, or a custom check's) must not stop the stream: the window
+                    # is logged as lost and the next one is judged as usual.
+                    log.exception("could not evaluate window %s..%s of %s (%d rows); skipped", window.start,
+                                  window.end, topic, window.rows)
+                    continue
                 closed.append(ClosedWindow(topic, ev.report, ev.duration_seconds))
         return closed
 

@@ -397,7 +397,13 @@ class SidecarService:
                 await asyncio.wait([future])
                 continue  # another task (a rebalance callback) may have applied it meanwhile
             self._pending.popleft()
-            self._apply(future.result(), context)
+            error = future.exception()
+            if isinstance(error, IngestWorkerDied):
+                raise error
+            if error is not None:  # a request the engine could not carry out: a bug, not the input's fault
+                log.error("ingest request failed: %s", error)
+            else:
+                self._apply(future.result(), context)
             if future is until:
                 return
 

@@ -84,8 +84,8 @@ class ArrowDecoder(FormatDecoder):
             np.array([piece[0] for piece in pieces], dtype=np.int64), [piece[1] for piece in pieces]
         )
         columns = {name: _concatenate([piece[2][name] for piece in pieces]) for name in options.schema}
-        timestamps = np.concatenate([piece[3] for piece in pieces])
-        request_ids = np.concatenate([piece[4] for piece in pieces])
+        timestamps = _concatenate([piece[3] for piece in pieces])
+        request_ids = _concatenate([piece[4] for piece in pieces])
         prepared.fill_fallbacks(message_index, timestamps, request_ids, options.now)
         return DecodedBatch(columns, timestamps, request_ids, message_index, errors, unknown)
 
@@ -159,13 +159,21 @@ def _numeric(column: pa.ChunkedArray, label: str) -> np.ndarray:
         return np.full(len(column), np.nan)
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
         raise _mismatch(label, column, "an integer, floating point or decimal Arrow type")
-    # safe=False: int64 beyond 2**53 rounds as it would from JSON instead of failing the cast.
-    values = np.asarray(pc.cast(column, pa.float64(), safe=False).to_numpy(), dtype=np.float64)
+    if kind != _FLOAT64:  # float64 columns are used as they are (no cast, zero-copy when null-free)
+        # safe=False: int64 beyond 2**53 rounds as it would from JSON instead of failing the cast.
+        column = pc.cast(column, _FLOAT64, safe=False)
+    values = np.asarray(column.to_numpy(), dtype=np.float64)
     _check_range(values, label, NUMERIC_LIMIT)
     return values
 
 
+_FLOAT64 = pa.float64()
+
+
 def _check_range(values: np.ndarray, label: str, limit: float) -> None:
+    # Two reductions without temporaries; the row is looked for only when something is out of range.
+    if not values.size or (np.fmin.reduce(values) >= -limit and np.fmax.reduce(values) <= limit):
+        return
     with np.errstate(invalid="ignore"):
         bad = np.abs(values) > limit
     if bad.any():
@@ -278,7 +286,9 @@ def _coded_boolean(column: pa.ChunkedArray, label: str) -> np.ndarray | CodedVal
 _BOOL_VALUES = np.array([False, True], dtype=object)
 
 
-def _concatenate(parts: list[Any]) -> np.ndarray | CodedValues:
+def _concatenate(parts: list[Any]) -> Any:
+    if len(parts) == 1:
+        return parts[0]  # one Arrow message per batch is the usual case: no copy
     if all(isinstance(p, CodedValues) for p in parts):
         return CodedValues.concatenate(parts)
     return np.concatenate([np.asarray(p) for p in parts])

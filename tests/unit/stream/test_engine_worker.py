@@ -143,3 +143,16 @@ async def test_a_failing_request_is_reported_not_fatal(contract: DataContract) -
         assert ok.ingested is not None and ok.ingested.accepted_rows == 2
     finally:
         await front.stop()
+
+
+def test_a_window_that_cannot_be_judged_is_skipped_not_fatal(contract: DataContract,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = StreamEngine(settings(), {"inputs": contract})
+    engine.handle(ingest(records(20, T0), 0))
+
+    def broken(window, partial=False):
+        raise ValueError("a check blew up")
+
+    monkeypatch.setattr(engine.streams["t"], "evaluate", broken)
+    outcome = engine.handle(ingest(records(1, T0 + 61), 20))
+    assert outcome.closed == [] and outcome.commits == {TP: 20}  # the window is gone, the stream goes on

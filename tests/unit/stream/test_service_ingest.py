@@ -154,3 +154,29 @@ def test_records_fetched_across_a_rebalance_are_read_again_not_ingested(service:
     service._replay(consumer, batch)
     assert consumer.seeks == [(tp, 35)]
     assert _count(service, "ok") == 0
+
+
+async def test_a_failed_request_is_logged_and_the_answers_after_it_still_apply(service: SidecarService,
+                                                                              caplog: pytest.LogCaptureFixture) -> None:
+    from sidecar.stream.engine import Request
+
+    submit = service.ingest.submit
+
+    async def failing_once(request):
+        if request.op == "tick":
+            future = asyncio.get_running_loop().create_future()
+            future.set_exception(RuntimeError("ingest worker: KeyError: boom"))
+            return future
+        return await submit(request)
+
+    service.ingest.submit = failing_once  # type: ignore[method-assign]
+    await service._submit(Request("tick"), service_context())
+    await _ingest(service, [_record(0, orjson.dumps({"request_id": "r", "timestamp": 1_800_000_000,
+                                                     "values": {"age": 30}}))])
+    assert _count(service, "ok") == 1 and "ingest request failed" in caplog.text
+
+
+def service_context():
+    from sidecar.stream.service import _Context
+
+    return _Context()
