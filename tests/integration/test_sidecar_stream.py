@@ -59,7 +59,7 @@ async def test_kill_9_mid_window_rebuilds_the_window_exactly(tmp_path: Path, kaf
     contract = make_contract(tmp_path / "contracts")
     w0 = churn_frame(500, seed=11)
     w1 = churn_frame(1500, seed=12, drift=0.4)
-    first, second = w1.iloc[:700], w1.iloc[700:]
+    first = w1.iloc[:700]
     await produce(kafka_bootstrap, topic, [*record_messages(w0, T0, 0.1), *record_messages(first, T0 + 60, 0.02)])
     store = tmp_path / "reports"
     cfg = sidecar_config(kafka_bootstrap, topic, tmp_path / "contracts", store)
@@ -75,17 +75,12 @@ async def test_kill_9_mid_window_rebuilds_the_window_exactly(tmp_path: Path, kaf
             print("STATUS", proc.status())
             raise
         proc.kill9()
-        await produce(kafka_bootstrap, topic, [*record_messages(second, T0 + 60 + 700 * 0.02, 0.02, prefix="s"),
-                                               *record_messages(w0[:1], T0 + 1000, prefix="x")])
+        await produce(kafka_bootstrap, topic, _rest_of_w1(w0, w1))
         proc.start()
         proc.wait_for(lambda: proc.metric("model_health_window_end_timestamp_seconds") == T0 + 120, what="W1")
     finally:
         proc.stop()
-    reports = {r.window_start.timestamp(): r for r in _reports(store)}
-    assert [r.window_start.timestamp() for r in _reports(store)] == [T0, T0 + 60]  # none twice
-    assert reports[T0 + 60].row_count["actual"] == 1500
-    batch = {k: v for k, v in check_values(contract.validate(w1)).items() if k[0] != "row_count"}
-    assert check_values(reports[T0 + 60]) == pytest.approx(batch)
+    reports = _assert_w1_exact(store, contract, w1)
     # An uninterrupted run over the same topic (another group) gives the same window, bin by bin.
     clean = SidecarProcess(tmp_path, {**cfg, "kafka": {**cfg["kafka"], "group_id": f"clean-{topic}"},
                                       "store": {"path": str(tmp_path / "clean")}}, name="clean")
@@ -118,17 +113,29 @@ async def test_a_killed_ingest_worker_is_replaced_and_its_window_rebuilt(tmp_pat
         (worker,) = proc.children()
         os.kill(worker, signal.SIGKILL)
         proc.wait_for(lambda: proc.metric("model_health_ingest_worker_restarts_total") == 1, what="a restart")
-        await produce(kafka_bootstrap, topic, [*record_messages(w1.iloc[700:], T0 + 60 + 700 * 0.02, 0.02, prefix="s"),
-                                               *record_messages(w0[:1], T0 + 1000, prefix="x")])
+        await produce(kafka_bootstrap, topic, _rest_of_w1(w0, w1))
         proc.wait_for(lambda: proc.metric("model_health_window_end_timestamp_seconds") == T0 + 120, what="W1")
         assert proc.proc is not None and proc.proc.poll() is None  # the sidecar itself never went down
     finally:
         proc.stop()
+    _assert_w1_exact(store, contract, w1)
+
+
+def _rest_of_w1(w0, w1) -> list[bytes]:
+    """W1's last 800 rows, then one row far ahead that closes it."""
+    return [*record_messages(w1.iloc[700:], T0 + 60 + 700 * 0.02, 0.02, prefix="s"),
+            *record_messages(w0[:1], T0 + 1000, prefix="x")]
+
+
+def _assert_w1_exact(store: Path, contract, w1) -> dict[float, ValidationReport]:
+    """Each window reported once, W1 with all 1,500 rows and the values batch validation gives."""
     reports = {r.window_start.timestamp(): r for r in _reports(store)}
     assert [r.window_start.timestamp() for r in _reports(store)] == [T0, T0 + 60]  # none twice
     assert reports[T0 + 60].row_count["actual"] == 1500
     batch = {k: v for k, v in check_values(contract.validate(w1)).items() if k[0] != "row_count"}
     assert check_values(reports[T0 + 60]) == pytest.approx(batch)
+    return reports
+
 
 async def test_bad_records_go_to_the_dead_letter_topic(tmp_path: Path, kafka_bootstrap: str, kafka_topic) -> None:
     topic = await kafka_topic()
