@@ -88,8 +88,8 @@ class IngestSettings(_Section):
     worker_process: bool = Field(
         True, description="decode and profile in a child process, so Kafka fetching and ingest use two cores"
     )
-    ring_mib: int = Field(16, ge=1, description="shared memory (MiB) for batches on their way to the worker")
-    max_in_flight: int = Field(4, ge=1, description="batches handed to the worker and not yet answered")
+    ring_mib: int = Field(32, ge=1, description="shared memory (MiB) for batches on their way to the worker")
+    max_in_flight: int = Field(8, ge=1, description="batches handed to the worker and not yet answered")
 
 
 class HttpSettings(_Section):

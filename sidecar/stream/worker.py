@@ -98,7 +98,7 @@ class ProcessIngest:
     ring_bytes : size of the shared ring; a request larger than this goes through the socket instead
     """
 
-    def __init__(self, settings: Settings, contracts: dict[str, DataContract], ring_bytes: int = 64 << 20) -> None:
+    def __init__(self, settings: Settings, contracts: dict[str, DataContract], ring_bytes: int = 32 << 20) -> None:
         self._settings = settings
         self._contracts = contracts
         self._ring_bytes = ring_bytes
