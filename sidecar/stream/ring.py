@@ -11,6 +11,7 @@ from __future__ import annotations
 import mmap
 import os
 import pickle
+import tempfile
 from collections import deque
 
 __all__ = ["RingAllocator", "SharedRing"]
@@ -69,14 +70,17 @@ class RingAllocator:
 class SharedRing:
     """An anonymous shared mapping (``memfd``) another process can map through its file descriptor.
 
+    Where there is no ``memfd`` (not Linux), an unlinked temporary file serves the same way.
+
     No name in ``/dev/shm``: nothing is left behind when either process is killed.
     """
 
     def __init__(self, size: int, fd: int | None = None) -> None:
         self.size = size
-        self.fd = os.memfd_create("model-health-ring", os.MFD_CLOEXEC) if fd is None else fd
         if fd is None:
-            os.ftruncate(self.fd, size)
+            fd = _anonymous_file()
+            os.ftruncate(fd, size)
+        self.fd = fd
         self._map = mmap.mmap(self.fd, size)
         self.view = memoryview(self._map)
 
@@ -94,3 +98,12 @@ class SharedRing:
         self.view.release()
         self._map.close()
         os.close(self.fd)
+
+
+def _anonymous_file() -> int:
+    """A file descriptor of a file without a name: ``memfd`` on Linux, an unlinked temporary file elsewhere."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("model-health-ring", os.MFD_CLOEXEC)
+    fd, path = tempfile.mkstemp(prefix="model-health-ring-")
+    os.unlink(path)
+    return fd

@@ -50,3 +50,13 @@ def test_shared_ring_is_visible_through_its_descriptor() -> None:
     finally:
         other.close()
         ring.close()
+
+
+def test_without_memfd_an_unlinked_file_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "memfd_create")
+    ring = SharedRing(4096)
+    try:
+        ring.write(0, b"abc")
+        assert bytes(ring.read(0, 3)) == b"abc" and os.fstat(ring.fd).st_nlink == 0
+    finally:
+        ring.close()
