@@ -123,7 +123,7 @@ class ProcessIngest:
             self._spawn()
 
     def _spawn(self) -> None:
-        # A fresh interpreter (``python -m sidecar.stream.worker``), not fork: the parent has an event loop,
+        # A fresh interpreter (``python -c`` calling :func:`main`), not fork: the parent has an event loop,
         # sockets and threads a forked child must not inherit; and not multiprocessing's spawn, which
         # re-imports the parent's main script and adds a resource-tracker process.
         parent, child = socket.socketpair()
@@ -203,8 +203,12 @@ class ProcessIngest:
         if conn is None:
             return
         try:
-            while conn.poll() and self._pending:
-                ok, payload = conn.recv()
+            while conn.poll():
+                message = conn.recv()  # EOFError once the worker is gone, even with nothing pending
+                if not self._pending:
+                    log.warning("ignoring an answer from the ingest worker to no request")
+                    continue
+                ok, payload = message
                 future, in_ring = self._pending.popleft()
                 if in_ring:
                     self._alloc.release()

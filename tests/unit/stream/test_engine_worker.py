@@ -156,3 +156,22 @@ def test_a_window_that_cannot_be_judged_is_skipped_not_fatal(contract: DataContr
     monkeypatch.setattr(engine.streams["t"], "evaluate", broken)
     outcome = engine.handle(ingest(records(1, T0 + 61), 20))
     assert outcome.closed == [] and outcome.commits == {TP: 20}  # the window is gone, the stream goes on
+
+
+async def test_a_worker_dying_while_idle_is_noticed_without_a_request(contract: DataContract) -> None:
+    front = ProcessIngest(settings(), {"inputs": contract})
+    await front.start()
+    try:
+        await (await front.submit(ingest(records(2, T0), 0)))
+        assert front.pid is not None
+        os.kill(front.pid, signal.SIGKILL)
+        for _ in range(100):  # the end of the socket is read by the event loop, not spun on
+            if front._dead is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert front._dead is not None and "exit code -9" in front._dead
+        generation = front.generation
+        await (await front.submit(ingest(records(1, T0), 2)))
+        assert front.generation == generation + 1
+    finally:
+        await front.stop()
