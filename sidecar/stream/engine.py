@@ -18,9 +18,8 @@ import numpy as np
 
 from sidecar.config import Settings
 from sidecar.contract import DataContract
-from sidecar.report import ValidationReport
 from sidecar.stream.decoders import MessageError, RawMessage
-from sidecar.stream.topic import Ingested, TopicStream
+from sidecar.stream.topic import ClosedWindow, Ingested, TopicStream
 
 __all__ = ["ClosedWindow", "OpenWindow", "Outcome", "Request", "StreamEngine"]
 
@@ -46,15 +45,6 @@ class Request:
     messages: Sequence[RawMessage] = ()
     offsets: np.ndarray | None = None
     closed_until: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ClosedWindow:
-    """A window that closed while handling a request, judged against its contract."""
-
-    topic: str
-    report: ValidationReport
-    duration_seconds: float
 
 
 @dataclass(frozen=True)
@@ -89,7 +79,7 @@ class StreamEngine:
         self.streams: dict[str, TopicStream] = {
             topic.topic: TopicStream(role, topic, settings.window, contracts[role]) for role, topic in settings.topics
         }
-        self._next_offset: dict[Hashable, int] = {}
+        self._next_offset: dict[Hashable, tuple[TopicStream, int]] = {}  # partition -> (stream, next offset)
 
     def handle(self, request: Request) -> Outcome:
         """Carry out ``request`` and report the state after it."""
@@ -131,35 +121,28 @@ class StreamEngine:
             reason = f"internal error: {type(exc).__name__}: {exc}"
             result = Ingested(0, 0, 0, [MessageError(i, reason, "InternalError") for i in range(len(messages))])
         if request.partition is not None and offsets is not None and len(offsets):
-            self._next_offset[request.partition] = int(offsets[-1]) + 1
+            self._next_offset[request.partition] = (stream, int(offsets[-1]) + 1)
         return result
 
     def _close_due(self, *, final: bool = False) -> list[ClosedWindow]:
         closed = []
         for topic, stream in self.streams.items():
-            ready = [(w, True) for w in stream.windows.close_all()] if final else stream.due()
-            for window, partial in ready:
+            ready = stream.windows.close_all() if final else stream.due()
+            for window in ready:
                 try:
-                    ev = stream.evaluate(window, partial)
+                    closed.append(stream.evaluate(window, partial=final))
                 except Exception:
                     # A check that raises (a bug, or a custom check's) must not stop the stream: the window
                     # is logged as lost and the next one is judged as usual.
                     log.exception("could not evaluate window %s..%s of %s (%d rows); skipped", window.start,
                                   window.end, topic, window.rows)
-                    continue
-                closed.append(ClosedWindow(topic, ev.report, ev.duration_seconds))
         return closed
 
     def _outcome(self, ingested: Ingested | None, closed: list[ClosedWindow]) -> Outcome:
-        commits = {}
-        for partition, nxt in self._next_offset.items():
-            topic = partition[0] if isinstance(partition, tuple) else None
-            stream = self.streams.get(str(topic))
-            commits[partition] = nxt if stream is None else stream.windows.committable(partition, nxt)
         return Outcome(
             ingested=ingested,
             closed=closed,
-            commits=commits,
+            commits={p: stream.windows.committable(p, nxt) for p, (stream, nxt) in self._next_offset.items()},
             closed_until={t: s.windows.closed_until for t, s in self.streams.items()},
             open_windows={
                 t: [OpenWindow(w.start, w.end, w.rows) for w in sorted(s.windows.open.values(), key=lambda w: w.start)]

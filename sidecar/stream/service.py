@@ -58,7 +58,6 @@ CHUNK_BYTES = 1 << 20
 COMMIT_INTERVAL_SECONDS = 5.0
 
 
-
 @dataclass(frozen=True)
 class StreamInfo:
     """One consumed topic as the service knows it: its role, settings and contract."""
@@ -74,16 +73,6 @@ class StreamInfo:
 
 
 ReportListener = Callable[[StreamInfo, ValidationReport], Any]
-
-
-@dataclass(frozen=True)
-class _Context:
-    """What the service keeps of a request until its answer is applied (the originals, to dead-letter)."""
-
-    stream: StreamInfo | None = None
-    records: Sequence[ConsumerRecord[bytes, bytes]] | None = None
-    messages: Sequence[RawMessage] | None = None
-    partition: int | None = None
 
 
 class SidecarService:
@@ -128,7 +117,9 @@ class SidecarService:
         self._task: asyncio.Task[None] | None = None
         self._probe_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._pending: deque[tuple[asyncio.Future[Outcome], _Context]] = deque()
+        # Requests handed to the engine, with their answers to come; a request keeps the original messages
+        # until its answer is applied, for dead-lettering.
+        self._pending: deque[tuple[asyncio.Future[Outcome], Request]] = deque()
         self._commits: dict[TopicPartition, int] = {}
         self._closed_until: dict[str, float] = {topic: -math.inf for topic in self.streams}
         self._closed_since_commit = False
@@ -189,8 +180,7 @@ class SidecarService:
     async def ingest_http(self, stream: StreamInfo, messages: Sequence[RawMessage]) -> Ingested:
         """Feed HTTP-delivered messages (KServe CloudEvents) into the same windows as Kafka records."""
         async with self._lock:
-            future = await self._submit(Request("ingest", stream.topic, messages=messages),
-                                        _Context(stream, messages=messages))
+            future = await self._submit(Request("ingest", stream.topic, messages=messages))
             await self._apply_answers(until=future)
             if self._closed_since_commit:
                 await self._commit()
@@ -314,7 +304,7 @@ class SidecarService:
                     if records:
                         await self._submit_records(tp, records)
                 if not batches:
-                    await self._submit(Request("tick"), _Context())  # idle streams may close windows
+                    await self._submit(Request("tick"))  # idle streams may close windows
                 await self._apply_answers(keep=in_flight)
                 if self._closed_since_commit or time.monotonic() - self._last_commit >= COMMIT_INTERVAL_SECONDS:
                     await self._commit()
@@ -357,7 +347,6 @@ class SidecarService:
                 consumer.seek(tp, self._replay_from.get(tp, records[0].offset))
 
     async def _submit_records(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        stream = self.streams[tp.topic]
         self._first_offset.setdefault(tp, records[0].offset)
         offsets = np.fromiter((r.offset for r in records), dtype=np.int64, count=len(records))
         sizes = np.fromiter((r.serialized_value_size for r in records), dtype=np.int64, count=len(records))
@@ -366,19 +355,21 @@ class SidecarService:
         chunk = (np.cumsum(sizes) - sizes) // CHUNK_BYTES
         cuts = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(records)]
         for lo, hi in itertools.pairwise(cuts):
-            piece = records[lo:hi]
-            messages = [RawMessage(r.value, tuple(r.headers), r.timestamp, r.key) for r in piece]
-            request = Request("ingest", tp.topic, tp, messages, offsets[lo:hi])
-            await self._submit(request, _Context(stream, records=piece, partition=tp.partition))
+            messages = [RawMessage(r.value, tuple(r.headers), r.timestamp, r.key) for r in records[lo:hi]]
+            await self._submit(Request("ingest", tp.topic, tp, messages, offsets[lo:hi]))
 
-    async def _submit(self, request: Request, context: _Context) -> asyncio.Future[Outcome]:
+    async def _submit(self, request: Request) -> asyncio.Future[Outcome]:
         future = await self.ingest.submit(request)
-        self._pending.append((future, context))
+        self._pending.append((future, request))
         return future
+
+    def _submit_nowait(self, request: Request) -> None:
+        """Queue a control request without yielding (callers pair it atomically with seeks)."""
+        self._pending.append((self.ingest.submit_nowait(request), request))
 
     def _reset_windows(self) -> None:
         """Drop the open windows (without yielding, so callers can pair it atomically with seeks)."""
-        self._pending.append((self.ingest.submit_nowait(Request("reset")), _Context()))
+        self._submit_nowait(Request("reset"))
         self._commits.clear()
 
     # -- answers from the engine ----------------------------------------------------------------------
@@ -389,7 +380,7 @@ class SidecarService:
         request of ``until`` was applied. Raises :class:`IngestWorkerDied` if the worker was lost.
         """
         while self._pending:
-            future, context = self._pending[0]
+            future, request = self._pending[0]
             if not future.done():
                 waiting_for = until is not None and any(f is until for f, _ in self._pending)
                 if not waiting_for and (keep is None or len(self._pending) <= keep):
@@ -403,7 +394,7 @@ class SidecarService:
             if error is not None:  # a request the engine could not carry out: a bug, not the input's fault
                 log.error("ingest request failed: %s", error)
             else:
-                self._apply(future.result(), context)
+                self._apply(future.result(), request)
             if future is until:
                 return
 
@@ -413,18 +404,15 @@ class SidecarService:
             # Retrieve the exception (the worker's death), or asyncio logs "never retrieved".
             future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
-    def _apply(self, outcome: Outcome, context: _Context) -> None:
-        stream = context.stream
-        if outcome.ingested is not None and stream is not None:
-            result = outcome.ingested
-            self._count(stream.topic, result)
-            for err in result.errors:
-                if context.records is not None:
-                    r = context.records[err.index]
-                    self._dead_letter(stream, r.value, r.key, tuple(r.headers), context.partition, r.offset, err)
-                elif context.messages is not None:
-                    msg = context.messages[err.index]
-                    self._dead_letter(stream, msg.value, msg.key, msg.headers, None, None, err)
+    def _apply(self, outcome: Outcome, request: Request) -> None:
+        if outcome.ingested is not None:
+            stream = self.streams[str(request.topic)]
+            self._count(stream.topic, outcome.ingested)
+            tp = request.partition if isinstance(request.partition, TopicPartition) else None
+            for err in outcome.ingested.errors:
+                msg = request.messages[err.index]
+                offset = None if request.offsets is None else int(request.offsets[err.index])
+                self._dead_letter(stream, msg, None if tp is None else tp.partition, offset, err)
         for closed in outcome.closed:
             self._publish(self.streams[closed.topic], closed)
         if outcome.closed:
@@ -445,21 +433,13 @@ class SidecarService:
         if result.late_rows:
             m.labels(model, topic, "late").inc(result.late_rows)
 
-    def _dead_letter(
-        self,
-        stream: StreamInfo,
-        value: bytes | None,
-        key: bytes | None,
-        headers: Sequence[tuple[str, bytes]],
-        partition: int | None,
-        offset: int | None,
-        err: MessageError,
-    ) -> None:
+    def _dead_letter(self, stream: StreamInfo, msg: RawMessage, partition: int | None, offset: int | None,
+                     err: MessageError) -> None:
         log.debug("dead-lettering %s[%s]@%s: %s", stream.topic, partition, offset, err.reason)
         if self._producer is None:
             return
-        hdrs = dead_letter_headers(headers, stream.topic, partition, offset, err)
-        copy = _DeadLetter(stream.settings.dead_letter_topic, value, key, hdrs)
+        hdrs = dead_letter_headers(msg.headers, stream.topic, partition, offset, err)
+        copy = _DeadLetter(stream.settings.dead_letter_topic, msg.value, msg.key, hdrs)
         self._pending_sends.append((copy, asyncio.ensure_future(_deliver(self._producer, copy))))
 
     def _publish(self, stream: StreamInfo, closed: ClosedWindow) -> None:
@@ -520,7 +500,7 @@ class SidecarService:
         async with self._lock:
             try:
                 await self._apply_answers(keep=0)
-                future = await self._submit(Request("close_all"), _Context())
+                future = await self._submit(Request("close_all"))
                 await self._apply_answers(until=future)
                 await self._commit()
             except IngestWorkerDied as exc:
@@ -592,8 +572,7 @@ class SidecarService:
         # the first offset this process read from it.
         self._reset_windows()
         if boundaries:
-            self._pending.append((self.ingest.submit_nowait(Request("closed_until", closed_until=boundaries)),
-                                  _Context()))
+            self._submit_nowait(Request("closed_until", closed_until=boundaries))
         self._replay_from = {}
         for tp, offset in committed.items():
             start = offset if offset else self._first_offset.get(tp, 0 if offset == 0 else None)

@@ -6,7 +6,6 @@ paths share every step after the transport.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Hashable, Sequence
@@ -21,9 +20,7 @@ from sidecar.report import ValidationReport
 from sidecar.stream.decoders import DecodedBatch, MessageError, RawMessage, make_decoder
 from sidecar.stream.windows import Window, WindowSet
 
-__all__ = ["DRIFT_CHECKS", "Evaluated", "Ingested", "TopicStream"]
-
-log = logging.getLogger(__name__)
+__all__ = ["DRIFT_CHECKS", "ClosedWindow", "Ingested", "TopicStream"]
 
 #: Checks that need enough rows to mean anything; below ``min_rows`` a window is judged on its schema only.
 DRIFT_CHECKS = ("special_values", "min_max", "uniqueness", "domain", "distribution", "custom")
@@ -40,10 +37,10 @@ class Ingested:
 
 
 @dataclass(frozen=True)
-class Evaluated:
-    """A closed window's report and how long evaluating it took."""
+class ClosedWindow:
+    """A closed window judged against its contract, and how long judging it took."""
 
-    window: Window
+    topic: str
     report: ValidationReport
     duration_seconds: float
 
@@ -87,19 +84,16 @@ class TopicStream:
             self.last_record_monotonic = time.monotonic()
         return Ingested(added.accepted, added.late, len(messages) - len(batch.errors), batch.errors)
 
-    def due(self, now_monotonic: float | None = None) -> list[tuple[Window, bool]]:
-        """Windows ready to evaluate: those the stream's time passed, and all of them after an idle spell.
-
-        Returns ``(window, partial)`` pairs.
-        """
-        ready = [(w, False) for w in self.windows.due()]
+    def due(self) -> list[Window]:
+        """Windows ready to evaluate (complete): those the stream's time passed, and all of them after an
+        idle spell."""
+        ready = self.windows.due()
         idle = self.window_settings.idle_close_seconds
-        now = time.monotonic() if now_monotonic is None else now_monotonic
-        if idle is not None and self.windows.open and now - self.last_record_monotonic >= idle:
-            ready += [(w, False) for w in self.windows.advance_idle()]
+        if idle is not None and self.windows.open and time.monotonic() - self.last_record_monotonic >= idle:
+            ready += self.windows.advance_idle()
         return ready
 
-    def evaluate(self, window: Window, partial: bool = False) -> Evaluated:
+    def evaluate(self, window: Window, partial: bool = False) -> ClosedWindow:
         """Run the contract's checks on a closed window."""
         started = time.perf_counter()
         skip = ["row_count"]
@@ -112,7 +106,7 @@ class TopicStream:
             window_end=_dt(window.end),
             partial=partial,
         )
-        return Evaluated(window, report, time.perf_counter() - started)
+        return ClosedWindow(self.topic, report, time.perf_counter() - started)
 
 
 def _dt(ts: float) -> datetime | None:

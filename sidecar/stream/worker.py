@@ -108,10 +108,14 @@ class ProcessIngest:
         self._alloc = RingAllocator(ring_bytes)
         self._pending: deque[tuple[asyncio.Future[Outcome], bool]] = deque()
         self._dead: str | None = None
-        self.restarts = 0
         #: Bumped whenever a new worker starts: its windows start empty, so whoever fed the old one from
         #: Kafka must replay (the service compares this with the generation its windows were built on).
         self.generation = 0
+
+    @property
+    def restarts(self) -> int:
+        """Workers started after the first one."""
+        return max(self.generation - 1, 0)
 
     @property
     def pid(self) -> int | None:
@@ -151,7 +155,6 @@ class ProcessIngest:
         if self._dead is not None or self._proc is None:
             if self._proc is not None:
                 self._close_transport()
-                self.restarts += 1
                 log.warning("restarting the ingest worker (%s)", self._dead)
             self._spawn()
 

@@ -6,9 +6,11 @@ The worker tests start a real child interpreter (``ProcessIngest``): batches cro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import signal
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
@@ -116,21 +118,28 @@ async def test_a_full_ring_waits_and_an_oversized_request_goes_through_the_socke
     assert sum(c.report.row_count["actual"] for c in out[-1].closed) == 30 * 40 + 4000
 
 
-async def test_a_killed_worker_fails_its_requests_and_a_new_one_starts(contract: DataContract) -> None:
+@contextlib.asynccontextmanager
+async def killed_worker(contract: DataContract, rows: int) -> AsyncIterator[ProcessIngest]:
+    """A worker front-end whose worker ingested ``rows`` rows and was then killed with SIGKILL."""
     front = ProcessIngest(settings(), {"inputs": contract})
     await front.start()
     try:
-        await (await front.submit(ingest(records(10, T0), 0)))
+        await (await front.submit(ingest(records(rows, T0), 0)))
         assert front.pid is not None
         os.kill(front.pid, signal.SIGKILL)
+        yield front
+    finally:
+        await front.stop()
+
+
+async def test_a_killed_worker_fails_its_requests_and_a_new_one_starts(contract: DataContract) -> None:
+    async with killed_worker(contract, 10) as front:
         with pytest.raises(IngestWorkerDied, match="ingest worker exited"):
             for i in range(50):  # the death is noticed when the socket closes
                 await asyncio.wait_for(await front.submit(ingest(records(1, T0), 10 + i)), 10)
         # The next request starts a fresh worker: its windows are empty (Kafka replays them).
         outcome = await (await front.submit(ingest(records(3, T0), 100)))
         assert front.restarts == 1 and [w.rows for w in outcome.open_windows["t"]] == [3]
-    finally:
-        await front.stop()
 
 
 async def test_a_failing_request_is_reported_not_fatal(contract: DataContract) -> None:
@@ -159,12 +168,7 @@ def test_a_window_that_cannot_be_judged_is_skipped_not_fatal(contract: DataContr
 
 
 async def test_a_worker_dying_while_idle_is_noticed_without_a_request(contract: DataContract) -> None:
-    front = ProcessIngest(settings(), {"inputs": contract})
-    await front.start()
-    try:
-        await (await front.submit(ingest(records(2, T0), 0)))
-        assert front.pid is not None
-        os.kill(front.pid, signal.SIGKILL)
+    async with killed_worker(contract, 2) as front:
         for _ in range(100):  # the end of the socket is read by the event loop, not spun on
             if front._dead is not None:
                 break
@@ -173,5 +177,3 @@ async def test_a_worker_dying_while_idle_is_noticed_without_a_request(contract: 
         generation = front.generation
         await (await front.submit(ingest(records(1, T0), 2)))
         assert front.generation == generation + 1
-    finally:
-        await front.stop()

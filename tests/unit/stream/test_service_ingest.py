@@ -170,13 +170,7 @@ async def test_a_failed_request_is_logged_and_the_answers_after_it_still_apply(s
         return await submit(request)
 
     service.ingest.submit = failing_once  # type: ignore[method-assign]
-    await service._submit(Request("tick"), service_context())
+    await service._submit(Request("tick"))
     await _ingest(service, [_record(0, orjson.dumps({"request_id": "r", "timestamp": 1_800_000_000,
                                                      "values": {"age": 30}}))])
     assert _count(service, "ok") == 1 and "ingest request failed" in caplog.text
-
-
-def service_context():
-    from sidecar.stream.service import _Context
-
-    return _Context()
