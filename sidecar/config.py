@@ -49,6 +49,11 @@ class KafkaSettings(_Section):
     max_poll_records: int = Field(10_000, ge=1)
     max_partition_fetch_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="bytes per partition per fetch")
     check_crcs: bool = Field(True, description="verify record CRCs (off trades a safety check for CPU)")
+    fast_io: bool = Field(
+        True,
+        description="receive fetch responses in place and verify CRCs in hardware (aiokafka 0.14.0; "
+        "otherwise stock aiokafka)",
+    )
     fetch_max_wait_ms: int = Field(100, ge=0)
     retry_backoff_seconds: float = Field(1.0, gt=0)
     retry_backoff_max_seconds: float = Field(30.0, gt=0)

@@ -34,6 +34,7 @@ from sidecar.contract import DataContract
 from sidecar.metrics import SidecarMetrics
 from sidecar.report import ValidationReport
 from sidecar.store.reports import ReportStore
+from sidecar.stream import kafkaio
 from sidecar.stream.commits import RebalanceForwarder, closed_until_from, commit_metadata
 from sidecar.stream.deadletter import dead_letter_headers
 from sidecar.stream.decoders import MessageError, RawMessage
@@ -137,6 +138,9 @@ class SidecarService:
     async def start(self) -> None:
         """Start the loop in the background (connecting to Kafka with retries; never blocks on it)."""
         if self._task is None:
+            if self.settings.kafka.fast_io:
+                applied = kafkaio.install()
+                log.info("Kafka fast I/O: %s", ", ".join(applied) or "not available here, stock aiokafka")
             await self.ingest.start()
             self._windows_generation = self.ingest.generation
             self._task = asyncio.create_task(self._run(), name=f"sidecar-{self.settings.model}")
