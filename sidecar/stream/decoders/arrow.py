@@ -159,6 +159,10 @@ def _numeric(column: pa.ChunkedArray, label: str) -> np.ndarray:
         return np.full(len(column), np.nan)
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
         raise _mismatch(label, column, "an integer, floating point or decimal Arrow type")
+    if pa.types.is_integer(kind) and column.null_count == 0:
+        # Null-free integers stay integers (zero-copy): any int64 or uint64 is far inside NUMERIC_LIMIT, and
+        # the profile converts them to float64 as it folds them, with the same rounding as Arrow's cast.
+        return np.asarray(column.to_numpy())
     if kind != _FLOAT64:  # float64 columns are used as they are (no cast, zero-copy when null-free)
         # safe=False: int64 beyond 2**53 rounds as it would from JSON instead of failing the cast.
         column = pc.cast(column, _FLOAT64, safe=False)
@@ -270,7 +274,10 @@ def _coded_categorical(column: pa.ChunkedArray, label: str) -> np.ndarray | Code
     encoded = pc.dictionary_encode(column).combine_chunks() if column.num_chunks else None
     if encoded is None:
         return np.empty(0, dtype=object)
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    indices = encoded.indices
+    if indices.null_count:
+        indices = indices.fill_null(-1)
+    codes = indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     values = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
     return CodedValues(codes, values)
 

@@ -178,3 +178,38 @@ def test_more_than_255_bins_count_correctly() -> None:
     assert len(ref.specs[0].edges) > 300
     assert cur.columns["x"].hist.tolist() == ref.columns["x"].hist.tolist()
     assert cur.columns["x"].hist[-1] == 400
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.lists(st.lists(st.one_of(st.floats(-20, 20), st.just(float("nan")), st.sampled_from([-5.0, 0.0, 5.0])),
+                           min_size=1, max_size=40), min_size=1, max_size=5),
+    edges=st.lists(st.floats(-10, 10, allow_nan=False), min_size=2, max_size=8, unique=True),
+    bounds=st.tuples(st.one_of(st.none(), st.floats(-15, 0)), st.one_of(st.none(), st.floats(0, 15))),
+)
+def test_block_fold_matches_a_column_by_column_reference(
+        data: list[list[float]], edges: list[float], bounds: tuple[float | None, float | None]) -> None:
+    """Several columns folded as one block (nulls, extremes, histogram, rows outside min/max bounds) equal
+    each column counted on its own: the block moves missing values out of slot 0 by their count and counts
+    bounds only for columns whose extremes cross them."""
+    from sidecar.stats.block import update_numeric
+
+    n = min(len(col) for col in data)
+    e = tuple(sorted(edges))
+    lower, upper = bounds
+    specs = [ColumnSpec(f"x{j}", ColumnKind.NUMERIC, "float64", edges=e, lower=lower, upper=upper, distinct=False)
+             for j in range(len(data))]
+    profiles = [ColumnProfile.empty(s) for s in specs]
+    columns = {s.name: np.array(col[:n], dtype=float) for s, col in zip(specs, data, strict=True)}
+    update_numeric(profiles, columns, n)
+    for spec, prof in zip(specs, profiles, strict=True):
+        x = columns[spec.name]
+        present = x[~np.isnan(x)]
+        assert (prof.count, prof.nulls) == (n, n - len(present))
+        assert prof.hist.tolist() == bin_counts(x, np.array(e)).tolist()
+        assert prof.below == (int((present < lower).sum()) if lower is not None else 0)
+        assert prof.above == (int((present > upper).sum()) if upper is not None else 0)
+        if len(present):
+            assert (prof.minimum, prof.maximum) == (present.min(), present.max())
+        else:
+            assert np.isnan(prof.minimum) and np.isnan(prof.maximum)

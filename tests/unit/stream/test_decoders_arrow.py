@@ -106,6 +106,28 @@ def test_numeric_arrow_types(array: pa.Array, expected: list[float]) -> None:
     np.testing.assert_array_equal(batch.columns["age"], expected)
 
 
+@pytest.mark.parametrize("arrow_type", [pa.int8(), pa.int32(), pa.int64(), pa.uint64()])
+def test_null_free_integers_stay_integers_and_profile_like_floats(arrow_type: pa.DataType) -> None:
+    """Null-free integer columns skip the float64 cast (zero-copy); the profile converts them as it folds,
+    so the counts equal those of the same numbers sent as floats."""
+    import pandas as pd
+
+    from sidecar.stats.profile import Profile, reference_profile
+
+    values = [0, 1, 7, 100, 3, 3, 64, 127] * 50
+    as_int = decode(RawMessage(ipc_stream(pa.table({"age": pa.array(values, arrow_type)})), timestamp_ms=0))
+    as_float = decode(RawMessage(ipc_stream(pa.table({"age": pa.array(values, pa.float64())})), timestamp_ms=0))
+    assert as_int.errors == [] and as_int.columns["age"].dtype.kind in "iu"
+    np.testing.assert_array_equal(as_int.columns["age"], as_float.columns["age"])
+    specs = [s for s in reference_profile(pd.DataFrame({"age": np.array(values, dtype=float)})).specs]
+    profiles = [Profile.empty(specs), Profile.empty(specs)]
+    for profile, batch in zip(profiles, (as_int, as_float), strict=True):
+        profile.update({"age": batch.columns["age"]}, batch.n_rows)
+    a, b = (p.columns["age"] for p in profiles)
+    assert (a.hist.tolist(), a.count, a.nulls, a.minimum, a.maximum) == (
+        b.hist.tolist(), b.count, b.nulls, b.minimum, b.maximum)
+
+
 @pytest.mark.parametrize(
     ("array", "expected"),
     [

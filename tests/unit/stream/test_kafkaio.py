@@ -227,6 +227,7 @@ def test_without_verification_aiokafkas_own_check_still_runs(monkeypatch: pytest
 
 # -- install ------------------------------------------------------------------------------------------
 def test_install_swaps_aiokafkas_classes_and_uninstall_puts_them_back() -> None:
+    kafkaio.uninstall()  # a service started by an earlier test installs them for the whole process
     stock = (aiokafka.conn.AIOKafkaConnection, aiokafka.consumer.fetcher.MemoryRecords,
              aiokafka.consumer.fetcher.PartitionRecords)
     try:
