@@ -6,9 +6,11 @@ the frame out again. For multi-megabyte fetch responses (Arrow batches) that is 
 loop: py-spy put 58 % of it in those reads and copies.
 
 Here the transport is a ``BufferedProtocol``: small responses are cut out of one reused staging buffer,
-and a response larger than that buffer gets a buffer of exactly its size that the socket fills in place,
-so its bytes are copied once by the kernel and never by Python. Everything above the framing (request
-matching, response parsing, SASL, idle checks, errors) stays aiokafka's own code.
+and a response larger than that is received into a buffer of its own, which the socket fills in place and
+aiokafka's response parser then reads in place (:class:`FrameView`): the only copy Python makes of a
+fetch response is the one aiokafka's parser takes of each partition's records. The buffer is reused for
+the next large response, so its pages are not faulted in again. Request matching, response parsing, SASL,
+idle checks and errors stay aiokafka's own code.
 
 This replaces a private part of aiokafka (``AIOKafkaConnection.connect`` and its reader task), so it is
 only used with the aiokafka release it was written and tested against (``SUPPORTED_AIOKAFKA``); with any
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import io
+import time
 import weakref
 from typing import Any
 
@@ -47,12 +51,13 @@ class FrameReader:
         self._view = memoryview(self._stage)
         self._start = 0  # first byte of the stage not yet cut into a frame
         self._end = 0  # end of the bytes received into the stage
-        # A frame larger than the stage is received into _big (kept and reused: a fresh buffer per frame
-        # costs a page fault per 4 KiB, which was slower than aiokafka's own copies).
+        # A frame larger than the stage is received into _big, which is reused (a fresh buffer per frame
+        # costs a page fault per 4 KiB: slower than aiokafka's own copies) unless still lent out.
         self._big = bytearray()
         self._big_size = 0  # size of the frame being received into _big; 0 when none
         self._big_fill = 0
-        self._frames: collections.deque[bytes] = collections.deque()
+        self._lent: collections.deque[bytearray] = collections.deque()  # buffers of big frames not released
+        self._frames: collections.deque[bytes | memoryview] = collections.deque()
         self._waiter: asyncio.Future[None] | None = None
         self._eof = False
         self._exception: BaseException | None = None
@@ -78,9 +83,8 @@ class FrameReader:
         if self._big_size:
             self._big_fill += nbytes
             if self._big_fill == self._big_size:
-                # One copy into an immutable frame: aiokafka parses it with io.BytesIO, which shares
-                # bytes but would copy a bytearray.
-                self._frames.append(bytes(memoryview(self._big)[: self._big_size]))
+                self._frames.append(memoryview(self._big)[: self._big_size])
+                self._lent.append(self._big)
                 self._big_size = 0
                 self._wake()
             return
@@ -102,7 +106,7 @@ class FrameReader:
                 continue
             if size > len(stage) - _SIZE_BYTES:
                 # Will not fit the stage: give it a buffer of its own and let the socket fill the rest.
-                if len(self._big) < size:
+                if len(self._big) < size or any(lent is self._big for lent in self._lent):
                     self._big = bytearray(size)
                 have = end - body
                 self._big[:have] = self._view[body:end]
@@ -146,8 +150,12 @@ class FrameReader:
     def at_eof(self) -> bool:
         return self._eof and not self._frames
 
-    async def read_frame(self) -> bytes:
-        """The next whole response frame, without its size prefix."""
+    async def read_frame(self) -> bytes | memoryview:
+        """The next whole response frame, without its size prefix.
+
+        A large frame is a ``memoryview`` of the reader's receive buffer: pass it to :meth:`release` once
+        it is parsed, and keep no reference to it after that.
+        """
         while not self._frames:
             if self._exception is not None:
                 raise self._exception
@@ -159,6 +167,32 @@ class FrameReader:
             finally:
                 self._waiter = None
         return self._frames.popleft()
+
+    def release(self, frame: memoryview) -> None:
+        """Give the buffer of a large frame back for reuse (frames are released in the order read)."""
+        frame.release()
+        if self._lent:
+            self._lent.popleft()
+
+
+class FrameView:
+    """A large response frame as aiokafka's parsers read it (``read(n)``), without copying it first.
+
+    ``io.BytesIO`` would copy a buffer that is not ``bytes``; this returns a copy of each field read and
+    nothing else, so the frame's buffer can be reused once it is parsed.
+    """
+
+    __slots__ = ("_pos", "_view")
+
+    def __init__(self, view: memoryview) -> None:
+        self._view = view
+        self._pos = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        start, total = self._pos, len(self._view)
+        end = total if size is None or size < 0 else min(start + size, total)
+        self._pos = end
+        return self._view[start:end].tobytes()
 
 
 class FrameProtocol(_conn.AIOKafkaProtocol, asyncio.BufferedProtocol):
@@ -220,8 +254,47 @@ class FrameConnection(_conn.AIOKafkaConnection):
             self = self_ref()
             if self is None:
                 return
-            self._handle_frame(frame)
+            try:
+                self._handle_frame(frame)
+            finally:
+                if isinstance(frame, memoryview):
+                    reader.release(frame)
             del self
+
+    def _handle_frame(self, resp: bytes | memoryview) -> None:
+        # AIOKafkaConnection._handle_frame of aiokafka 0.14.0, reading large frames in place.
+        correlation_id, request, fut = self._requests[0]
+        if correlation_id is None:  # a SASL packet: passed through as it is
+            if not fut.done():
+                fut.set_result(bytes(resp))
+        else:
+            stream: Any = io.BytesIO(resp) if isinstance(resp, bytes) else FrameView(resp)
+            response_header = request.parse_response_header(stream)
+            resp_type = request.RESPONSE_TYPE
+            if (
+                resp_type is _conn.FindCoordinatorResponse_v0
+                and correlation_id != 0
+                and response_header.correlation_id == 0
+            ):
+                _conn.log.warning(
+                    "Kafka 0.8.2 quirk -- FindCoordinatorResponse correlation id does not match request. "
+                    "This should go away once at least one topic has been initialized on the broker"
+                )
+            elif response_header.correlation_id != correlation_id:
+                error = _conn.Errors.CorrelationIdError(
+                    f"Correlation ids do not match: sent {correlation_id}, recv {response_header.correlation_id}"
+                )
+                if not fut.done():
+                    fut.set_exception(error)
+                self.close(reason=_conn.CloseReason.OUT_OF_SYNC)
+                return
+            if not fut.done():
+                response = resp_type.decode(stream)
+                _conn.log.debug("Response from %s:%d %d: %s", self._host, self._port, correlation_id, response)
+                fut.set_result(response)
+        self._last_action = time.monotonic()
+        # The request is dropped only once its future is resolved: if anything above fails, close() fails it.
+        self._requests.popleft()
 
 
 def supported() -> bool:

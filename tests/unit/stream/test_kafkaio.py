@@ -46,7 +46,7 @@ def _feed(reader: FrameReader, data: bytes, chunks: list[int]) -> None:
         pos += n
 
 
-def _drain(loop: asyncio.AbstractEventLoop, reader: FrameReader, count: int) -> list[bytes]:
+def _drain(loop: asyncio.AbstractEventLoop, reader: FrameReader, count: int) -> list[bytes | memoryview]:
     return [loop.run_until_complete(reader.read_frame()) for _ in range(count)]
 
 
@@ -72,7 +72,7 @@ def test_frames_come_out_whole_and_in_order_however_the_bytes_arrive(sizes: list
     try:
         reader = FrameReader(loop)
         _feed(reader, _stream(bodies), chunks)
-        assert _drain(loop, reader, len(bodies)) == bodies
+        assert [bytes(f) for f in _drain(loop, reader, len(bodies))] == bodies
         assert not reader.at_eof()
         reader.feed_eof()
         assert reader.at_eof()
@@ -80,30 +80,50 @@ def test_frames_come_out_whole_and_in_order_however_the_bytes_arrive(sizes: list
         loop.close()
 
 
-def test_frames_are_immutable_bytes_so_aiokafka_parses_them_without_a_copy(loop: asyncio.AbstractEventLoop) -> None:
+def test_small_frames_are_bytes_and_large_ones_views_of_the_receive_buffer(loop: asyncio.AbstractEventLoop) -> None:
     reader = FrameReader(loop)
     bodies = [b"small", _body(2 * STAGE_BYTES + 7, 1), _body(STAGE_BYTES + 1, 2)]
     _feed(reader, _stream(bodies), [65_536])
     out = _drain(loop, reader, 3)
-    assert out == bodies
-    assert all(type(f) is bytes for f in out)
+    assert [bytes(f) for f in out] == bodies
+    assert [type(f) for f in out] == [bytes, memoryview, memoryview]
 
 
-def test_a_big_frame_is_not_changed_by_the_next_one_reusing_the_buffer(loop: asyncio.AbstractEventLoop) -> None:
+def test_a_large_frame_is_never_overwritten_before_it_is_released(loop: asyncio.AbstractEventLoop) -> None:
     reader = FrameReader(loop)
-    first, second = _body(3 * STAGE_BYTES, 3), _body(STAGE_BYTES + 10, 4)
+    first, second, third = _body(3 * STAGE_BYTES, 3), _body(STAGE_BYTES + 10, 4), _body(STAGE_BYTES + 5, 5)
     _feed(reader, _stream([first]), [100_000])
     got = _drain(loop, reader, 1)[0]
-    _feed(reader, _stream([second]), [100_000])
-    assert _drain(loop, reader, 1)[0] == second
+    assert isinstance(got, memoryview)
+    _feed(reader, _stream([second]), [100_000])  # arrives while the first is still being parsed
     assert got == first
+    got2 = _drain(loop, reader, 1)[0]
+    assert isinstance(got2, memoryview)
+    assert got2 == second and got2.obj is not got.obj
+    second_buffer = got2.obj
+    reader.release(got)
+    reader.release(got2)
+    _feed(reader, _stream([third]), [100_000])
+    got3 = _drain(loop, reader, 1)[0]
+    assert isinstance(got3, memoryview)
+    assert got3 == third and got3.obj is second_buffer, "a released buffer is reused (no new pages to fault in)"
+
+
+def test_frame_view_reads_fields_like_bytesio() -> None:
+    import io
+
+    data = bytes(range(256)) * 10
+    view, ref = frames.FrameView(memoryview(bytearray(data))), io.BytesIO(data)
+    for n in (4, 0, 17, 1000, -1, 5):
+        assert view.read(n) == ref.read(n)
+    assert view.read(3) == b""
 
 
 def test_a_waiting_reader_wakes_when_its_frame_completes(loop: asyncio.AbstractEventLoop) -> None:
     reader = FrameReader(loop)
     data = _stream([b"hello", _body(STAGE_BYTES * 2, 5)])
 
-    async def scenario() -> list[bytes]:
+    async def scenario() -> list[bytes | memoryview]:
         task = asyncio.ensure_future(reader.read_frame())
         await asyncio.sleep(0)
         assert not task.done()
@@ -113,7 +133,7 @@ def test_a_waiting_reader_wakes_when_its_frame_completes(loop: asyncio.AbstractE
         _feed(reader, data[7:], [50_000])
         return [await task, await reader.read_frame()]
 
-    assert loop.run_until_complete(scenario()) == [b"hello", _body(STAGE_BYTES * 2, 5)]
+    assert [bytes(f) for f in loop.run_until_complete(scenario())] == [b"hello", _body(STAGE_BYTES * 2, 5)]
 
 
 def test_end_of_stream_inside_a_frame_is_an_incomplete_read(loop: asyncio.AbstractEventLoop) -> None:
