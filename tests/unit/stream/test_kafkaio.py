@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import struct
+import subprocess
 from collections.abc import Iterator
 
 import aiokafka.conn
@@ -272,3 +274,67 @@ def test_another_aiokafka_release_keeps_the_stock_connection(monkeypatch: pytest
         assert aiokafka.conn.AIOKafkaConnection is stock
     finally:
         kafkaio.uninstall()
+
+
+# -- over TLS -----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tls_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1 (openssl, from scripts/apt-packages.txt): server, client."""
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
+                   check=True, capture_output=True, timeout=60)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(d / "cert.pem", d / "key.pem")
+    client = ssl.create_default_context(cafile=str(d / "cert.pem"))
+    return server, client
+
+
+async def test_frames_arrive_whole_through_tls(tls_pair: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    """asyncio's TLS transport hands decrypted bytes to a BufferedProtocol through get_buffer as well (the
+    SSL and SASL_SSL listeners); small and large frames written in odd pieces come out whole."""
+    server_ctx, client_ctx = tls_pair
+    bodies = [_body(n, i) for i, n in enumerate([0, 5, 300, STAGE_BYTES + 1, 40, 3 * STAGE_BYTES, 7, STAGE_BYTES - 4])]
+    data = _stream(bodies)
+
+    async def serve(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        rng = random.Random(5)
+        pos = 0
+        while pos < len(data):
+            n = rng.choice([1, 3, 1000, 16_384, 100_000])
+            writer.write(data[pos : pos + n])
+            pos += n
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    try:
+        reader = FrameReader(loop)
+        closed: asyncio.Future[None] = loop.create_future()
+        offered: list[int] = []
+
+        class Counting(frames.FrameProtocol):
+            def get_buffer(self, sizehint: int) -> memoryview:
+                buf = super().get_buffer(sizehint)
+                offered.append(len(buf))
+                return buf
+
+        transport, _ = await loop.create_connection(lambda: Counting(closed, reader, loop=loop),
+                                                    "127.0.0.1", port, ssl=client_ctx)
+        got = []
+        for _ in bodies:
+            frame = await asyncio.wait_for(reader.read_frame(), 10)
+            got.append(bytes(frame))
+            if isinstance(frame, memoryview):
+                reader.release(frame)
+        assert got == bodies
+        assert offered and min(offered) > 0, "TLS must fill the reader's buffers, not call data_received"
+        await asyncio.wait_for(closed, 10)  # the server closed: the protocol resolves aiokafka's future
+        assert reader.at_eof()
+        transport.close()
+    finally:
+        server.close()
+        await server.wait_closed()
