@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,3 +38,13 @@ def reference() -> pd.DataFrame:
 def current() -> pd.DataFrame:
     """Same distribution, different sample."""
     return make_frame(5000, seed=1)
+
+
+@pytest.fixture(autouse=True)
+def _stock_aiokafka() -> Iterator[None]:
+    """A sidecar started in-process installs ``kafka.fast_io`` for the whole process; put aiokafka's own
+    classes back after every test so no test depends on which ran before it."""
+    yield
+    from sidecar.stream import kafkaio
+
+    kafkaio.uninstall()

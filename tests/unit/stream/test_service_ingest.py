@@ -174,3 +174,25 @@ async def test_a_failed_request_is_logged_and_the_answers_after_it_still_apply(s
     await _ingest(service, [_record(0, orjson.dumps({"request_id": "r", "timestamp": 1_800_000_000,
                                                      "values": {"age": 30}}))])
     assert _count(service, "ok") == 1 and "ingest request failed" in caplog.text
+
+
+@pytest.mark.parametrize("fast_io", [True, False])
+async def test_the_service_uses_fast_io_only_when_configured(tmp_path: Path, fast_io: bool,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    import aiokafka.conn
+
+    from sidecar.stream import kafkaio
+    from sidecar.stream.kafkaio.frames import FrameConnection
+
+    kafkaio.uninstall()
+    settings = Settings(model="m", inputs={"topic": "t", "contract": "unused"}, ingest={"worker_process": False},
+                        kafka={"bootstrap_servers": "127.0.0.1:9", "fast_io": fast_io, "retry_backoff_seconds": 0.05})
+    service = SidecarService(settings, SidecarMetrics("m"),
+                             contracts={"inputs": DataContract("c", churn_frame(200, seed=1))})
+    with caplog.at_level("INFO", logger="sidecar.stream.service"):
+        await service.start()
+        try:
+            assert (aiokafka.conn.AIOKafkaConnection is FrameConnection) is fast_io
+        finally:
+            await service.stop()
+    assert ("Kafka fast I/O: frames" in caplog.text) is fast_io
