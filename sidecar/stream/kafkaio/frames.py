@@ -31,6 +31,9 @@ import aiokafka.conn as _conn
 
 SUPPORTED_AIOKAFKA = ("0.14.0",)
 STAGE_BYTES = 256 * 1024  # asyncio's own read size for plain sockets
+#: The receive buffer of large frames is kept for the next one up to this size; a larger response (many
+#: partitions in one fetch) gets a buffer that is dropped once parsed, so it is not held for good.
+KEEP_BYTES = 16 * 1024 * 1024
 _SIZE_BYTES = 4  # every Kafka response starts with its length as a big-endian int32
 
 
@@ -172,7 +175,9 @@ class FrameReader:
         """Give the buffer of a large frame back for reuse (frames are released in the order read)."""
         frame.release()
         if self._lent:
-            self._lent.popleft()
+            buffer = self._lent.popleft()
+            if buffer is self._big and len(buffer) > KEEP_BYTES:
+                self._big = bytearray()
 
 
 class FrameView:

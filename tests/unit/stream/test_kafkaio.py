@@ -338,3 +338,21 @@ async def test_frames_arrive_whole_through_tls(tls_pair: tuple[ssl.SSLContext, s
     finally:
         server.close()
         await server.wait_closed()
+
+
+def test_a_receive_buffer_beyond_the_keep_size_is_dropped_once_released(loop: asyncio.AbstractEventLoop,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(frames, "KEEP_BYTES", 2 * STAGE_BYTES)
+    reader = FrameReader(loop)
+    huge, normal = _body(3 * STAGE_BYTES, 8), _body(2 * STAGE_BYTES, 9)
+    _feed(reader, _stream([huge]), [100_000])
+    (got,) = _drain(loop, reader, 1)
+    assert isinstance(got, memoryview) and got == huge
+    reader.release(got)
+    assert len(reader._big) == 0, "a buffer above KEEP_BYTES is not held after its frame"
+    _feed(reader, _stream([normal]), [100_000])
+    (got,) = _drain(loop, reader, 1)
+    assert isinstance(got, memoryview) and got == normal
+    kept = got.obj
+    reader.release(got)
+    assert reader._big is kept, "one within KEEP_BYTES is kept for the next large frame"
