@@ -1,4 +1,4 @@
-"""Kafka responses received straight into their own buffers (``kafka.frame_transport``).
+"""Kafka responses received straight into their own buffers (half of ``kafka.fast_io``).
 
 aiokafka reads every response through an ``asyncio.StreamReader``: each chunk from the socket is copied
 into one growing ``bytearray``, the reader is paused and resumed every 128 KiB, and ``readexactly`` copies
