@@ -35,6 +35,9 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_PASSWORD_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
 class KafkaSettings(_Section):
     """Connection to the brokers; the consumer group is shared by every sidecar of one model."""
 
@@ -44,6 +47,9 @@ class KafkaSettings(_Section):
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
     sasl_password: str | None = None
+    ssl_cafile: str | None = Field(None, description="PEM CA bundle of the brokers' certificates (else system CAs)")
+    ssl_certfile: str | None = Field(None, description="PEM client certificate (mutual TLS)")
+    ssl_keyfile: str | None = Field(None, description="PEM key of ssl_certfile, if not in that file")
     client_id: str = "model-health-sidecar"
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     max_poll_records: int = Field(10_000, ge=1)
@@ -57,6 +63,25 @@ class KafkaSettings(_Section):
     fetch_max_wait_ms: int = Field(100, ge=0)
     retry_backoff_seconds: float = Field(1.0, gt=0)
     retry_backoff_max_seconds: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL_") and not self.sasl_mechanism:
+            raise ValueError(f"security_protocol {self.security_protocol} needs sasl_mechanism")
+        if self.sasl_mechanism in _PASSWORD_MECHANISMS and not (self.sasl_username and self.sasl_password):
+            raise ValueError(f"sasl_mechanism {self.sasl_mechanism} needs sasl_username and sasl_password")
+        if self.ssl_keyfile and not self.ssl_certfile:
+            raise ValueError("ssl_keyfile is set without ssl_certfile")
+        for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            path = getattr(self, key)
+            if path is not None and not Path(path).is_file():
+                raise ValueError(f"{key} {path!r} is not a file")
+        return self
+
+    @property
+    def uses_ssl(self) -> bool:
+        """Whether connections to the brokers are TLS (SSL or SASL_SSL)."""
+        return self.security_protocol in ("SSL", "SASL_SSL")
 
 
 class TopicSettings(_Section):

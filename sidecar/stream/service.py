@@ -27,6 +27,7 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import OffsetAndMetadata
 
 from sidecar.config import Settings, TopicSettings
@@ -231,6 +232,10 @@ class SidecarService:
                 sasl_mechanism=k.sasl_mechanism,
                 sasl_plain_username=k.sasl_username,
                 sasl_plain_password=k.sasl_password,
+            )
+        if k.uses_ssl:
+            common["ssl_context"] = create_ssl_context(
+                cafile=k.ssl_cafile, certfile=k.ssl_certfile, keyfile=k.ssl_keyfile
             )
         consumer = AIOKafkaConsumer(
             group_id=k.group_id,

@@ -55,6 +55,13 @@ def test_environment_alone(monkeypatch: pytest.MonkeyPatch) -> None:
         ("model: churn\ninputs: {topic: t, contract: c, format: xml}", "inputs.format"),
         ("- a list", "mapping"),
         ("model: [unclosed", "not valid YAML"),
+        ("model: churn\nkafka: {security_protocol: SASL_SSL}\ninputs: {topic: t, contract: c}",
+         "kafka.*SASL_SSL needs sasl_mechanism"),
+        ("model: churn\nkafka: {security_protocol: SASL_PLAINTEXT, sasl_mechanism: PLAIN, sasl_username: u}\n"
+         "inputs: {topic: t, contract: c}", "kafka.*PLAIN needs sasl_username and sasl_password"),
+        ("model: churn\nkafka: {security_protocol: SSL, ssl_cafile: /no/such/ca.pem}\ninputs: {topic: t, contract: c}",
+         "kafka.*ssl_cafile '/no/such/ca.pem' is not a file"),
+        ("model: churn\nkafka: {ssl_keyfile: key.pem}\ninputs: {topic: t, contract: c}", "without ssl_certfile"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, text: str, match: str) -> None:

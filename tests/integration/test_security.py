@@ -1,8 +1,9 @@
-"""The sidecar against a broker that wants SASL (PLAIN over SASL_PLAINTEXT), with ``kafka.fast_io`` on.
+"""The sidecar against a broker's SASL (PLAIN over SASL_PLAINTEXT) and SSL listeners, ``kafka.fast_io`` on.
 
-SASL's handshake frames take their own path through the fast transport (they are passed through to the
-authenticator, not parsed), so this runs the real ``sidecar run`` against a real authenticating listener
-of its own broker (``scripts/kafka-local start --sasl-plain``).
+SASL's handshake frames take their own path through the fast transport (passed through to the
+authenticator, not parsed) and TLS hands decrypted bytes to it through another asyncio transport, so this
+runs the real ``sidecar run`` against real listeners of its own broker
+(``scripts/kafka-local start --sasl-plain USER:PASSWORD --ssl``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.helpers import create_ssl_context
 from sidecar_proc import SidecarProcess, get
 from traffic import T0, make_contract, record_messages, sidecar_config
 
@@ -28,16 +30,23 @@ USER, PASSWORD = "sidecar", "s3cret-pw"
 
 
 @pytest.fixture(scope="module")
-def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A broker of its own whose SASL_PLAINTEXT listener knows one user; yields that listener's address."""
-    state = tmp_path_factory.mktemp("kafka-sasl")
+def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A broker of its own with a SASL_PLAINTEXT listener that knows one user and an SSL listener; yields
+    its state directory (``sasl-bootstrap``, ``ssl-bootstrap``, ``ssl/ca.pem``)."""
+    state = tmp_path_factory.mktemp("kafka-secure")
     subprocess.run([sys.executable, str(KAFKA_LOCAL), "start", "--state-dir", str(state),
-                    "--sasl-plain", f"{USER}:{PASSWORD}"], check=True, capture_output=True, text=True, timeout=180)
+                    "--sasl-plain", f"{USER}:{PASSWORD}", "--ssl"], check=True, capture_output=True, text=True,
+                   timeout=180)
     try:
-        yield (state / "sasl-bootstrap").read_text().strip()
+        yield state
     finally:
         subprocess.run([sys.executable, str(KAFKA_LOCAL), "stop", "--state-dir", str(state)], check=False,
                        capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def sasl_broker(secure_broker: Path) -> str:
+    return (secure_broker / "sasl-bootstrap").read_text().strip()
 
 
 def _client(bootstrap: str, password: str = PASSWORD) -> dict[str, Any]:
@@ -103,5 +112,51 @@ def test_a_wrong_password_keeps_the_sidecar_up_and_says_so(sasl_broker: str, tmp
         assert proc.metric("model_health_kafka_up") == 0
         assert get(proc.url + "/healthz")[0] == 200
         assert "Authentication failed" in proc.log() or "SaslAuthenticationFailed" in proc.log()
+    finally:
+        proc.stop()
+
+
+def _ssl_config(state: Path, topic: str, tmp: Path, cafile: str | None) -> dict[str, Any]:
+    config = sidecar_config((state / "ssl-bootstrap").read_text().strip(), topic, tmp / "contracts",
+                            tmp / "reports")
+    config["kafka"].update(security_protocol="SSL", ssl_cafile=cafile)
+    return config
+
+
+async def test_the_sidecar_consumes_through_tls_with_fast_io(secure_broker: Path, tmp_path: Path) -> None:
+    topic = "tls.inputs"
+    make_contract(tmp_path / "contracts")
+    ca = str(secure_broker / "ssl" / "ca.pem")
+    producer = AIOKafkaProducer(bootstrap_servers=(secure_broker / "ssl-bootstrap").read_text().strip(),
+                                security_protocol="SSL", ssl_context=create_ssl_context(cafile=ca), linger_ms=5)
+    await producer.start()
+    try:
+        for v in record_messages(churn_frame(300, seed=3), T0):
+            await producer.send(topic, v)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    proc = SidecarProcess(tmp_path, _ssl_config(secure_broker, topic, tmp_path, ca))
+    try:
+        proc.start()
+        proc.wait_for(lambda: proc.metric("model_health_records_total", result="ok") == 300, what="300 records")
+        assert proc.metric("model_health_kafka_up") == 1
+        assert proc.status()["streams"][0]["open_windows"][0]["rows"] == 300
+        assert "Kafka fast I/O: frames" in proc.log()
+    finally:
+        proc.stop()
+
+
+def test_a_broker_certificate_it_cannot_verify_keeps_the_sidecar_up(secure_broker: Path, tmp_path: Path) -> None:
+    make_contract(tmp_path / "contracts")
+    # No ssl_cafile: the system CAs, which never signed the broker's self-signed certificate.
+    proc = SidecarProcess(tmp_path, _ssl_config(secure_broker, "tls.other", tmp_path, None))
+    try:
+        proc.start()
+        proc.wait_for(lambda: (proc.metric("model_health_kafka_errors_total", operation="consume") or 0) >= 1,
+                      timeout=60, what="a failed connect counted")
+        assert proc.metric("model_health_kafka_up") == 0
+        assert get(proc.url + "/healthz")[0] == 200
+        assert "CERTIFICATE_VERIFY_FAILED" in proc.log() or "certificate verify failed" in proc.log()
     finally:
         proc.stop()
