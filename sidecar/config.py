@@ -35,16 +35,13 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-_PASSWORD_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-
-
 class KafkaSettings(_Section):
     """Connection to the brokers; the consumer group is shared by every sidecar of one model."""
 
     bootstrap_servers: str = "127.0.0.1:9092"
     group_id: str | None = Field(None, description="default: model-health-<model>")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: str | None = None
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: str | None = None
     ssl_cafile: str | None = Field(None, description="PEM CA bundle of the brokers' certificates (else system CAs)")
@@ -68,7 +65,7 @@ class KafkaSettings(_Section):
     def _security_is_complete(self) -> KafkaSettings:
         if self.security_protocol.startswith("SASL_") and not self.sasl_mechanism:
             raise ValueError(f"security_protocol {self.security_protocol} needs sasl_mechanism")
-        if self.sasl_mechanism in _PASSWORD_MECHANISMS and not (self.sasl_username and self.sasl_password):
+        if self.sasl_mechanism is not None and not (self.sasl_username and self.sasl_password):
             raise ValueError(f"sasl_mechanism {self.sasl_mechanism} needs sasl_username and sasl_password")
         if self.ssl_keyfile and not self.ssl_certfile:
             raise ValueError("ssl_keyfile is set without ssl_certfile")

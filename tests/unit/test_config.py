@@ -62,6 +62,9 @@ def test_environment_alone(monkeypatch: pytest.MonkeyPatch) -> None:
         ("model: churn\nkafka: {security_protocol: SSL, ssl_cafile: /no/such/ca.pem}\ninputs: {topic: t, contract: c}",
          "kafka.*ssl_cafile '/no/such/ca.pem' is not a file"),
         ("model: churn\nkafka: {ssl_keyfile: key.pem}\ninputs: {topic: t, contract: c}", "without ssl_certfile"),
+        ("model: churn\nkafka: {security_protocol: SASL_SSL, sasl_mechanism: KERBEROS}\n"
+         "inputs: {topic: t, contract: c}",
+         "kafka.sasl_mechanism"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, text: str, match: str) -> None:
