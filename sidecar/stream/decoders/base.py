@@ -123,7 +123,8 @@ class MessageError:
 class DecodedBatch:
     """Typed column arrays decoded from a batch of messages, plus what was rejected.
 
-    Numeric and datetime columns are ``float64`` (null is ``NaN``; datetimes are epoch seconds);
+    Numeric and datetime columns are ``float64`` (null is ``NaN``; datetimes are epoch seconds), except
+    that the Arrow format hands a null-free integer column over as its integer array, unconverted;
     categorical and boolean columns are ``object`` arrays of the raw scalar or ``None`` (or
     :class:`~sidecar.stats.coded.CodedValues` from the Arrow format with ``coded_categories``). Rows are in
     message order; rows of one message stay in their order.
