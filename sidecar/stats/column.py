@@ -116,16 +116,14 @@ class ColumnProfile:
         if is_series(values):
             self.add_value_counts(values.value_counts(dropna=True, sort=False), n)
             return
-        if isinstance(values, CodedValues):
-            keys, freq = values.counts()
-            self._add_counts(keys, freq, n)
-            return
-        # Decoded stream batches are object arrays: factorize + bincount skips building a Series.
-        import pandas as pd  # lazily: see is_series
+        if not isinstance(values, CodedValues):
+            # Decoded stream batches are object arrays: factorized into codes, without building a Series.
+            import pandas as pd  # lazily: see is_series
 
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-        self._add_counts(uniques.tolist(), counts.tolist(), n)
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            values = CodedValues(codes, np.asarray(uniques, dtype=object))
+        keys, freq = values.counts()
+        self._add_counts(keys, freq, n)
 
     def add_value_counts(self, counts: pd.Series, n: int) -> None:
         """Fold in a categorical batch of ``n`` rows given as its ``value_counts(dropna=True)``."""

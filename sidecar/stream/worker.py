@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import pickle
@@ -29,7 +28,7 @@ from typing import Any, Protocol, cast
 
 from sidecar.config import Settings
 from sidecar.contract import DataContract
-from sidecar.memory import tune_malloc
+from sidecar.memory import tune_gc, tune_malloc
 from sidecar.stream.engine import Outcome, Request, StreamEngine
 from sidecar.stream.ring import RingAllocator, SharedRing
 
@@ -234,19 +233,21 @@ class ProcessIngest:
                 code = proc.wait(timeout=1.0)
         self._dead = f"ingest worker exited (exit code {code}; {type(exc).__name__})"
         log.error("%s; its open windows will be rebuilt from Kafka", self._dead)
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self._conn.fileno())
+        self._stop_reading()
         while self._pending:
             future, _ = self._pending.popleft()
             if not future.done():
                 future.set_exception(IngestWorkerDied(self._dead))
         self._alloc.clear()
 
-    def _close_transport(self) -> None:
+    def _stop_reading(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 asyncio.get_running_loop().remove_reader(self._conn.fileno())
+
+    def _close_transport(self) -> None:
+        self._stop_reading()
+        if self._conn is not None:
             self._conn.close()
             self._conn = None
         if self._ring is not None:
@@ -258,8 +259,7 @@ class ProcessIngest:
         if proc is None:
             return
         if conn is not None and self._dead is None:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(conn.fileno())
+            self._stop_reading()
             with contextlib.suppress(OSError):
                 conn.send(("stop",))
         try:
@@ -310,11 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     ring = SharedRing(ring_bytes, fd=ring_fd)
     engine = StreamEngine(settings, contracts)
     del contracts
-    # The same collector tuning as the main process (see sidecar.runner): long-lived state frozen, few
-    # generation-0 collections while batches allocate their short-lived objects.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    tune_gc()
     while True:
         try:
             message = conn.recv()

@@ -266,20 +266,22 @@ def _coded_categorical(column: pa.ChunkedArray, label: str) -> np.ndarray | Code
             chunk = column.chunk(0)
             dictionary = chunk.dictionary
             if dictionary.null_count == 0 and len(pc.unique(dictionary)) == len(dictionary):
-                codes = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-                return CodedValues(codes, np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object))
+                return _coded(chunk)
         column = column.cast(kind.value_type)  # several or unusual dictionaries: encode afresh
     elif not _is_text(kind):
         return _categorical(column, label)
-    encoded = pc.dictionary_encode(column).combine_chunks() if column.num_chunks else None
-    if encoded is None:
+    if not column.num_chunks:
         return np.empty(0, dtype=object)
-    indices = encoded.indices
+    return _coded(pc.dictionary_encode(column).combine_chunks())
+
+
+def _coded(array: pa.DictionaryArray) -> CodedValues:
+    """A dictionary array (distinct, null-free dictionary) as codes, null rows as -1."""
+    indices = array.indices
     if indices.null_count:
         indices = indices.fill_null(-1)
     codes = indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    values = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
-    return CodedValues(codes, values)
+    return CodedValues(codes, np.asarray(array.dictionary.to_numpy(zero_copy_only=False), dtype=object))
 
 
 def _coded_boolean(column: pa.ChunkedArray, label: str) -> np.ndarray | CodedValues:

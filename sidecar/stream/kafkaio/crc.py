@@ -3,8 +3,9 @@
 With ``check_crcs`` on, aiokafka verifies each batch with a software CRC32C at about 2.2 GB/s: 1.3 ms per
 2.9 MB Arrow message, a third of a plain aiokafka consumer's CPU on Arrow batches (py-spy). The ``crc32c``
 package uses the CPU's CRC32 instruction (SSE4.2 / ARMv8) at about 30 GB/s and reads the fetched bytes in
-place. Here every v2 batch of a fetched partition is verified with it before aiokafka sees the records; a
-partition whose batches all match skips aiokafka's own check. Anything else (a mismatch, an old
+place. With ``check_crcs`` on, every v2 batch of a fetched partition is verified with it before aiokafka
+iterates the records (with it off, nothing is computed); a partition whose batches all match skips
+aiokafka's own check. Anything else (a mismatch, an old
 message format) goes through aiokafka's check unchanged, so a corrupt batch raises exactly as before.
 """
 
@@ -51,11 +52,19 @@ def batches_verified(data: bytes | bytearray | memoryview) -> bool:
 
 
 class CheckedRecords(MemoryRecords):  # type: ignore[misc, valid-type]
-    """aiokafka's records of one fetched partition, with their CRCs already verified (or not)."""
+    """aiokafka's records of one fetched partition, whose CRCs can be verified in hardware."""
 
     def __init__(self, data: bytes) -> None:
         super().__init__(data)
-        self.crcs_verified = batches_verified(data)
+        self._data = data
+        self._verified: bool | None = None
+
+    @property
+    def crcs_verified(self) -> bool:
+        """Whether every whole batch matches its CRC; computed once, and only when asked (``check_crcs``)."""
+        if self._verified is None:
+            self._verified = batches_verified(self._data)
+        return self._verified
 
 
 class CheckedPartitionRecords(_fetcher.PartitionRecords):  # type: ignore[misc]
@@ -72,7 +81,7 @@ class CheckedPartitionRecords(_fetcher.PartitionRecords):  # type: ignore[misc]
         check_crcs: bool,
         isolation_level: Any,
     ) -> None:
-        if check_crcs and getattr(records, "crcs_verified", False):
+        if check_crcs and getattr(records, "crcs_verified", False):  # not computed without check_crcs
             check_crcs = False
         super().__init__(
             tp,
