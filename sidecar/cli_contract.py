@@ -24,6 +24,7 @@ from sidecar.io import FORMATS, ReadHints, check_source, hints_from_specs, read_
 from sidecar.report import CHECK_NAMES, Status
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.kinds import ColumnKind
+from sidecar.stats.noise import FALSE_ALARM
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -294,10 +295,12 @@ def _describe(settings: dict[str, Any]) -> str:
     """``method=psi warn>0.1 crit>0.25``-style text of one check's settings."""
     parts = []
     for key, value in settings.items():
-        if key in ("warning", "critical") or value is None:
+        if key in ("warning", "critical") or value is None or _default_false_alarm(key, value):
             continue
         if key == "rules":
             parts += [f"{'missing' if r['value'] is None else repr(r['value'])}: {_thresholds(r)}" for r in value]
+            parts += [f"{k}={v}" for r in value[:1] for k, v in r.items() if k.startswith("false_alarm_")
+                      and not _default_false_alarm(k, v)]
         elif key == "allowed":
             parts.append(f"allowed={len(value)} values")
         else:
@@ -305,6 +308,10 @@ def _describe(settings: dict[str, Any]) -> str:
     if settings.get("warning") is not None or settings.get("critical") is not None:
         parts.append(_thresholds(settings))
     return " ".join(parts)
+
+
+def _default_false_alarm(key: str, value: Any) -> bool:
+    return key.startswith("false_alarm_") and value == FALSE_ALARM[key.removeprefix("false_alarm_")]
 
 
 def _thresholds(s: dict[str, Any]) -> str:

@@ -22,6 +22,9 @@ def _row(r: CheckResult) -> str:
     col = r.column if r.column is not None else "(table)"
     reason = r.details.get("reason") or r.details.get("message") or ""
     thresholds = f"warn>{_fmt(r.warning)} crit>{_fmt(r.critical)}"
+    if r.details.get("noise_bound") is not None:
+        # The value had to clear the noise bound too; show it so a verdict can be checked by eye.
+        thresholds += f" noise>{_fmt(r.details['noise_bound'])} p={_fmt(r.details.get('p_value'))}"
     extra = f"  {reason}" if reason else ""
     return f"  {_MARK[r.status.value]} {r.check:<15} {col:<28} value={_fmt(r.value):<10} {thresholds}{extra}"
 
@@ -39,8 +42,8 @@ def render_text(report: ValidationReport, *, show_healthy: bool = False) -> str:
     ]
     for check, counts in report.summary.items():
         lines.append(f"  {check:<15} {counts['healthy']:>8} {counts['warning']:>8} {counts['critical']:>8}")
+    # Report rows come worst first, the furthest past their thresholds first (DataContract.check).
     rows = [r for r in report.results if show_healthy or r.status.value != "healthy"]
-    rows.sort(key=lambda r: (-r.status.severity, r.check, r.column or ""))
     if rows:
         lines += ["", "Findings:"] + [_row(r) for r in rows]
     return "\n".join(lines)

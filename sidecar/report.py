@@ -21,7 +21,11 @@ CHECK_NAMES = ("schema", "row_count", "special_values", "min_max", "uniqueness",
 
 
 class Status(StrEnum):
-    """Outcome of a check. Ordered by severity: ``Status.worst(...)`` picks the most severe."""
+    """Outcome of a check, totally ordered by severity: ``Status.CRITICAL > Status.WARNING > Status.HEALTHY``.
+
+    >>> max(Status.WARNING, Status.CRITICAL, Status.HEALTHY), sorted([Status.CRITICAL, Status.HEALTHY])
+    (<Status.CRITICAL: 'critical'>, [<Status.HEALTHY: 'healthy'>, <Status.CRITICAL: 'critical'>])
+    """
 
     HEALTHY = "healthy"
     WARNING = "warning"
@@ -31,6 +35,31 @@ class Status(StrEnum):
     def severity(self) -> int:
         """0 healthy, 1 warning, 2 critical (also the value of ``model_health_check_status``)."""
         return _SEVERITY[self]
+
+    # A str enum would compare alphabetically ("critical" < "healthy"); statuses compare by severity, so
+    # ``max``, ``sorted`` and ``>=`` mean "worse". Plain strings naming a status compare the same way.
+    def _rank(self, other: object) -> int | None:
+        if isinstance(other, Status):
+            return _SEVERITY[other]
+        if isinstance(other, str) and other in _BY_VALUE:
+            return _SEVERITY[_BY_VALUE[other]]
+        return None
+
+    def __lt__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else _SEVERITY[self] < rank
+
+    def __le__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else _SEVERITY[self] <= rank
+
+    def __gt__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else _SEVERITY[self] > rank
+
+    def __ge__(self, other: object) -> bool:
+        rank = self._rank(other)
+        return NotImplemented if rank is None else _SEVERITY[self] >= rank
 
     @classmethod
     def worst(cls, statuses: Any) -> Status:
@@ -43,6 +72,7 @@ class Status(StrEnum):
 
 
 _SEVERITY = {Status.HEALTHY: 0, Status.WARNING: 1, Status.CRITICAL: 2}
+_BY_VALUE = {s.value: s for s in Status}
 
 
 class CheckResult(BaseModel):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sidecar.errors import ConfigurationError, UnknownNameError
 from sidecar.report import CheckResult, Status
+from sidecar.stats.noise import FALSE_ALARM, NullModel, noise_details
 
 if TYPE_CHECKING:
     from sidecar.stats.column import ColumnProfile
@@ -31,8 +32,11 @@ __all__ = [
     "get_check",
     "judge",
     "not_run",
+    "order_findings",
     "register_check",
+    "resolve_false_alarm",
     "resolve_thresholds",
+    "skipped",
 ]
 
 #: Settings key of table-level checks (schema, row count).
@@ -42,12 +46,20 @@ CHECKS: dict[str, Check] = {}
 
 
 class CheckSettings(BaseModel):
-    """Base of every check's per-column settings: the two thresholds."""
+    """Base of every check's per-column settings: the two thresholds (effect sizes) and the false-alarm
+    level of each (the chance, under no change, that sampling noise alone crosses its noise bound)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     warning: float | None = None
     critical: float | None = None
+    false_alarm_warning: float = FALSE_ALARM["warning"]
+    false_alarm_critical: float = FALSE_ALARM["critical"]
+
+    @property
+    def false_alarm(self) -> dict[str, float]:
+        """``{"warning": ..., "critical": ...}``."""
+        return {"warning": self.false_alarm_warning, "critical": self.false_alarm_critical}
 
 
 class Check(ABC):
@@ -68,9 +80,13 @@ class Check(ABC):
     ) -> list[CheckResult]:
         """Result rows for ``column`` (``TABLE`` for table-level checks)."""
 
-    def row(self, column: str | None, value: float | None, settings: CheckSettings, **details: Any) -> CheckResult:
-        """A result row judged against ``settings``' thresholds."""
-        status = judge(value, settings.warning, settings.critical)
+    def row(self, column: str | None, value: float | None, settings: CheckSettings,
+            noise: NullModel | None = None, **details: Any) -> CheckResult:
+        """A result row judged against ``settings``' thresholds and, when the value is a sample estimate,
+        against the noise bounds of ``noise`` (the bounds and the p-value go into ``details``)."""
+        bounds, extra = noise_details(noise, value, settings.false_alarm)
+        details.update(extra)
+        status = judge(value, settings.warning, settings.critical, bounds)
         return CheckResult(
             check=self.name,
             column=None if column == TABLE else column,
@@ -93,7 +109,7 @@ class ColumnCheck(Check):
 
         cur, reason = current_column(column, current)
         if cur is None:
-            return [not_run(self.name, column, reason or "", settings)]
+            return [skipped(self.name, column, reason or "", settings)]
         return self.evaluate_column(column, settings, reference.columns[column], cur, current)
 
     @abstractmethod
@@ -119,15 +135,37 @@ def get_check(name: str) -> Check:
         raise UnknownNameError(f"unknown check {name!r}; registered: {', '.join(sorted(CHECKS))}") from None
 
 
-def judge(value: float | None, warning: float | None, critical: float | None) -> Status:
-    """Status of ``value``: a value strictly above a threshold crosses it; ``None`` is healthy."""
+def judge(value: float | None, warning: float | None, critical: float | None,
+          noise_bounds: tuple[float, float] | None = None) -> Status:
+    """Status of ``value``: a value crosses a threshold when it is strictly above it and, if
+    ``noise_bounds`` (warning, critical) are given, strictly above that severity's noise bound too.
+    ``None`` is healthy.
+
+    >>> judge(0.3, 0.1, 0.25), judge(0.3, 0.1, 0.25, noise_bounds=(0.2, 0.4))
+    (<Status.CRITICAL: 'critical'>, <Status.WARNING: 'warning'>)
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return Status.HEALTHY
-    if critical is not None and value > critical:
+    warn_noise, crit_noise = noise_bounds if noise_bounds is not None else (-math.inf, -math.inf)
+    if critical is not None and value > critical and value > crit_noise:
         return Status.CRITICAL
-    if warning is not None and value > warning:
+    if warning is not None and value > warning and value > warn_noise:
         return Status.WARNING
     return Status.HEALTHY
+
+
+def skipped(check: str, column: str | None, reason: str, settings: CheckSettings | None = None) -> CheckResult:
+    """The healthy "skipped" row of a check that did not run because another finding already says why
+    (a missing or retyped column is one critical schema row, not one per check)."""
+    return CheckResult(
+        check=check,
+        column=None if column == TABLE else column,
+        status=Status.HEALTHY,
+        value=None,
+        warning=settings.warning if settings else None,
+        critical=settings.critical if settings else None,
+        details={"reason": reason, "ran": False, "skipped": True},
+    )
 
 
 def not_run(check: str, column: str | None, reason: str, settings: CheckSettings | None = None) -> CheckResult:
@@ -179,6 +217,26 @@ def resolve_thresholds(
     return warn, crit
 
 
+def resolve_false_alarm(where: str, warning: Any = None, critical: Any = None) -> dict[str, float]:
+    """Settings fields for user false-alarm levels (``false_alarm_warning=``, ``false_alarm_critical=``).
+
+    Each must be a probability in (0, 0.5]; the warning level may not be below the critical one.
+    """
+    out: dict[str, float] = {}
+    for name, value in (("false_alarm_warning", warning), ("false_alarm_critical", critical)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 0.5:
+            raise ConfigurationError(f"{where}: {name} must be a probability in (0, 0.5], got {value!r}")
+        out[name] = float(value)
+    w = out.get("false_alarm_warning", FALSE_ALARM["warning"])
+    c = out.get("false_alarm_critical", FALSE_ALARM["critical"])
+    if w < c:
+        raise ConfigurationError(f"{where}: false_alarm_warning {w} is below false_alarm_critical {c}; "
+                                 "a warning must be at least as easy to raise as a critical")
+    return out
+
+
 def columns_arg(reference: Profile, columns: str | Iterable[str] | None, check: str) -> list[str]:
     """Normalise a ``columns`` argument (one name, a list, or ``None`` for all) and check it exists."""
     if columns is None:
@@ -192,3 +250,23 @@ def columns_arg(reference: Profile, columns: str | Iterable[str] | None, check: 
                 f"{check}: unknown column {name!r}; the reference has {sorted(reference.columns)}"
             )
     return names
+
+
+def _excess(row: CheckResult) -> float:
+    """How far past what it crossed a finding is: value / max(threshold, noise bound) of its severity.
+    Findings with no number (a missing column) rank first: nothing else about the column can be judged."""
+    if row.value is None:
+        return math.inf
+    if row.status is Status.CRITICAL:
+        limit = max(row.critical or 0.0, row.details.get("noise_bound") or 0.0)
+    else:
+        limit = max(row.warning or 0.0, row.details.get("noise_bound_warning") or 0.0)
+    return row.value / limit if limit > 0 else math.inf
+
+
+def order_findings(rows: Sequence[CheckResult]) -> list[CheckResult]:
+    """Critical findings first, then warnings, each the furthest past its threshold first; healthy rows
+    after them in their given order (check, then column)."""
+    findings = [r for r in rows if r.status is not Status.HEALTHY]
+    findings.sort(key=lambda r: (-r.status.severity, -_excess(r)))  # stable: ties keep check/column order
+    return findings + [r for r in rows if r.status is Status.HEALTHY]

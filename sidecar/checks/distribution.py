@@ -1,4 +1,9 @@
-"""Distribution drift check: a distance between the reference and current binned distributions."""
+"""Distribution drift check: a distance between the reference and current binned distributions.
+
+A distance is judged against its effect-size thresholds and against its sampling noise for the two sample
+sizes and the bins in use (:mod:`sidecar.stats.noise`); a custom distance gets its noise by a parametric
+bootstrap of the pooled bins.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.distances import ORDERED_ONLY, resolve_distance
+from sidecar.stats.noise import distance_noise
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "DEFAULT_METHOD", "DistributionCheck", "DistributionSettings", "bin_labels"]
@@ -21,13 +27,17 @@ __all__ = ["DEFAULTS", "DEFAULT_METHOD", "DistributionCheck", "DistributionSetti
 #: categories (bounded in [0, 1] and not inflated by many rare categories).
 DEFAULT_METHOD = {"numeric": "psi", "categorical": "l-infinity"}
 
-#: (warning, critical) per method; custom callables have no default and need thresholds.
+#: (warning, critical) effect sizes per method; custom callables have no default and need thresholds.
+#: Chosen so that on 20 reference-quantile bins a mean shift of 0.25 sd is a warning and 0.5 sd is
+#: critical (binned PSI 0.063 and 0.245, KS 0.10 and 0.20, JS 0.11 and 0.21, Wasserstein 0.063 and
+#: 0.125), and a category whose share moves by 10 points is critical. Small samples are protected by the
+#: noise bound, not by high thresholds.
 DEFAULTS: dict[str, tuple[float | None, float | None]] = {
-    "l-infinity": (0.1, 0.2),
-    "psi": (0.1, 0.25),
-    "jensen-shannon": (0.1, 0.2),
-    "ks": (0.1, 0.2),
-    "wasserstein": (0.05, 0.1),
+    "l-infinity": (0.04, 0.06),
+    "psi": (0.05, 0.2),
+    "jensen-shannon": (0.05, 0.15),
+    "ks": (0.05, 0.15),
+    "wasserstein": (0.03, 0.1),
     "custom": (None, None),
 }
 
@@ -50,6 +60,11 @@ class DistributionCheck(ColumnCheck):
         out: dict[str, CheckSettings] = {}
         for c in columns:
             spec = reference.columns[c].spec
+            if spec.identifier:
+                raise ConfigurationError(
+                    f"distribution: column {c!r} is an identifier (every reference value unique); its values "
+                    "are not stored and new ids are not drift"
+                )
             family = "numeric" if spec.is_numeric else "categorical"
             chosen = method if method is not None else DEFAULT_METHOD[family]
             if callable(chosen):
@@ -80,9 +95,12 @@ class DistributionCheck(ColumnCheck):
     ) -> list[CheckResult]:
         assert isinstance(settings, DistributionSettings)
         ref_counts, cur_counts = ref.bin_counts(), cur.bin_counts()
-        value = float(self.distance(settings.method)(ref_counts, cur_counts))
-        return [self.row(column, value, settings, method=settings.method, bins=bin_labels(ref),
-                         reference=_shares(ref_counts), current=_shares(cur_counts))]
+        fn = self.distance(settings.method)
+        value = float(fn(ref_counts, cur_counts))
+        noise = distance_noise(settings.method, ref_counts, cur_counts, fn)
+        return [self.row(column, value, settings, noise, method=settings.method, bins=bin_labels(ref),
+                         reference=_shares(ref_counts), current=_shares(cur_counts),
+                         reference_rows=int(ref_counts.sum()), current_rows=int(cur_counts.sum()))]
 
 
 def _shares(counts: np.ndarray) -> list[float]:

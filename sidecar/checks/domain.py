@@ -1,28 +1,38 @@
-"""Domain check: share of rows holding values outside the allowed set (by default the reference's)."""
+"""Domain check: share of rows holding values outside the allowed set (by default the reference's).
+
+On by default for categorical columns whose every reference value is known. Values seen fewer than
+``min_value_count`` times in the reference are known by keyed hash only (:mod:`sidecar.stats.hashing`), so
+the contract holds no rare raw values. A sample of the same population still shows values the reference
+never saw, about as often as the reference saw values only once (Good-Turing): with ``f1`` singletons in
+``m`` reference rows, the unseen mass is taken as ``Beta(f1 + 1, m - f1)`` and the unseen count among
+``n`` new rows as beta-binomial. That is the noise a share must exceed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
 from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult
 from sidecar.stats.column import ColumnProfile
+from sidecar.stats.hashing import column_key, value_hash
+from sidecar.stats.noise import BetaBinomialShare
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "MAX_EXAMPLES", "DomainCheck", "DomainSettings"]
 
-#: (warning, critical) on the share of rows with unseen values: any is a warning, over 1% critical.
-DEFAULTS = (0.0, 0.01)
+#: (warning, critical) on the share of rows with unseen values: 0.1% and 1%, each also beyond the noise bound.
+DEFAULTS = (0.001, 0.01)
 #: How many unseen values a report row lists.
 MAX_EXAMPLES = 10
 
 
 class DomainSettings(CheckSettings):
-    """The allowed values."""
+    """The allowed values; ``None``: the values the reference saw (frequent ones raw, rare ones hashed)."""
 
-    allowed: tuple[str | int | float | bool, ...] = ()
+    allowed: tuple[str | int | float | bool, ...] | None = None
 
 
 @register_check
@@ -43,28 +53,58 @@ class DomainCheck(ColumnCheck):
                     f"domain: column {c!r} is {ref.spec.kind.value}; a domain needs categories "
                     "(use min_max_test for numbers)"
                 )
-            if allowed is None and ref.other > 0:
-                raise ConfigurationError(
-                    f"domain: column {c!r} has more distinct values than a profile tracks "
-                    f"({len(ref.categories)}+); pass allowed= explicitly"
-                )
-            values = tuple(allowed) if allowed is not None else tuple(ref.spec.categories)
+            if allowed is None and ref.domain_hashes is None and ref.other > 0:
+                why = ("is an identifier (every value unique)" if ref.spec.identifier else
+                       "has more distinct values than a profile tracks")
+                raise ConfigurationError(f"domain: column {c!r} {why}; pass allowed= explicitly")
             warn, crit = resolve_thresholds(f"domain column {c!r}", DEFAULTS, **kwargs)
-            out[c] = DomainSettings(warning=warn, critical=crit, allowed=values)
+            out[c] = DomainSettings(warning=warn, critical=crit,
+                                    allowed=tuple(allowed) if allowed is not None else None)
         return out
 
     def evaluate_column(
         self, column: str, settings: CheckSettings, ref: ColumnProfile, cur: ColumnProfile, current: Profile
     ) -> list[CheckResult]:
         assert isinstance(settings, DomainSettings)
-        allowed = {(type(v), v) for v in settings.allowed}
-        unseen = {k: n for k, n in cur.categories.items() if (type(k), k) not in allowed}
+        known = _Domain(ref, settings.allowed)
+        unseen = {k: n for k, n in cur.categories.items() if not known.has(k)}
         # Values folded into "other" past the category cap are unseen unless proven otherwise.
         outside = sum(unseen.values()) + cur.other
         present = cur.count - cur.nulls
         share = outside / present if present else 0.0
-        seen = {(type(k), k) for k in cur.categories}
         examples = sorted(unseen, key=lambda k: (-unseen[k], repr(k)))[:MAX_EXAMPLES]
-        vanished = [v for v in settings.allowed if (type(v), v) not in seen][:MAX_EXAMPLES]
-        return [self.row(column, share, settings, unseen_rows=outside, unseen_examples=examples,
+        seen = {(type(k), k) for k in cur.categories}
+        listed = settings.allowed if settings.allowed is not None else ref.spec.categories
+        vanished = [v for v in listed if (type(v), v) not in seen][:MAX_EXAMPLES]
+        noise = None
+        m = ref.count - ref.nulls
+        if present and m:
+            expected = known.expected_outside()
+            noise = BetaBinomialShare(n=present, a=expected + 1.0, b=max(m - expected, 1.0))
+        return [self.row(column, share, settings, noise, unseen_rows=outside, unseen_examples=examples,
                          vanished_examples=vanished)]
+
+
+class _Domain:
+    """Membership in a column's domain: raw allowed values, or the reference's raw and hashed values."""
+
+    def __init__(self, ref: ColumnProfile, allowed: tuple[Any, ...] | None) -> None:
+        self.ref = ref
+        self.allowed = allowed
+        values = allowed if allowed is not None else ref.spec.categories
+        self.raw = {(type(v), v) for v in values}
+        self.hashes = ref.domain_hashes if allowed is None else None
+        self.key = column_key(ref.spec.name, ref.hll.registers) if self.hashes else b""
+
+    def has(self, value: Hashable) -> bool:
+        if (type(value), value) in self.raw:
+            return True
+        return bool(self.hashes) and value_hash(self.key, value) in self.hashes  # type: ignore[operator]
+
+    def expected_outside(self) -> float:
+        """Reference rows expected outside the domain: singletons (Good-Turing) for the learned domain; for
+        an explicit list, reference rows outside it (values it does not name, counted in "other" included)."""
+        if self.allowed is None:
+            return float(self.ref.singletons)
+        inside = sum(c for k, c in self.ref.categories.items() if (type(k), k) in self.raw)
+        return float(self.ref.count - self.ref.nulls - inside)

@@ -1,4 +1,11 @@
-"""Min/max check: share of values outside ``[lower_bound, upper_bound]``."""
+"""Min/max check: share of values outside ``[lower_bound, upper_bound]``.
+
+On by default for numeric columns with the reference's own minimum and maximum as bounds. Values of the
+same population still land outside those now and then: for ``m`` reference values the mass outside their
+range is ``Beta(2, m-1)`` (expected share ``2/(m+1)``), so the count outside among ``n`` new values is
+beta-binomial. That is the noise a share must exceed; with user bounds, the reference's own share outside
+them (read off its histogram) takes the place of the extremes.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +13,20 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
 from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult
 from sidecar.stats.column import ColumnProfile
+from sidecar.stats.noise import BetaBinomialShare
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "MinMaxCheck", "MinMaxSettings"]
 
-#: (warning, critical) on the share of non-missing values out of bounds: any is a warning, over 1% critical.
-DEFAULTS = (0.0, 0.01)
+#: (warning, critical) on the share of non-missing values out of bounds: 0.1% and 0.5%, each also beyond
+#: the noise bound.
+DEFAULTS = (0.001, 0.005)
 
 
 class MinMaxSettings(CheckSettings):
@@ -38,6 +49,9 @@ class MinMaxCheck(ColumnCheck):
         out: dict[str, CheckSettings] = {}
         for c in columns:
             ref = reference.columns[c]
+            if ref.spec.identifier and lower is None and upper is None:
+                raise ConfigurationError(f"min_max: column {c!r} is an identifier; its extremes are not stored "
+                                         "(pass lower_bound= / upper_bound= to bound it)")
             if not ref.spec.is_numeric:
                 raise ConfigurationError(f"min_max: column {c!r} is {ref.spec.kind.value}; bounds need numbers")
             lo = _bound("lower_bound", lower, c, ref.minimum)
@@ -54,9 +68,37 @@ class MinMaxCheck(ColumnCheck):
         assert isinstance(settings, MinMaxSettings)
         present = cur.count - cur.nulls
         share = (cur.below + cur.above) / present if present else 0.0
-        return [self.row(column, share, settings, lower_bound=settings.lower_bound,
+        return [self.row(column, share, settings, _noise(ref, settings, present), lower_bound=settings.lower_bound,
                          upper_bound=settings.upper_bound, below=cur.below, above=cur.above,
                          current_min=_finite(cur.minimum), current_max=_finite(cur.maximum))]
+
+
+def _noise(ref: ColumnProfile, settings: MinMaxSettings, n: int) -> BetaBinomialShare | None:
+    """Null model of the share outside the bounds for ``n`` new values of the reference's population."""
+    m = ref.count - ref.nulls
+    sides = (settings.lower_bound is not None) + (settings.upper_bound is not None)
+    if n <= 0 or m <= 0 or sides == 0:
+        return None
+    outside = _reference_outside(ref, settings.lower_bound, settings.upper_bound)
+    a = outside + sides  # each bound at or past an extreme adds one gap of the m+1 (Beta(1, m) per side)
+    return BetaBinomialShare(n=n, a=a, b=max(m + 1.0 - a, 1.0))
+
+
+def _reference_outside(ref: ColumnProfile, lower: float | None, upper: float | None) -> float:
+    """Reference values outside the bounds, from its histogram (interpolated within a bin); 0 when the bounds
+    are at or past the reference's extremes."""
+    edges = np.asarray(ref.spec.edges, dtype=np.float64)
+    inner = ref.hist[1:-2].astype(np.float64)  # regular bins (slots: underflow, bins.., overflow, missing)
+    if edges.size < 2 or inner.size != edges.size - 1 or ref.spec.identifier:
+        return 0.0
+    cdf = np.concatenate([[0.0], np.cumsum(inner)])  # reference values below each edge
+    total = float(cdf[-1])
+    out = 0.0
+    if lower is not None and not math.isnan(ref.minimum) and lower > ref.minimum:
+        out += float(np.interp(lower, edges, cdf))
+    if upper is not None and not math.isnan(ref.maximum) and upper < ref.maximum:
+        out += total - float(np.interp(upper, edges, cdf))
+    return max(out, 0.0)
 
 
 def _bound(name: str, value: Any, column: str, default: float) -> float | None:

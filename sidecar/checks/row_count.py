@@ -1,4 +1,12 @@
-"""Row count check: relative change of the number of rows against the reference (or a set number)."""
+"""Row count check: the number of rows against an expected count the user configured.
+
+A batch or a window is as large as it is: comparing it with the reference's size would call a healthy
+1,000-row batch against a 10,000-row reference critical. So without ``expected`` the row is information
+(expected = the reference's size, actual, change), healthy, with no thresholds. With
+``row_count_test.configure(expected=N)`` (a batch's expected rows, or a stream window's) the relative change
+``|actual - expected| / expected`` is judged against the thresholds. A batch with no rows at all is
+critical either way: nothing else in it can be checked.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +15,17 @@ from typing import Any
 
 from sidecar.checks.base import TABLE, Check, CheckSettings, register_check, resolve_thresholds
 from sidecar.errors import ConfigurationError
-from sidecar.report import CheckResult
+from sidecar.report import CheckResult, Status
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "RowCountCheck", "RowCountSettings", "row_count_change"]
 
-#: (warning, critical) on |actual - expected| / expected.
+#: (warning, critical) on |actual - expected| / expected, once an expected count is configured.
 DEFAULTS = (0.5, 0.9)
 
 
 class RowCountSettings(CheckSettings):
-    """``expected`` rows (``None``: the reference's row count)."""
+    """``expected`` rows per batch or window; ``None``: information only (no thresholds)."""
 
     expected: int | None = None
 
@@ -29,7 +37,7 @@ def row_count_change(expected: int, actual: int) -> float | None:
 
 @register_check
 class RowCountCheck(Check):
-    """A single table row; value = |relative change|. An empty current frame is critical by default."""
+    """A single table row; value = |relative change| against the configured expected count."""
 
     name = "row_count"
     settings_model = RowCountSettings
@@ -37,8 +45,13 @@ class RowCountCheck(Check):
 
     def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:
         expected = kwargs.pop("expected", None)
-        if expected is not None and (not isinstance(expected, int) or expected < 0):
+        if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int) or expected < 0):
             raise ConfigurationError(f"row_count: expected must be a whole number >= 0, got {expected!r}")
+        if expected is None:
+            if kwargs.keys() & {"threshold", "warning", "critical"}:
+                raise ConfigurationError("row_count: thresholds need expected= (the rows a batch or window should "
+                                         "have); without it the row count is information only")
+            return {TABLE: RowCountSettings(warning=None, critical=None)}
         warn, crit = resolve_thresholds("row_count", DEFAULTS, **kwargs)
         return {TABLE: RowCountSettings(warning=warn, critical=crit, expected=expected)}
 
@@ -46,7 +59,19 @@ class RowCountCheck(Check):
         self, column: str, settings: CheckSettings, reference: Profile, current: Profile
     ) -> list[CheckResult]:
         assert isinstance(settings, RowCountSettings)
+        configured = settings.expected is not None
         expected = settings.expected if settings.expected is not None else reference.n_rows
         change = row_count_change(expected, current.n_rows)
         value = abs(change) if change is not None else None
-        return [self.row(TABLE, value, settings, expected=expected, actual=current.n_rows, change=change)]
+        if current.n_rows == 0 and expected > 0:
+            return [CheckResult(check=self.name, column=None, status=Status.CRITICAL, value=value,
+                                warning=settings.warning, critical=settings.critical,
+                                details={"expected": expected, "actual": 0, "change": change,
+                                         "configured": configured, "reason": "no rows to check"})]
+        if not configured:
+            return [CheckResult(check=self.name, column=None, status=Status.HEALTHY, value=value,
+                                details={"expected": expected, "actual": current.n_rows, "change": change,
+                                         "configured": False,
+                                         "reason": "information: no expected row count configured"})]
+        return [self.row(TABLE, value, settings, expected=expected, actual=current.n_rows, change=change,
+                         configured=True)]

@@ -1,4 +1,7 @@
-"""Special values check: change of the rate of NaN and of sentinel values (``-1``, ``""``, ...)."""
+"""Special values check: change of the rate of NaN and of sentinel values (``-1``, ``""``, ...).
+
+The value is ``|current rate - reference rate|``; its noise is that of a difference of two proportions.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sidecar.checks._common import current_column
-from sidecar.checks.base import Check, CheckSettings, not_run, register_check, resolve_thresholds
+from sidecar.checks.base import Check, CheckSettings, register_check, resolve_thresholds, skipped
 from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult
+from sidecar.stats.noise import proportion_difference
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "SpecialValueSettings", "SpecialValuesCheck", "is_missing_marker"]
@@ -79,12 +83,14 @@ class SpecialValuesCheck(Check):
         for rule in settings.rules:
             label = "missing" if rule.value is None else rule.value
             if cur is None:
-                row = not_run(self.name, column, reason or "", rule)
+                row = skipped(self.name, column, reason or "", rule)
                 rows.append(row.model_copy(update={"details": {**row.details, "special_value": label}}))
                 continue
-            ref_rate = ref.special_count(rule.value) / ref.count if ref.count else 0.0
-            cur_rate = cur.special_count(rule.value) / cur.count
-            rows.append(self.row(column, abs(cur_rate - ref_rate), rule, special_value=label,
+            ref_hits, cur_hits = ref.special_count(rule.value), cur.special_count(rule.value)
+            ref_rate = ref_hits / ref.count if ref.count else 0.0
+            cur_rate = cur_hits / cur.count
+            noise = proportion_difference(ref_hits, ref.count, cur_hits, cur.count) if ref.count else None
+            rows.append(self.row(column, abs(cur_rate - ref_rate), rule, noise, special_value=label,
                                  reference_rate=ref_rate, current_rate=cur_rate))
         return rows
 

@@ -12,6 +12,7 @@ from typing import Any
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
 from sidecar.report import CheckResult
 from sidecar.stats.column import ColumnProfile
+from sidecar.stats.noise import MaxAbsNormal
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "UniquenessCheck"]
@@ -38,9 +39,14 @@ class UniquenessCheck(ColumnCheck):
         self, column: str, settings: CheckSettings, ref: ColumnProfile, cur: ColumnProfile, current: Profile
     ) -> list[CheckResult]:
         present = cur.count - cur.nulls
+        noise = None
         if column in current.duplicates:
             dupes, exact = current.duplicates[column], True
         else:
-            dupes, exact = max(present - round(cur.distinct), 0), False
+            distinct = cur.distinct
+            dupes, exact = max(present - round(distinct), 0), False
+            # The sketch's relative error (1.04 / sqrt(registers)) is the noise of an estimated share.
+            rse = 1.04 / (1 << cur.hll.precision) ** 0.5
+            noise = MaxAbsNormal(sd=rse * distinct / present if present else 0.0)
         share = dupes / present if present else 0.0
-        return [self.row(column, share, settings, duplicates=dupes, non_missing=present, exact=exact)]
+        return [self.row(column, share, settings, noise, duplicates=dupes, non_missing=present, exact=exact)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sidecar.checks.base import TABLE, CheckSettings, columns_arg, get_check
+from sidecar.checks.base import TABLE, CheckSettings, columns_arg, get_check, resolve_false_alarm
 
 if TYPE_CHECKING:
     from sidecar.contract.datacontract import DataContract
@@ -29,16 +29,20 @@ class CheckAccessor:
                   **kwargs: Any) -> DataContract:
         """Enable (or re-configure) the check on ``columns`` (all when ``None``).
 
-        ``threshold`` sets the critical threshold; ``warning=``/``critical=`` set both explicitly; other
-        keyword arguments are the check's own (``method=``, ``thresholds=``, ``lower_bound=`` ...).
+        ``threshold`` sets the critical threshold; ``warning=``/``critical=`` set both explicitly;
+        ``false_alarm_warning=``/``false_alarm_critical=`` set the false-alarm levels of the noise bounds
+        (defaults 1e-2 and 1e-3: how often sampling noise alone may raise each severity on a feature whose
+        population did not change). Other keyword arguments are the check's own (``method=``,
+        ``thresholds=``, ``lower_bound=`` ...).
         Raises ``ValueError`` naming the column and the reason when the configuration cannot work.
         Returns the contract, so calls chain.
         """
         if threshold is not None:
             kwargs["threshold"] = threshold
+        levels = _false_alarm(self._check.name, kwargs)
         cols = [] if self._check.table_level else columns_arg(self._contract.reference, columns, self._check.name)
         new = self._check.configure(self._contract.reference, cols, **kwargs)
-        self._contract._apply(self._check.name, new)
+        self._contract._apply(self._check.name, {k: with_false_alarm(s, levels) for k, s in new.items()})
         return self._contract
 
     def disable(self, columns: str | Iterable[str] | None = None) -> DataContract:
@@ -61,6 +65,7 @@ class CustomCheckAccessor(CheckAccessor):
         """Add the custom check ``name`` calling ``function(reference_profile, current_profile)`` per column."""
         if threshold is not None:
             kwargs["threshold"] = threshold
+        _false_alarm("custom", kwargs)  # custom checks judge themselves; the levels are accepted, unused
         cols = columns_arg(self._contract.reference, columns, "custom")
         new = self._check.configure(self._contract.reference, cols, name=name, function=function, **kwargs)
         self._contract._apply("custom", {f"{c}{_SEP}{name}": s for c, s in new.items()})
@@ -68,6 +73,22 @@ class CustomCheckAccessor(CheckAccessor):
 
 
 _SEP = "::"
+
+
+def _false_alarm(check: str, kwargs: dict[str, Any]) -> dict[str, float]:
+    return resolve_false_alarm(check, kwargs.pop("false_alarm_warning", None),
+                               kwargs.pop("false_alarm_critical", None))
+
+
+def with_false_alarm(settings: CheckSettings, levels: dict[str, float]) -> CheckSettings:
+    """``settings`` (and its per-value rules, for special values) with the false-alarm levels applied."""
+    if not levels:
+        return settings
+    rules = getattr(settings, "rules", None)
+    update: dict[str, Any] = dict(levels)
+    if rules is not None:
+        update["rules"] = tuple(r.model_copy(update=levels) for r in rules)
+    return settings.model_copy(update=update)
 
 
 def _column_of(key: str, settings: CheckSettings) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import sidecar.checks  # noqa: F401  (registers every check)
-from sidecar.checks.base import CHECKS, TABLE, CheckSettings, get_check, not_run
+from sidecar.checks.base import CHECKS, TABLE, CheckSettings, get_check, not_run, order_findings
 from sidecar.checks.row_count import RowCountSettings, row_count_change
 from sidecar.checks.special_values import SpecialValueSettings
 from sidecar.contract import registry
@@ -23,21 +25,36 @@ from sidecar.errors import ConfigurationError
 from sidecar.report import CHECK_NAMES, CheckResult, RowCount, ValidationReport
 from sidecar.stats.column import ColumnSpec
 from sidecar.stats.convert import is_frame, to_float_array
-from sidecar.stats.profile import DEFAULT_BINS, Profile, reference_profile
+from sidecar.stats.kinds import ColumnKind
+from sidecar.stats.profile import DEFAULT_BINS, MIN_VALUE_COUNT, Profile, reference_profile
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DataContract"]
+__all__ = ["SMALL_REFERENCE_ROWS", "DataContract"]
+
+#: A reference with fewer rows than this gets a warning at creation (recorded in the contract): its noise
+#: bounds are wide, so only large changes can be told from chance.
+SMALL_REFERENCE_ROWS = 100
 
 
 class DataContract:
     """A named data contract: what the reference data looked like and which checks new data must pass.
 
     ``DataContract(name, reference_df)`` profiles the reference in one pass and enables the default checks:
-    schema, row count, the missing-value rate of every column and distribution drift of every column
-    (PSI for numbers, L-infinity for categories; see :mod:`sidecar.checks.distribution`). Each
+    schema, row count (information unless an expected count is configured), the missing-value rate of every
+    column, values outside the reference's range (numbers), values the reference never saw (categories)
+    and distribution drift (PSI for numbers, L-infinity for categories; see
+    :mod:`sidecar.checks.distribution`). Identifiers (integer or string columns whose values are all
+    unique) get no distribution, range or domain check, and none of their values are stored. Each
     ``*_test.configure(...)`` changes or adds checks.
+
+    Every verdict knows the sample sizes: a value crosses a threshold only when it is above the effect size
+    *and* above what sampling noise reaches for the reference and current sizes (see
+    :mod:`sidecar.stats.noise`).
+
+    ``min_value_count`` (default 5): category values seen fewer times are never written to the contract
+    raw (they are remembered by keyed hash). ``identifiers``: the identifier columns (``None`` detects them).
 
     Examples
     --------
@@ -50,8 +67,11 @@ class DataContract:
     """
 
     def __init__(self, name: str, reference_df: pd.DataFrame | None = None, *, defaults: bool = True,
-                 n_bins: int = DEFAULT_BINS, _reference: Profile | None = None) -> None:
+                 n_bins: int = DEFAULT_BINS, min_value_count: int = MIN_VALUE_COUNT,
+                 identifiers: Iterable[str] | None = None, _reference: Profile | None = None) -> None:
         self.name = registry.check_name(name)
+        #: What the creator was warned about (saved with the contract).
+        self.warnings: list[str] = []
         if _reference is None:
             if not is_frame(reference_df):
                 raise ConfigurationError(
@@ -59,7 +79,19 @@ class DataContract:
                 )
             if reference_df.shape[1] == 0:
                 raise ConfigurationError(f"contract {name!r}: the reference frame has no columns")
-            _reference = reference_profile(reference_df, n_bins=n_bins)
+            if reference_df.shape[0] == 0:
+                raise ConfigurationError(
+                    f"contract {name!r}: the reference frame has no rows "
+                    f"(columns {list(map(str, reference_df.columns))}); a contract learns from reference data"
+                )
+            _reference = reference_profile(reference_df, n_bins=n_bins, min_value_count=min_value_count,
+                                           identifiers=identifiers)
+            if len(reference_df) < SMALL_REFERENCE_ROWS:
+                message = (f"contract {name!r}: the reference has only {len(reference_df)} rows (under "
+                           f"{SMALL_REFERENCE_ROWS}); its noise bounds are wide, so only large changes will be "
+                           "flagged. Learn the contract from more data if you can.")
+                self.warnings.append(message)
+                warnings.warn(message, UserWarning, stacklevel=2)
         self.reference: Profile = _reference
         self._reference_df = reference_df
         self._settings: dict[str, dict[str, CheckSettings]] = {}
@@ -78,18 +110,35 @@ class DataContract:
             self.schema_test.configure()
             self.row_count_test.configure()
             self.special_value_test.configure()
-            self.distribution_test.configure(self._distribution_defaults())
+            ranged, domains, distributions = self._default_columns()
+            if ranged:
+                self.min_max_test.configure(ranged)
+            if domains:
+                self.domain_test.configure(domains)
+            if distributions:
+                self.distribution_test.configure(distributions)
 
-    def _distribution_defaults(self) -> list[str]:
-        """Every column but identifier-like ones: a categorical column with more distinct values than a
-        profile tracks and mostly unique values (ids, free text) drifts by construction on every batch."""
-        out = []
+    def _default_columns(self) -> tuple[list[str], list[str], list[str]]:
+        """Columns of the default range, domain and distribution checks.
+
+        Identifiers get none (new ids every day are not drift). Distribution: every other column but
+        free-text-like ones (more distinct values than a profile tracks, mostly unique), which drift by
+        construction. Range: numbers with extremes (not datetimes, whose new values are later by nature).
+        Domain: categories whose every reference value is known (raw or hashed).
+        """
+        ranged, domains, distributions = [], [], []
         for name, prof in self.reference.columns.items():
-            present = prof.count - prof.nulls
-            if not prof.spec.is_numeric and prof.other > 0 and prof.distinct > 0.5 * present:
+            spec = prof.spec
+            if spec.identifier:
                 continue
-            out.append(name)
-        return out
+            present = prof.count - prof.nulls
+            if spec.is_numeric or prof.domain_hashes is not None or not prof.distinct > 0.5 * present:
+                distributions.append(name)
+            if spec.kind is ColumnKind.NUMERIC and not math.isnan(prof.minimum):
+                ranged.append(name)
+            if not spec.is_numeric and prof.domain_hashes is not None and present > 0:
+                domains.append(name)
+        return ranged, domains, distributions
 
     # -- configuration --------------------------------------------------------------------------------
     @property
@@ -177,7 +226,9 @@ class DataContract:
               window_end: datetime | None = None, partial: bool = False) -> ValidationReport:
         """Run every configured check on a current profile (a batch or a stream window).
 
-        ``skip`` names checks to leave out (the sidecar skips ``row_count`` unless a window size is set).
+        ``skip`` names checks to leave out (the sidecar judges only the schema of windows below
+        ``min_rows``). Findings come first, the worst first and, within a severity, the furthest past its
+        threshold first; healthy rows follow in check and column order.
         """
         skipped = set(skip)
         position = {name: i for i, name in enumerate(self.reference.columns)}
@@ -195,6 +246,10 @@ class DataContract:
                     results.extend(check.evaluate(column, settings, self.reference, current))
                 except Exception as exc:  # a user's custom check must not take the report down
                     results.append(not_run(check_name, column, f"check failed: {type(exc).__name__}: {exc}", settings))
+        if "schema" not in self._settings or "schema" in skipped:
+            # Nothing else reports a missing or retyped column: the skipped rows are the finding.
+            results = [not_run(r.check, r.column, r.details["reason"]) if r.details.get("skipped")
+                       and r.details.get("reason") != "no rows to check" else r for r in results]
         rc = self._settings.get("row_count", {}).get(TABLE)
         expected = self.reference.n_rows
         if isinstance(rc, RowCountSettings) and rc.expected is not None:
@@ -208,7 +263,7 @@ class DataContract:
             partial=partial,
             row_count=RowCount(expected=expected, actual=current.n_rows,
                                change=row_count_change(expected, current.n_rows)),
-            results=results,
+            results=order_findings(results),
         )
 
     # -- persistence ----------------------------------------------------------------------------------
@@ -226,8 +281,11 @@ class DataContract:
                             "module level or pass 'module:function'"
                         )
                 checks.setdefault(check_name, {})[key] = s.model_dump(mode="json")
-        return {"format_version": FORMAT_VERSION, "name": self.name, "reference": self.reference.to_dict(),
+        body = {"format_version": FORMAT_VERSION, "name": self.name, "reference": self.reference.to_dict(),
                 "checks": checks}
+        if self.warnings:  # written only when there are some, so existing contracts keep their hashes
+            body["warnings"] = list(self.warnings)
+        return body
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Save as the next version under ``directory/<name>/``; returns the path.
@@ -262,6 +320,7 @@ class DataContract:
         data = registry.read_verified(path)
         f = ContractFile.model_validate(data)
         contract = cls(f.name, defaults=False, _reference=Profile.from_dict(data["reference"]))
+        contract.warnings = list(f.warnings)
         for check_name, per_col in data["checks"].items():
             check = get_check(check_name)
             contract._settings[check_name] = {k: check.settings_model.model_validate(v) for k, v in per_col.items()}

@@ -43,6 +43,7 @@ class ColumnSpecModel(BaseModel):
     lower: float | None = None
     upper: float | None = None
     distinct: bool = True
+    identifier: bool = Field(False, description="all values unique in the reference: no values stored")
 
 
 class ColumnProfileModel(BaseModel):
@@ -62,6 +63,9 @@ class ColumnProfileModel(BaseModel):
     hist: list[int] | None = Field(None, description="[underflow, bins..., overflow, missing]")
     categories: list[tuple[Scalar, int]] | None = Field(None, description="[value, count] pairs")
     other: int | None = None
+    singletons: int = Field(0, ge=0, description="category values seen exactly once (Good-Turing)")
+    domain_hashes: list[str] | None = Field(
+        None, description="keyed BLAKE2b hashes of category values too rare to store raw (see sidecar.stats.hashing)")
 
 
 class ProfileModel(BaseModel):
@@ -87,6 +91,8 @@ class ContractFile(BaseModel):
     checks: dict[str, dict[str, dict[str, Any]]] = Field(
         description="check name -> column (or '*' for table checks) -> settings"
     )
+    warnings: list[str] = Field(default_factory=list,
+                                description="what the contract's creator was warned about (e.g. a small reference)")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the canonical JSON of all other fields")
 
 

@@ -51,6 +51,9 @@ class ColumnSpec:
     #: Keep a distinct-count sketch. Contracts track it in the reference; stream windows only for columns
     #: with a uniqueness check, since hashing every value is the costliest statistic.
     distinct: bool = True
+    #: An identifier (all values unique in the reference): no values, edges or extremes are stored, and no
+    #: distribution, range or domain check applies by default. Does not change counting.
+    identifier: bool = False
 
     @property
     def is_numeric(self) -> bool:
@@ -91,6 +94,12 @@ class ColumnProfile:
     categories: dict[Hashable, int] = field(default_factory=dict)
     other: int = 0
     hll: HyperLogLog = field(default_factory=HyperLogLog)
+    #: Reference only: values seen exactly once (Good-Turing: singletons / rows estimates the share of
+    #: future rows holding a value the reference never saw).
+    singletons: int = 0
+    #: Reference only: keyed hashes of the values too rare to store raw (see :mod:`sidecar.stats.hashing`);
+    #: ``None`` when the domain is not fully known (identifiers, more distinct values than tracked).
+    domain_hashes: frozenset[str] | None = None
 
     @classmethod
     def empty(cls, spec: ColumnSpec) -> ColumnProfile:

@@ -17,8 +17,8 @@ from sidecar.errors import UnknownNameError
 __all__ = [
     "ALIASES",
     "DISTANCES",
+    "EMPTY_BIN_COUNT",
     "ORDERED_ONLY",
-    "PSI_FLOOR",
     "Distance",
     "jensen_shannon",
     "ks",
@@ -31,9 +31,12 @@ __all__ = [
 
 Distance = Callable[[np.ndarray, np.ndarray], float]
 
-#: Proportion floor for empty bins in PSI: ``ln(p/0)`` is infinite, and a floor of 1e-4 keeps one empty
-#: bin's contribution bounded (about 0.0009 per 1% of mass) without hiding a real shift.
-PSI_FLOOR = 1e-4
+#: PSI gives an empty bin the share of half a row of its own side (``0.5 / n``): ``ln(q/0)`` is infinite,
+#: and a fixed floor (it was 1e-4) made one value just past a small reference's maximum add ~0.2 to PSI. Half
+#: a row (the Jeffreys / add-half estimate) scales with the sample: in a 200-row reference the overflow bin
+#: counts as 0.25%, in a 100,000-row one as 0.0005%, so a few values past the extremes of a small
+#: sample are noise while 0.5% of values far outside a large one are not.
+EMPTY_BIN_COUNT = 0.5
 
 DISTANCES: dict[str, Distance] = {}
 #: Other spellings accepted for registered names.
@@ -91,18 +94,34 @@ def l_infinity(ref: np.ndarray, cur: np.ndarray) -> float:
     return float(diff.max()) if diff.size else 0.0
 
 
+def _smoothed_shares(counts: np.ndarray) -> np.ndarray:
+    """Shares with each empty bin counted as :data:`EMPTY_BIN_COUNT` rows of its side."""
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    if total <= 0:
+        return np.zeros_like(counts)
+    return np.where(counts > 0, counts, EMPTY_BIN_COUNT) / total
+
+
 @register_distance("psi")
 def psi(ref: np.ndarray, cur: np.ndarray) -> float:
-    """Population stability index: ``sum_i (q_i - p_i) * ln(q_i / p_i)`` with shares floored at
-    :data:`PSI_FLOOR`, so empty bins never give NaN or inf.
+    """Population stability index: ``sum_i (q_i - p_i) * ln(q_i / p_i)``, where a bin empty on one side
+    counts as half a row of that side (:data:`EMPTY_BIN_COUNT`), so PSI is never NaN or inf. Every term is
+    >= 0, bins empty on both sides add nothing.
 
     >>> round(psi(np.array([50, 50]), np.array([25, 75])), 6)
     0.274653
+    >>> round(psi(np.array([100, 100, 0]), np.array([50, 48, 2])), 6)
+    0.037207
     >>> psi(np.array([5, 0, 5]), np.array([5, 0, 5]))
     0.0
     """
-    p = np.maximum(_shares(ref), PSI_FLOOR)
-    q = np.maximum(_shares(cur), PSI_FLOOR)
+    ref, cur = np.asarray(ref), np.asarray(cur)
+    used = (ref > 0) | (cur > 0)
+    p = _smoothed_shares(ref)[used]
+    q = _smoothed_shares(cur)[used]
+    if p.size == 0 or not (p.sum() > 0 and q.sum() > 0):
+        return 0.0
     return float(max(np.sum((q - p) * np.log(q / p)), 0.0))
 
 

@@ -18,17 +18,23 @@ from sidecar.stats.block import update_numeric
 from sidecar.stats.coded import CodedValues
 from sidecar.stats.column import CATEGORY_CAP, ColumnProfile, ColumnSpec
 from sidecar.stats.convert import infer_kind, is_frame, is_series, to_float_array
+from sidecar.stats.hashing import column_key, value_hash
 from sidecar.stats.histogram import quantile_edges_sorted
 from sidecar.stats.kinds import ColumnKind
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_BINS", "Profile", "infer_spec", "reference_profile"]
+__all__ = ["DEFAULT_BINS", "MIN_IDENTIFIER_ROWS", "MIN_VALUE_COUNT", "Profile", "infer_spec", "reference_profile"]
 
 #: Quantile bins per numeric column. Twenty keeps PSI stable on samples of a few thousand rows while
 #: still resolving a shift of a twentieth of the mass.
 DEFAULT_BINS = 20
+#: A category value seen fewer times than this in the reference is never written raw to a contract: it
+#: falls into the "other" bin for distribution checks and is remembered as a keyed hash for the domain.
+MIN_VALUE_COUNT = 5
+#: An integer or string column whose values are all unique is an identifier, if it has at least this many.
+MIN_IDENTIFIER_ROWS = 10
 
 @dataclass
 class Profile:
@@ -177,7 +183,8 @@ class Profile:
         )
 
 
-def infer_spec(name: str, series: pd.Series, n_bins: int = DEFAULT_BINS) -> ColumnSpec:
+def infer_spec(name: str, series: pd.Series, n_bins: int = DEFAULT_BINS, *,
+               min_value_count: int = MIN_VALUE_COUNT) -> ColumnSpec:
     """Learn a column's spec (kind, dtype, bin edges or tracked categories) from reference data.
 
     Raises
@@ -185,11 +192,12 @@ def infer_spec(name: str, series: pd.Series, n_bins: int = DEFAULT_BINS) -> Colu
     ConfigurationError
         When the column's type cannot be profiled (e.g. dicts or complex numbers) or ``n_bins`` < 1.
     """
-    return _learn(name, series, n_bins).spec
+    return _learn(name, series, n_bins, min_value_count, None).spec
 
 
-def _learn(name: str, series: pd.Series, n_bins: int) -> ColumnProfile:
-    """Spec and reference profile of one column in one pass."""
+def _learn(name: str, series: pd.Series, n_bins: int, min_value_count: int,
+           identifier: bool | None) -> ColumnProfile:
+    """Spec and reference profile of one column in one pass (``identifier`` ``None``: detect)."""
     if not isinstance(n_bins, int) or isinstance(n_bins, bool) or n_bins < 1:
         raise ConfigurationError(f"column {name!r}: n_bins must be a whole number >= 1, got {n_bins!r}")
     kind = infer_kind(series)
@@ -203,26 +211,62 @@ def _learn(name: str, series: pd.Series, n_bins: int) -> ColumnProfile:
         values = to_float_array(series, kind)
         present = values[~np.isnan(values)]  # a copy, so sorting in place is safe
         present.sort()
+        if identifier is None:
+            identifier = (kind is ColumnKind.NUMERIC and _is_integer(series) and present.size >= MIN_IDENTIFIER_ROWS
+                          and bool(np.all(present[1:] != present[:-1])))
+        if identifier:
+            # Quantile edges and extremes of an identifier would be raw ids: count nulls only.
+            spec = ColumnSpec(name, kind, dtype, edges=(0.0, 0.0), identifier=True)
+            prof = ColumnProfile.from_sorted(spec, present, values.size - present.size)
+            prof.minimum = prof.maximum = float("nan")
+            return prof
         edges = quantile_edges_sorted(present, n_bins)
         spec = ColumnSpec(name, kind, dtype, edges=tuple(float(e) for e in edges))
         return ColumnProfile.from_sorted(spec, present, values.size - present.size)
     counts = series.value_counts(dropna=True)
-    ranked = sorted(zip(counts.index.tolist(), counts.tolist(), strict=True), key=lambda kv: (-kv[1], repr(kv[0])))
-    categories = tuple(_plain(k) for k, _ in ranked[:CATEGORY_CAP])
-    prof = ColumnProfile.empty(ColumnSpec(name, kind, dtype, categories=categories))
+    keys = [_plain(k) for k in counts.index.tolist()]
+    freq = counts.tolist()
+    n_present = int(sum(freq))
+    if identifier is None:
+        identifier = (kind is ColumnKind.CATEGORICAL and n_present >= MIN_IDENTIFIER_ROWS and len(keys) == n_present)
+    ranked = sorted(zip(keys, freq, strict=True), key=lambda kv: (-kv[1], repr(kv[0])))
+    frequent = [] if identifier else [k for k, c in ranked if c >= min_value_count][:CATEGORY_CAP]
+    prof = ColumnProfile.empty(ColumnSpec(name, kind, dtype, categories=tuple(frequent), identifier=identifier))
     prof.add_value_counts(counts, len(series))
+    # Only values seen often enough are kept raw; the rest are counted in "other" and, when the whole domain
+    # fits the tracked size, remembered by keyed hash so the domain check still knows them.
+    prof.categories = {k: prof.categories.get(k, 0) for k in frequent}
+    prof.other = n_present - sum(prof.categories.values())
+    prof.singletons = sum(1 for c in freq if c == 1)
+    if not identifier and len(keys) <= CATEGORY_CAP:
+        key = column_key(name, prof.hll.registers)
+        kept = set(frequent)
+        prof.domain_hashes = frozenset(value_hash(key, k) for k in keys if k not in kept)
     return prof
 
 
-def reference_profile(df: pd.DataFrame, n_bins: int = DEFAULT_BINS) -> Profile:
-    """Learn specs from ``df`` and profile it in the same pass (the reference side of a contract)."""
+def reference_profile(df: pd.DataFrame, n_bins: int = DEFAULT_BINS, *, min_value_count: int = MIN_VALUE_COUNT,
+                      identifiers: Iterable[str] | None = None) -> Profile:
+    """Learn specs from ``df`` and profile it in the same pass (the reference side of a contract).
+
+    ``min_value_count``: category values seen fewer times are not stored raw (see :data:`MIN_VALUE_COUNT`).
+    ``identifiers``: the identifier columns; ``None`` detects them (integer or string columns whose values
+    are all unique).
+    """
     if df.columns.duplicated().any():
         dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
         raise ConfigurationError(f"reference frame has duplicate column names: {dupes}")
-    out = Profile(columns={}, n_rows=len(df), order=tuple(str(c) for c in df.columns))
+    if isinstance(min_value_count, bool) or not isinstance(min_value_count, int) or min_value_count < 1:
+        raise ConfigurationError(f"min_value_count must be a whole number >= 1, got {min_value_count!r}")
+    names = [str(c) for c in df.columns]
+    forced = None if identifiers is None else ([identifiers] if isinstance(identifiers, str) else list(identifiers))
+    for name in forced or ():
+        if name not in names:
+            raise ConfigurationError(f"identifiers: unknown column {name!r}; the reference has {sorted(names)}")
+    out = Profile(columns={}, n_rows=len(df), order=tuple(names))
     for col in df.columns:
         name = str(col)
-        prof = _learn(name, df[col], n_bins)
+        prof = _learn(name, df[col], n_bins, min_value_count, None if forced is None else name in forced)
         out.columns[name] = prof
         out.dtypes[name] = prof.spec.dtype
     return out
@@ -242,6 +286,12 @@ def _incompatibility(spec: ColumnSpec, series: pd.Series) -> str | None:
         return None
     got = kind.value if kind is not None else "unsupported"
     return f"expected {spec.kind.value} (dtype {spec.dtype}), got {got} (dtype {series.dtype})"
+
+
+def _is_integer(series: pd.Series) -> bool:
+    import pandas as pd  # a Series: pandas is loaded already
+
+    return bool(pd.api.types.is_integer_dtype(series.dtype))
 
 
 def _plain(value: Any) -> Any:

@@ -37,6 +37,8 @@ def spec_to_dict(spec: ColumnSpec) -> dict[str, Any]:
     out["lower"], out["upper"] = spec.lower, spec.upper
     if not spec.distinct:  # written only when off, so reference profiles (always on) read as before
         out["distinct"] = False
+    if spec.identifier:
+        out["identifier"] = True
     return out
 
 
@@ -52,6 +54,7 @@ def spec_from_dict(d: dict[str, Any]) -> ColumnSpec:
         lower=d.get("lower"),
         upper=d.get("upper"),
         distinct=bool(d.get("distinct", True)),
+        identifier=bool(d.get("identifier", False)),
     )
 
 
@@ -73,6 +76,10 @@ def column_to_dict(p: ColumnProfile) -> dict[str, Any]:
     else:
         out["categories"] = [[k, v] for k, v in p.categories.items()]
         out["other"] = p.other
+        if p.singletons:
+            out["singletons"] = p.singletons
+        if p.domain_hashes is not None:
+            out["domain_hashes"] = sorted(p.domain_hashes)
     return out
 
 
@@ -90,4 +97,7 @@ def column_from_dict(d: dict[str, Any]) -> ColumnProfile:
     else:
         prof.categories = {k: int(v) for k, v in d["categories"]}
         prof.other = int(d.get("other", 0))
+        prof.singletons = int(d.get("singletons", 0))
+        hashes = d.get("domain_hashes")
+        prof.domain_hashes = frozenset(hashes) if hashes is not None else None
     return prof

@@ -236,8 +236,9 @@ def test_show_text(capsys: pytest.CaptureFixture[str], contract: Path) -> None:
     assert re.search(r"plan +categorical +str +0\.00% +basic \d+\.\d%, plus \d+\.\d%, pro \d+\.\d%", out), out
     for fragment in ("age", "numeric", "int64", "signup", "datetime", "2024-01-01T00:00:00",
                      "2.50%",  # spend's null rate
-                     "distribution", "method=psi warn>0.1 crit>0.25", "method=l-infinity warn>0.1 crit>0.2",
-                     "special_values", "missing: warn>0.05 crit>0.1", "row_count", "warn>0.5 crit>0.9"):
+                     "distribution", "method=psi warn>0.05 crit>0.2", "method=l-infinity warn>0.04 crit>0.06",
+                     "special_values", "missing: warn>0.05 crit>0.1", "row_count", "min_max",
+                     "warn>0.001 crit>0.005", "domain"):
         assert fragment in out, fragment
 
 
@@ -251,7 +252,7 @@ def test_show_json_and_version_file(capsys: pytest.CaptureFixture[str], contract
     assert columns["spend"]["null_rate"] == pytest.approx(0.025)
     assert columns["plan"]["top"][0]["value"] == "basic"
     assert summary["checks"]["distribution"]["spend"]["method"] == "psi"
-    assert summary["checks"]["row_count"]["*"]["critical"] == 0.9
+    assert summary["checks"]["row_count"]["*"]["critical"] is None  # information unless expected= is set
 
     code, out_file, _ = run(capsys, "contract", "show", str(contract / "v1.json"), "--json")
     assert code == 0 and json.loads(out_file)["sha256"] == summary["sha256"]

@@ -37,9 +37,13 @@ def test_reference_against_itself_is_all_healthy(reference: pd.DataFrame) -> Non
 
 def test_every_column_gets_a_row_per_default_check(reference: pd.DataFrame, current: pd.DataFrame) -> None:
     report = DataContract("churn", reference).validate(current)
-    for check in ("schema", "distribution", "special_values"):
+    for check in ("schema", "special_values"):
         assert {r.column for r in _rows(report, check)} == set(reference.columns)
-    assert report.summary["distribution"]["healthy"] == len(reference.columns)
+    # cust_id is an identifier (all-unique integers): no distribution, range or domain check.
+    assert {r.column for r in _rows(report, "distribution")} == set(reference.columns) - {"cust_id"}
+    assert {r.column for r in _rows(report, "min_max")} == {"age", "tenure", "spend"}
+    assert {r.column for r in _rows(report, "domain")} == {"plan", "country", "active"}
+    assert report.summary["distribution"]["healthy"] == len(reference.columns) - 1
     assert report.status is Status.HEALTHY
 
 
@@ -152,10 +156,10 @@ def test_threshold_alone_sets_critical(reference: pd.DataFrame) -> None:
     c = DataContract("churn", reference)
     c.distribution_test.configure(["tenure"], threshold=0.3, method="psi")
     s = c.distribution_test.settings["tenure"]
-    assert (s.warning, s.critical) == (0.1, 0.3)
-    c.distribution_test.configure(["tenure"], threshold=0.05, method="psi")
+    assert (s.warning, s.critical) == (0.05, 0.3)
+    c.distribution_test.configure(["tenure"], threshold=0.02, method="psi")
     s = c.distribution_test.settings["tenure"]
-    assert (s.warning, s.critical) == (0.05, 0.05)
+    assert (s.warning, s.critical) == (0.02, 0.02)
 
 
 def test_value_strictly_above_threshold_crosses(reference: pd.DataFrame) -> None:
@@ -180,10 +184,10 @@ def test_min_max_share_out_of_bounds(reference: pd.DataFrame) -> None:
     c = DataContract("churn", reference)
     c.min_max_test.configure(["age"], lower_bound=0, upper_bound=120)
     cur = reference.copy()
-    cur.loc[cur.index[:50], "age"] = 150
+    cur.loc[cur.index[:20], "age"] = 150
     (row,) = _rows(c.validate(cur), "min_max", "age")
-    assert row.value == pytest.approx(50 / len(cur)) and row.status is Status.WARNING
-    assert row.details["above"] == 50 and row.details["current_max"] == 150
+    assert row.value == pytest.approx(20 / len(cur)) and row.status is Status.WARNING
+    assert row.details["above"] == 20 and row.details["current_max"] == 150
 
 
 def test_uniqueness_exact_in_batch(reference: pd.DataFrame) -> None:
@@ -245,7 +249,7 @@ def test_bad_bin_count_is_a_configuration_error() -> None:
         DataContract("x", pd.DataFrame({"a": np.arange(100.0)}), n_bins=0)
 
 
-def test_report_rows_follow_the_documented_check_order(reference: pd.DataFrame) -> None:
+def test_healthy_rows_follow_the_documented_check_order(reference: pd.DataFrame) -> None:
     from sidecar.report import CHECK_NAMES
 
     c = DataContract("churn", reference)

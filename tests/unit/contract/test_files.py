@@ -53,7 +53,7 @@ def test_save_never_overwrites_and_dedupes(tmp_path: Path, reference) -> None:
     c.distribution_test.configure(["tenure"], threshold=0.3)
     p2 = c.save(tmp_path)
     assert p2.name == "v2.json" and versions(tmp_path, "churn_inputs") == [1, 2]
-    assert DataContract.load(tmp_path, "churn_inputs", version=1).distribution_test.settings["tenure"].critical == 0.25
+    assert DataContract.load(tmp_path, "churn_inputs", version=1).distribution_test.settings["tenure"].critical == 0.2
     assert DataContract.load(tmp_path, "churn_inputs").distribution_test.settings["tenure"].critical == 0.3
     assert DataContract.from_path(tmp_path / "churn_inputs").version == 2
     assert DataContract.from_path(p1).version == 1

@@ -108,7 +108,7 @@ def test_merge_with_other_edges_names_column_and_edges() -> None:
 
 
 def test_one_and_string_one_are_different_categories() -> None:
-    ref = reference_profile(pd.DataFrame({"c": pd.Series([1, "1", "1", 1, 1], dtype=object)}))
+    ref = reference_profile(pd.DataFrame({"c": pd.Series([1, "1", "1", 1, 1], dtype=object)}), min_value_count=1)
     assert ref.columns["c"].categories == {1: 3, "1": 2}
     restored = column_from_dict(column_to_dict(ref.columns["c"]))
     assert restored.categories == {1: 3, "1": 2}
@@ -119,7 +119,7 @@ def test_category_counts_stay_bounded() -> None:
     from sidecar.stats.column import CATEGORY_CAP
 
     values = pd.Series([f"v{i}" for i in range(CATEGORY_CAP * 3)] + ["hot"] * 50)
-    prof = reference_profile(pd.DataFrame({"c": values})).columns["c"]
+    prof = reference_profile(pd.DataFrame({"c": values}), min_value_count=1).columns["c"]
     assert len(prof.categories) == CATEGORY_CAP
     assert prof.categories["hot"] == 50
     assert prof.other + sum(prof.categories.values()) == len(values)
@@ -143,8 +143,9 @@ def test_serialisation_round_trip(reference: pd.DataFrame) -> None:
 
 
 def test_reference_pass_counts_like_the_current_pass(reference: pd.DataFrame) -> None:
-    """The reference pass bins sorted values by binary search; it must agree with the general path."""
-    ref = reference_profile(reference)
+    """The reference pass bins sorted values by binary search; it must agree with the general path (with every
+    value kept raw and no identifier blanked, so both sides hold the same numbers)."""
+    ref = reference_profile(reference, min_value_count=1, identifiers=[])
     _counts_equal(ref, Profile.from_frame(reference, ref.specs))
 
 
@@ -213,3 +214,34 @@ def test_block_fold_matches_a_column_by_column_reference(
             assert (prof.minimum, prof.maximum) == (present.min(), present.max())
         else:
             assert np.isnan(prof.minimum) and np.isnan(prof.maximum)
+
+
+def test_rare_values_and_identifiers_are_never_stored() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    df = pd.DataFrame({
+        "email": [f"user{i}@example.com" for i in range(n)],  # all unique: an identifier
+        "key": np.arange(10_000, 10_000 + n),  # all-unique integers: an identifier
+        "city": ["berlin"] * 200 + ["paris"] * 195 + ["oslo"] * 4 + ["rome"],  # oslo, rome: rare
+        "x": rng.normal(size=n),
+    })
+    ref = reference_profile(df)
+    email, key, city = ref.columns["email"], ref.columns["key"], ref.columns["city"]
+    assert email.spec.identifier and key.spec.identifier and not city.spec.identifier
+    assert not ref.columns["x"].spec.identifier  # unique floats are measurements, not ids
+    assert city.spec.categories == ("berlin", "paris") and city.other == 5 and city.singletons == 1
+    assert city.domain_hashes is not None and len(city.domain_hashes) == 2
+    text = str(ref.to_dict())
+    for raw in ("user0@example.com", "oslo", "rome", "10000", "10399"):
+        assert raw not in text, raw
+    restored = Profile.from_dict(ref.to_dict())
+    assert restored.columns["city"].domain_hashes == city.domain_hashes
+    assert restored.columns["key"].spec.identifier
+
+
+def test_min_value_count_is_configurable() -> None:
+    df = pd.DataFrame({"c": ["a"] * 10 + ["b"] * 2})
+    assert reference_profile(df).columns["c"].spec.categories == ("a",)
+    assert reference_profile(df, min_value_count=2).columns["c"].spec.categories == ("a", "b")
+    with pytest.raises(ValueError, match="min_value_count"):
+        reference_profile(df, min_value_count=0)
