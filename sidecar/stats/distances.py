@@ -9,6 +9,7 @@ inputs give exactly 0 and no input gives NaN or inf.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -77,8 +78,18 @@ def resolve_distance(name: str) -> tuple[str, Distance]:
 
 def _shares(counts: np.ndarray) -> np.ndarray:
     counts = np.asarray(counts, dtype=np.float64)
-    total = counts.sum()
-    return counts / total if total > 0 else np.zeros_like(counts)
+    total = counts.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, counts / np.where(total > 0, total, 1.0), 0.0)
+
+
+def _out(x: np.ndarray) -> Any:
+    """A float for one pair of count arrays, an array for a batch (rows of the last axis)."""
+    return float(x) if np.ndim(x) == 0 else x
+
+
+# Every distance also takes a batch: ``cur`` (or both) of shape (draws, bins), reduced over the last axis,
+# so the noise simulation (sidecar.stats.noise) evaluates thousands of null draws in one call.
 
 
 @register_distance("l-infinity")
@@ -91,16 +102,17 @@ def l_infinity(ref: np.ndarray, cur: np.ndarray) -> float:
     0.0
     """
     diff = np.abs(_shares(ref) - _shares(cur))
-    return float(diff.max()) if diff.size else 0.0
+    if diff.shape[-1] == 0:
+        return _out(np.zeros(diff.shape[:-1]))
+    return _out(diff.max(axis=-1))
 
 
 def _smoothed_shares(counts: np.ndarray) -> np.ndarray:
     """Shares with each empty bin counted as :data:`EMPTY_BIN_COUNT` rows of its side."""
     counts = np.asarray(counts, dtype=np.float64)
-    total = counts.sum()
-    if total <= 0:
-        return np.zeros_like(counts)
-    return np.where(counts > 0, counts, EMPTY_BIN_COUNT) / total
+    total = counts.sum(axis=-1, keepdims=True)
+    safe = np.where(total > 0, total, 1.0)
+    return np.where(total > 0, np.where(counts > 0, counts, EMPTY_BIN_COUNT) / safe, 0.0)
 
 
 @register_distance("psi")
@@ -118,11 +130,11 @@ def psi(ref: np.ndarray, cur: np.ndarray) -> float:
     """
     ref, cur = np.asarray(ref), np.asarray(cur)
     used = (ref > 0) | (cur > 0)
-    p = _smoothed_shares(ref)[used]
-    q = _smoothed_shares(cur)[used]
-    if p.size == 0 or not (p.sum() > 0 and q.sum() > 0):
-        return 0.0
-    return float(max(np.sum((q - p) * np.log(q / p)), 0.0))
+    p, q = _smoothed_shares(ref), _smoothed_shares(cur)
+    both = (p > 0) & (q > 0) & used
+    with np.errstate(invalid="ignore", divide="ignore"):
+        terms = np.where(both, (q - p) * np.log(np.where(both, q / np.where(both, p, 1.0), 1.0)), 0.0)
+    return _out(np.maximum(terms.sum(axis=-1), 0.0))
 
 
 @register_distance("jensen-shannon")
@@ -137,12 +149,13 @@ def jensen_shannon(ref: np.ndarray, cur: np.ndarray) -> float:
     p, q = _shares(ref), _shares(cur)
     m = (p + q) / 2.0
 
-    def kl(a: np.ndarray) -> float:
+    def kl(a: np.ndarray) -> np.ndarray:
         mask = a > 0
-        return float(np.sum(a[mask] * np.log2(a[mask] / m[mask])))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(mask, a * np.log2(np.where(mask, a, 1.0) / np.where(mask, m, 1.0)), 0.0).sum(axis=-1)
 
-    div = max((kl(p) + kl(q)) / 2.0, 0.0)
-    return float(min(np.sqrt(div), 1.0))
+    div = np.maximum((kl(p) + kl(q)) / 2.0, 0.0)
+    return _out(np.minimum(np.sqrt(div), 1.0))
 
 
 @register_distance("ks", ordered=True)
@@ -154,8 +167,10 @@ def ks(ref: np.ndarray, cur: np.ndarray) -> float:
     >>> ks(np.array([1, 2, 3]), np.array([1, 2, 3]))
     0.0
     """
-    diff = np.abs(np.cumsum(_shares(ref)) - np.cumsum(_shares(cur)))
-    return float(diff.max()) if diff.size else 0.0
+    diff = np.abs(np.cumsum(_shares(ref), axis=-1) - np.cumsum(_shares(cur), axis=-1))
+    if diff.shape[-1] == 0:
+        return _out(np.zeros(diff.shape[:-1]))
+    return _out(diff.max(axis=-1))
 
 
 @register_distance("wasserstein", ordered=True)
@@ -169,8 +184,8 @@ def wasserstein(ref: np.ndarray, cur: np.ndarray) -> float:
     >>> wasserstein(np.array([1, 1, 0]), np.array([0, 1, 1]))
     0.5
     """
-    gaps = len(ref) - 1
+    gaps = np.shape(ref)[-1] - 1
+    diff = np.abs(np.cumsum(_shares(ref), axis=-1) - np.cumsum(_shares(cur), axis=-1))
     if gaps <= 0:
-        return 0.0
-    diff = np.abs(np.cumsum(_shares(ref)) - np.cumsum(_shares(cur)))
-    return float(min(diff[:-1].sum() / gaps, 1.0))
+        return _out(np.zeros(diff.shape[:-1]))
+    return _out(np.minimum(diff[..., :-1].sum(axis=-1) / gaps, 1.0))

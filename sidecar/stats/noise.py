@@ -27,16 +27,19 @@ from scipy import special
 __all__ = [
     "FALSE_ALARM",
     "NOISE",
+    "SIMULATION_DRAWS",
     "BetaBinomialShare",
-    "Bootstrap",
     "KolmogorovSmirnov",
     "MaxAbsNormal",
     "NullModel",
     "ScaledChiSquare",
+    "Simulated",
     "distance_noise",
     "noise_details",
+    "null_shares",
     "proportion_difference",
     "register_noise",
+    "simulated_noise",
 ]
 
 #: Default false-alarm level per severity: the chance that a feature whose population did not change is
@@ -145,11 +148,12 @@ class BetaBinomialShare(NullModel):
     a: float
     b: float
 
-    def _tail(self) -> tuple[np.ndarray, float]:
-        """``P(K >= k)`` for ``k = 0..K`` (K covers all but about 1e-9 of the mass) and the mass past K."""
+    def _tail(self, upto: int = 0) -> tuple[np.ndarray, float]:
+        """``P(K >= k)`` for ``k = 0..K`` (K covers all but about 1e-9 of the mass, and ``upto``) and the
+        mass past K."""
         n, a, b = self.n, self.a, self.b
         q = float(special.betaincinv(a, b, 1.0 - 1e-9))
-        top = int(min(n, math.ceil(n * q + 10.0 * math.sqrt(n * q + 1.0) + 20)))
+        top = int(min(n, max(math.ceil(n * q + 10.0 * math.sqrt(n * q + 1.0) + 20), upto)))
         k = np.arange(top + 1, dtype=np.float64)
         logpmf = (special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
                   + special.betaln(k + a, n - k + b) - special.betaln(a, b))
@@ -169,22 +173,21 @@ class BetaBinomialShare(NullModel):
         count = round(value * self.n)
         if count <= 0:
             return 1.0
-        tail, rest = self._tail()
+        tail, rest = self._tail(upto=count)
         return float(min(1.0, tail[count])) if count < len(tail) else rest
 
 
 @dataclass(frozen=True)
-class Bootstrap(NullModel):
-    """Empirical null from values of a statistic recomputed on samples drawn under no change."""
+class Simulated(NullModel):
+    """Empirical null: values of the statistic recomputed on samples drawn under no change."""
 
-    draws: tuple[float, ...]
+    draws: np.ndarray
 
     def bound(self, alpha: float) -> float:
-        return float(np.quantile(np.asarray(self.draws), 1.0 - alpha, method="higher"))
+        return float(np.quantile(self.draws, 1.0 - alpha, method="higher"))
 
     def p_value(self, value: float) -> float:
-        draws = np.asarray(self.draws)
-        return float((1 + np.count_nonzero(draws >= value)) / (draws.size + 1))
+        return float((1 + np.count_nonzero(self.draws >= value)) / (self.draws.size + 1))
 
 
 # -- the noise of each registered drift distance -------------------------------------------------------
@@ -261,32 +264,69 @@ def proportion_difference(ref_hits: int, m: int, cur_hits: int, n: int) -> NullM
     return MaxAbsNormal(sd=math.sqrt(rate * (1.0 - rate) * (1.0 / n + 1.0 / m)), tests=1)
 
 
-def bootstrap_noise(fn: Callable[[np.ndarray, np.ndarray], float], ref: np.ndarray, cur: np.ndarray,
-                    draws: int = 2000) -> NullModel:
-    """Null model of any distance ``fn``: both samples redrawn (multinomially, at their own sizes) from the
-    pooled shares. Seeded from the counts, so the same data always gets the same bound."""
-    m, n = int(ref.sum()), int(cur.sum())
-    pooled = (ref + cur) / float(m + n)
-    seed = int.from_bytes(np.concatenate([ref, cur]).astype(np.int64).tobytes()[:64].ljust(8, b"\0")[:8], "little")
-    rng = np.random.default_rng([seed, m, n, len(ref)])
-    r = rng.multinomial(m, pooled, size=draws)
-    c = rng.multinomial(n, pooled, size=draws)
-    values = [float(fn(r[i], c[i])) for i in range(draws)]
-    return Bootstrap(tuple(v if math.isfinite(v) else math.inf for v in values))
+#: Null draws per simulation: p-values resolve to 1/2001, and the 1e-3 bound is the 2nd largest draw
+#: (``method="higher"``: never below the empirical quantile). About 8 ms a column on this machine.
+SIMULATION_DRAWS = 2000
+
+
+def null_shares(ref: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """Bin shares of the reference's population, drawn ``draws`` times from what ``ref`` tells of them.
+
+    The reference's counts fix the shares only up to sampling: with edges at reference quantiles, the
+    probability mass between consecutive order statistics is Dirichlet(1, ..., 1), so a bin holding ``c``
+    reference values has mass ``Beta(c, m + 1 - c)`` and the bins past the minimum and maximum hold one gap
+    each. So the shares are drawn from ``Dirichlet(c_i)`` for bins the reference used and ``Dirichlet(1)``
+    (one gap) for bins it left empty; for category counts this is the usual posterior of multinomial
+    shares, slightly wider than Jeffreys' (conservative).
+    """
+    alpha = np.where(ref > 0, ref, 1.0).astype(np.float64)
+    gamma = rng.standard_gamma(np.broadcast_to(alpha, (draws, alpha.size)))
+    return gamma / gamma.sum(axis=1, keepdims=True)
+
+
+def simulated_noise(fn: Callable[[np.ndarray, np.ndarray], Any], ref: np.ndarray, cur: np.ndarray, *,
+                    batched: bool, draws: int = SIMULATION_DRAWS) -> Simulated:
+    """Null model of distance ``fn`` between the reference counts ``ref`` and ``n = cur.sum()`` new rows of
+    the same population: shares drawn by :func:`null_shares`, current counts multinomial. ``batched``
+    distances take all draws at once (the registered ones do); others are called draw by draw.
+
+    The generator is seeded from both count arrays: the same data always gets the same bound, and since
+    references of one size binned at their own quantiles all have the same counts, seeding from the
+    reference alone would give every comparison the same draws and the same Monte Carlo error.
+    """
+    n = int(cur.sum())
+    words = np.frombuffer(np.concatenate([ref, cur]).astype(np.int64).tobytes(), dtype=np.uint32)
+    rng = np.random.default_rng(words.tolist())
+    drawn = rng.multinomial(n, null_shares(ref, draws, rng))
+    if batched:
+        values = np.asarray(fn(ref, drawn), dtype=np.float64)
+    else:
+        values = np.array([float(fn(ref, row)) for row in drawn], dtype=np.float64)
+    return Simulated(np.where(np.isfinite(values), values, np.inf))
 
 
 def distance_noise(name: str, ref: np.ndarray, cur: np.ndarray,
-                   fn: Callable[[np.ndarray, np.ndarray], float] | None = None) -> NullModel | None:
-    """The null model of registered distance ``name``, or a bootstrap of ``fn`` for a custom distance;
-    ``None`` when either side has no rows."""
-    ref, cur = np.asarray(ref, dtype=np.float64), np.asarray(cur, dtype=np.float64)
-    if ref.sum() <= 0 or cur.sum() <= 0:
+                   fn: Callable[[np.ndarray, np.ndarray], float] | None = None, *,
+                   simulate: bool = True) -> NullModel | None:
+    """The null model of a distance between ``ref`` and ``cur`` counts; ``None`` when either side is empty.
+
+    Registered distances have a closed-form approximation (:data:`NOISE`), quick but optimistic when bins
+    are sparse (the tails, small samples); with ``simulate`` their null is simulated instead, which is what
+    a verdict relies on. A custom distance ``fn`` is always simulated.
+    """
+    ref, cur = np.asarray(ref, dtype=np.int64), np.asarray(cur, dtype=np.int64)
+    n = int(cur.sum())
+    if ref.sum() <= 0 or n <= 0:
         return None
+    if name in NOISE and not simulate:
+        return NOISE[name](ref.astype(np.float64), cur.astype(np.float64))
     if name in NOISE:
-        return NOISE[name](ref, cur)
+        from sidecar.stats.distances import DISTANCES
+
+        return simulated_noise(DISTANCES[name], ref, cur, batched=True)
     if fn is None:
         return None
-    return bootstrap_noise(fn, ref, cur)
+    return simulated_noise(fn, ref, cur, batched=False, draws=1000)
 
 
 def noise_details(model: NullModel | None, value: float | None,
