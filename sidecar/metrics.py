@@ -73,7 +73,9 @@ class SidecarMetrics:
             for key, settings in per_col.items():
                 feature = "" if key == "*" else key.split("::", 1)[0]
                 self.status.labels(self.model, name, check, feature).set(0)
-                self.value.labels(self.model, name, check, feature).set(0)
+                if settings.warning is not None or settings.critical is not None:
+                    # Checks without thresholds (schema, row_count as information) have no value to export.
+                    self.value.labels(self.model, name, check, feature).set(0)
                 self._thresholds(name, check, feature, settings.warning, settings.critical)
                 method = getattr(settings, "method", None)
                 if check == "distribution" and method:

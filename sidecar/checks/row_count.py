@@ -69,7 +69,8 @@ class RowCountCheck(Check):
                                 details={"expected": expected, "actual": 0, "change": change,
                                          "configured": configured, "reason": "no rows to check"})]
         if not configured:
-            return [CheckResult(check=self.name, column=None, status=Status.HEALTHY, value=value,
+            # No number: a batch's size against the reference's is no measurement of anything.
+            return [CheckResult(check=self.name, column=None, status=Status.HEALTHY, value=None,
                                 details={"expected": expected, "actual": current.n_rows, "change": change,
                                          "configured": False,
                                          "reason": "information: no expected row count configured"})]

@@ -35,3 +35,23 @@ def test_readme_sidecar_config_is_valid() -> None:
     assert blocks
     for block in blocks:
         Settings(**yaml.safe_load(block))
+
+
+def test_readme_worked_verdict_example_is_what_the_code_says() -> None:
+    """The "How a verdict is made" table is recomputed here, so it never drifts from the code."""
+    import numpy as np
+    import pandas as pd
+
+    from sidecar import DataContract
+
+    text = README.read_text()
+    rng = np.random.default_rng(4)
+    contract = DataContract("churn", pd.DataFrame({"tenure": rng.normal(24, 8, 10_000)}))
+    for n, shift, verdict in [(200, 0.0, "healthy"), (200, 4.0, "critical"), (20_000, 4.0, "critical"),
+                              (20_000, 1.0, "healthy")]:
+        report = contract.validate(pd.DataFrame({"tenure": rng.normal(24 + shift, 8, n)}))
+        (row,) = [r for r in report.results if r.check == "distribution"]
+        d = row.details
+        line = (f"| {row.value:.3f} | {d['noise_bound_warning']:.3f} / {d['noise_bound']:.3f} |")
+        assert line in text, line
+        assert row.status.value == verdict
