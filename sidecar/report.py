@@ -139,6 +139,9 @@ class ValidationReport(BaseModel):
         for r in self.results:
             row = summary.setdefault(r.check, {"healthy": 0, "warning": 0, "critical": 0})
             row[r.status.value] += 1
+        # Rows come worst first; the summary reads in the documented check order whatever the rows' order.
+        order = {name: i for i, name in enumerate(CHECK_NAMES)}
+        summary = dict(sorted(summary.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
         object.__setattr__(self, "summary", summary)
         object.__setattr__(self, "status", Status.worst(r.status for r in self.results))
         return self
