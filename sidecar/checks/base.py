@@ -157,27 +157,27 @@ def judge(value: float | None, warning: float | None, critical: float | None,
 def skipped(check: str, column: str | None, reason: str, settings: CheckSettings | None = None) -> CheckResult:
     """The healthy "skipped" row of a check that did not run because another finding already says why
     (a missing or retyped column is one critical schema row, not one per check)."""
-    return CheckResult(
-        check=check,
-        column=None if column == TABLE else column,
-        status=Status.HEALTHY,
-        value=None,
-        warning=settings.warning if settings else None,
-        critical=settings.critical if settings else None,
-        details={"reason": reason, "ran": False, "skipped": True},
-    )
+    return _did_not_run(check, column, reason, settings, Status.HEALTHY, skipped=True)
 
 
 def not_run(check: str, column: str | None, reason: str, settings: CheckSettings | None = None) -> CheckResult:
     """The critical row for a check that could not run on a column, saying why."""
+    return _did_not_run(check, column, reason, settings, Status.CRITICAL)
+
+
+def _did_not_run(check: str, column: str | None, reason: str, settings: CheckSettings | None, status: Status,
+                 skipped: bool = False) -> CheckResult:
+    details: dict[str, Any] = {"reason": reason, "ran": False}
+    if skipped:
+        details["skipped"] = True
     return CheckResult(
         check=check,
         column=None if column == TABLE else column,
-        status=Status.CRITICAL,
+        status=status,
         value=None,
         warning=settings.warning if settings else None,
         critical=settings.critical if settings else None,
-        details={"reason": reason, "ran": False},
+        details=details,
     )
 
 
