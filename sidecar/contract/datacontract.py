@@ -196,7 +196,9 @@ class DataContract:
         unique = self._settings.get("uniqueness", {})
         specs = []
         for name, prof in self.reference.columns.items():
-            spec = prof.spec.with_(distinct=name in unique)
+            # Uniqueness windows count exactly up to the check's row limit, then with the sketch.
+            spec = prof.spec.with_(distinct=name in unique,
+                                   exact_distinct=getattr(unique.get(name), "exact_rows", 0))
             if name in bounds:
                 s = bounds[name]
                 spec = spec.with_(lower=getattr(s, "lower_bound", None), upper=getattr(s, "upper_bound", None))

@@ -4,8 +4,9 @@ A stream batch is small (a few thousand rows) and has dozens of numeric features
 on its own costs two dozen numpy calls per column per batch, and that call overhead dominated the
 sidecar's time. Here every statistic is one call over the whole block: nulls, minima, maxima, bounds,
 histogram slots (compared against a padded edges matrix, then one ``bincount`` with per-column offsets)
-and the HyperLogLog registers (one hash and one ``maximum.at``). Batch validation uses the same code in
-row chunks, so batch and stream counts are identical by construction.
+and the HyperLogLog registers (one hash and one ``maximum.at``); columns counting distinct values exactly
+reuse those hashes for their hash sets. Batch validation uses the same code in row chunks, so batch and
+stream counts are identical by construction.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from sidecar.stats.column import CHUNK_ROWS, ColumnProfile, ColumnSpec
 from sidecar.stats.convert import is_series, to_float_array
 from sidecar.stats.histogram import lower_edges, slots
-from sidecar.stats.sketch import register_ranks
+from sidecar.stats.sketch import hash_values, ranks_from_hashes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,6 +62,8 @@ class NumericPlan:
             if isinstance(v, int | float) and not isinstance(v, bool)
         ]
         self.distinct = [j for j, s in enumerate(specs) if s.distinct]
+        #: (row in the hashed block, column) of the columns that also keep an exact hash set.
+        self.exact = [(k, j) for k, j in enumerate(self.distinct) if specs[j].exact_distinct > 0]
 
 
 @lru_cache(maxsize=64)
@@ -144,11 +147,23 @@ def _fold(plan: NumericPlan, profiles: Sequence[ColumnProfile], x: np.ndarray) -
         profiles[j].special[i] += int(np.count_nonzero(x[j] == value))
     if plan.distinct:
         rows = x[plan.distinct] if len(plan.distinct) < len(profiles) else x
-        idx, rank = register_ranks(rows.ravel(), profiles[0].hll.precision)
-        rank[np.isnan(rows).ravel()] = 0  # missing values are not values
+        h = hash_values(rows.ravel())
+        idx, rank = ranks_from_hashes(h, profiles[0].hll.precision)
+        missing = np.isnan(rows)
+        rank[missing.ravel()] = 0  # missing values are not values
         size = 1 << profiles[0].hll.precision
         idx += np.repeat(np.arange(len(plan.distinct)) * size, n)
         registers = np.stack([profiles[j].hll.registers for j in plan.distinct])
         np.maximum.at(registers.ravel(), idx, rank)
         for k, j in enumerate(plan.distinct):
             profiles[j].hll.registers = registers[k]
+        for k, j in plan.exact:
+            if profiles[j].hashes is not None:
+                _add_exact(profiles[j], h[k * n : (k + 1) * n], missing[k], n - int(nulls[j]))
+
+
+def _add_exact(prof: ColumnProfile, hashes: np.ndarray, missing: np.ndarray, present: int) -> None:
+    """Fold one column's hashes into its exact set, missing values left out. (``hash_array`` already hashes
+    -0.0 as 0.0, one value to the ``nunique`` that counts batch duplicates too.)"""
+    # A copy either way: the set keeps it, and a view would keep the whole block's hashes alive.
+    prof.add_hashes(hashes[~missing] if present < hashes.size else hashes.copy(), present)

@@ -1,8 +1,9 @@
 """Per-column specification and mergeable statistics.
 
 A :class:`ColumnSpec` fixes *how* a column is counted (kind, bin edges, tracked categories, special
-values, bounds); a :class:`ColumnProfile` holds the counts. Two profiles with the same spec merge by
-adding counts, which is what lets a day be the sum of its windows and a fleet the sum of its pods.
+values, bounds, distinct counting); a :class:`ColumnProfile` holds the counts. Two profiles with the same
+spec merge by adding counts, which is what lets a day be the sum of its windows and a fleet the sum of its
+pods.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sidecar.stats.coded import CodedValues
 from sidecar.stats.convert import is_series
 from sidecar.stats.histogram import bin_counts_sorted, n_slots
 from sidecar.stats.kinds import ColumnKind
-from sidecar.stats.sketch import HyperLogLog
+from sidecar.stats.sketch import HashSet, HyperLogLog, hash_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,6 +52,11 @@ class ColumnSpec:
     #: Keep a distinct-count sketch. Contracts track it in the reference; stream windows only for columns
     #: with a uniqueness check, since hashing every value is the costliest statistic.
     distinct: bool = True
+    #: With ``distinct``: count distinct values exactly (a :class:`~sidecar.stats.sketch.HashSet`, 8 bytes
+    #: per value) until more than this many non-missing rows were seen, then only with the sketch. 0 = never
+    #: (the sketch alone). Stream windows of uniqueness-checked columns set it, so unique ids count exactly
+    #: 0 duplicates instead of the sketch's percent or two of error.
+    exact_distinct: int = 0
     #: An identifier (all values unique in the reference): no values, edges or extremes are stored, and no
     #: distribution, range or domain check applies by default. Does not change counting.
     identifier: bool = False
@@ -66,7 +72,8 @@ class ColumnSpec:
 
     def counting_key(self) -> tuple[Any, ...]:
         """Everything that must match for two profiles to be mergeable."""
-        return (self.kind, self.edges, self.categories, self.special_values, self.lower, self.upper, self.distinct)
+        return (self.kind, self.edges, self.categories, self.special_values, self.lower, self.upper, self.distinct,
+                self.exact_distinct)
 
 
 @dataclass
@@ -100,12 +107,16 @@ class ColumnProfile:
     #: Reference only: keyed hashes of the values too rare to store raw (see :mod:`sidecar.stats.hashing`);
     #: ``None`` when the domain is not fully known (identifiers, more distinct values than tracked).
     domain_hashes: frozenset[str] | None = None
+    #: Hashes of every non-missing value seen, while at most ``spec.exact_distinct`` were (exact distinct
+    #: count); ``None`` when the spec asks for none or the limit was passed (the sketch estimates instead).
+    hashes: HashSet | None = None
 
     @classmethod
     def empty(cls, spec: ColumnSpec) -> ColumnProfile:
         """The identity element: no rows seen."""
         hist = np.zeros(n_slots(np.asarray(spec.edges)) if spec.is_numeric else 0, dtype=np.int64)
-        return cls(spec=spec, special=np.zeros(len(spec.special_values), dtype=np.int64), hist=hist)
+        hashes = HashSet() if spec.distinct and spec.exact_distinct > 0 else None
+        return cls(spec=spec, special=np.zeros(len(spec.special_values), dtype=np.int64), hist=hist, hashes=hashes)
 
     # -- update ---------------------------------------------------------------------------------------
     def update(self, values: np.ndarray | pd.Series | CodedValues) -> None:
@@ -139,21 +150,37 @@ class ColumnProfile:
         self._add_counts(counts.index.tolist(), counts.to_numpy(dtype=np.int64).tolist(), n)
 
     def _add_counts(self, keys: list[Any], freq: list[int], n: int) -> None:
+        present = int(sum(freq))
         self.count += n
-        self.nulls += n - int(sum(freq))
+        self.nulls += n - present
         batch = dict(zip(keys, freq, strict=True))
         for i, value in enumerate(self.spec.special_values):
             self.special[i] += batch.get(value, 0)
         self._add_categories(batch)
         if keys and self.spec.distinct:
-            self.hll.update(np.array(keys, dtype=object))
+            # ``keys`` are the batch's distinct values: one hash each serves the sketch and the hash set,
+            # whose row count (``present``) is what turns its distinct count into duplicates.
+            h = hash_values(np.array(keys, dtype=object))
+            self.hll.add_hashes(h)
+            self.add_hashes(h, present)
+
+    def add_hashes(self, hashes: np.ndarray, rows: int) -> None:
+        """Fold the :func:`~sidecar.stats.sketch.hash_values` of a batch's ``rows`` non-missing values into
+        the exact set (the sketch is updated separately); past ``spec.exact_distinct`` rows the set is dropped
+        for good, so its memory stays bounded and every way of cutting the same rows drops it alike."""
+        if self.hashes is None:
+            return
+        if self.hashes.rows + rows > self.spec.exact_distinct:
+            self.hashes = None
+        else:
+            self.hashes.add(hashes, rows)
 
     @classmethod
     def from_sorted(cls, spec: ColumnSpec, present_sorted: np.ndarray, n_missing: int) -> ColumnProfile:
         """Profile of a numeric column given as its sorted non-missing values (the reference pass sorts
         anyway for quantile edges, and a sorted column bins with k binary searches instead of n)."""
         prof = cls.empty(spec)
-        if spec.lower is not None or spec.upper is not None or spec.special_values:
+        if spec.lower is not None or spec.upper is not None or spec.special_values or prof.hashes is not None:
             prof.update(np.concatenate([present_sorted, np.full(n_missing, np.nan)]))
             return prof
         prof.count, prof.nulls = int(present_sorted.size) + n_missing, n_missing
@@ -181,8 +208,13 @@ class ColumnProfile:
                 f"column {self.spec.name!r}: cannot merge profiles counted differently: "
                 f"edges {list(self.spec.edges)} vs {list(other.spec.edges)}, "
                 f"categories {len(self.spec.categories)} vs {len(other.spec.categories)}, "
-                f"special values {list(self.spec.special_values)} vs {list(other.spec.special_values)}"
+                f"special values {list(self.spec.special_values)} vs {list(other.spec.special_values)}, "
+                f"exact distinct limit {self.spec.exact_distinct} vs {other.spec.exact_distinct}"
             )
+        hashes = None
+        if self.hashes is not None and other.hashes is not None \
+                and self.hashes.rows + other.hashes.rows <= self.spec.exact_distinct:
+            hashes = self.hashes.merge(other.hashes)
         out = ColumnProfile(
             spec=self.spec,
             count=self.count + other.count,
@@ -196,6 +228,7 @@ class ColumnProfile:
             categories=dict(self.categories),
             other=self.other + other.other,
             hll=self.hll.merge(other.hll),
+            hashes=hashes,
         )
         out._add_categories(other.categories)
         return out
@@ -203,10 +236,29 @@ class ColumnProfile:
     # -- derived --------------------------------------------------------------------------------------
     @property
     def distinct(self) -> float:
-        """Estimated number of distinct non-missing values."""
+        """Number of distinct non-missing values: exact from the hash set or the categories when they hold
+        every value, estimated by the sketch otherwise."""
+        exact = self.exact_distinct_count()
+        if exact is not None:
+            return float(exact)
         if not self.spec.is_numeric and self.other == 0 and self.categories:
             return float(len(self.categories))
         return self.hll.estimate()
+
+    def exact_distinct_count(self) -> int | None:
+        """Exact number of distinct non-missing values, or ``None`` when no hash set is kept (the spec asks
+        for none, or more than ``spec.exact_distinct`` non-missing rows were seen).
+
+        >>> spec = ColumnSpec("id", ColumnKind.NUMERIC, "int64", edges=(0.0, 0.0), exact_distinct=10)
+        >>> p = ColumnProfile.empty(spec)
+        >>> p.update(np.array([1.0, 2.0, 2.0, np.nan]))
+        >>> p.exact_distinct_count(), p.count - p.nulls
+        (2, 3)
+        >>> p.update(np.arange(10.0))  # 13 non-missing rows: past the limit, the sketch takes over
+        >>> p.exact_distinct_count() is None
+        True
+        """
+        return None if self.hashes is None else self.hashes.count()
 
     def bin_counts(self) -> np.ndarray:
         """Counts in the comparison layout: histogram slots, or tracked categories + other + missing."""
