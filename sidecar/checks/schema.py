@@ -9,13 +9,17 @@ from sidecar.checks.base import TABLE, Check, CheckSettings, register_check
 from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult, Status
 from sidecar.stats.distances import l_infinity
+from sidecar.stats.noise import distance_noise
 from sidecar.stats.profile import Profile
 
 __all__ = ["RENAME_MAX_DISTANCE", "SchemaCheck", "SchemaSettings"]
 
 #: An added column is taken for a renamed missing one when their distributions differ by at most this
-#: L-infinity distance (and the kinds match).
+#: L-infinity distance, or by no more than sampling noise (and the kinds match): two halves of one
+#: 75-row sample can differ by more than 0.1.
 RENAME_MAX_DISTANCE = 0.1
+#: False-alarm level of the noise allowance for renames.
+RENAME_FALSE_ALARM = 1e-3
 
 
 class SchemaSettings(CheckSettings):
@@ -98,8 +102,11 @@ def _renames(reference: Profile, current: Profile) -> dict[str, str]:
         for missing, prof in candidates.items():
             if missing in taken or prof.count == 0:
                 continue
-            d = l_infinity(reference.columns[missing].bin_counts(), prof.bin_counts())
-            if d <= RENAME_MAX_DISTANCE and (best is None or d < best[0]):
+            ref_counts, cur_counts = reference.columns[missing].bin_counts(), prof.bin_counts()
+            d = l_infinity(ref_counts, cur_counts)
+            noise = distance_noise("l-infinity", ref_counts, cur_counts, simulate=False)
+            allowed = max(RENAME_MAX_DISTANCE, noise.bound(RENAME_FALSE_ALARM) if noise is not None else 0.0)
+            if d <= allowed and (best is None or d < best[0]):
                 best = (d, missing)
         if best is not None:
             out[extra] = best[1]

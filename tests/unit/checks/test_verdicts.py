@@ -177,3 +177,13 @@ def test_a_few_values_past_a_small_references_extremes_are_noise() -> None:
     cur = pd.DataFrame({"x": np.r_[rng.normal(size=97), ref["x"].max() + np.array([0.01, 0.02, 0.03])]})
     report = DataContract("small", ref).validate(cur)
     assert report.status is Status.HEALTHY, [r for r in report.results if r.status is not Status.HEALTHY]
+
+
+def test_a_rename_is_recognised_in_small_samples() -> None:
+    # Two halves of a 150-row sample differ by more than a fixed 0.1 L-infinity; the rename allowance
+    # includes the sampling noise.
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame({"petal": rng.gamma(2.0, 1.0, 150), "sepal": rng.normal(5, 1, 150)})
+    ref, cur = df.iloc[:75], df.iloc[75:].rename(columns={"petal": "petal_cm"})
+    (row,) = _rows(DataContract("iris", ref).validate(cur), "schema", "petal")
+    assert row.status is Status.CRITICAL and row.details["renamed_to"] == "petal_cm"
