@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict
 
 from sidecar.errors import ConfigurationError, UnknownNameError
 from sidecar.report import CheckResult, Status
-from sidecar.stats.noise import FALSE_ALARM, NullModel, noise_details
+from sidecar.stats.noise import FALSE_ALARM, noise_details
+from sidecar.stats.nullmodels import NullModel
 
 if TYPE_CHECKING:
     from sidecar.stats.column import ColumnProfile

@@ -18,7 +18,8 @@ from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.distances import ORDERED_ONLY, resolve_distance
-from sidecar.stats.noise import NullModel, distance_noise
+from sidecar.stats.noise import distance_noise
+from sidecar.stats.nullmodels import NullModel
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "DEFAULT_METHOD", "DistributionCheck", "DistributionSettings", "bin_labels"]

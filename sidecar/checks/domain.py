@@ -18,7 +18,7 @@ from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.hashing import column_key, value_hash
-from sidecar.stats.noise import BetaBinomialShare
+from sidecar.stats.nullmodels import BetaBinomialShare
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "MAX_EXAMPLES", "DomainCheck", "DomainSettings"]

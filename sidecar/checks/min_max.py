@@ -19,7 +19,7 @@ from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, reso
 from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult
 from sidecar.stats.column import ColumnProfile
-from sidecar.stats.noise import BetaBinomialShare
+from sidecar.stats.nullmodels import BetaBinomialShare
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "MinMaxCheck", "MinMaxSettings"]

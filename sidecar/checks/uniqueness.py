@@ -17,7 +17,7 @@ from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, reso
 from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult
 from sidecar.stats.column import ColumnProfile
-from sidecar.stats.noise import MaxAbsNormal
+from sidecar.stats.nullmodels import MaxAbsNormal
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "EXACT_ROWS", "UniquenessCheck", "UniquenessSettings"]

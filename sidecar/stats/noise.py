@@ -20,25 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from sidecar.stats.nullmodels import (
-    BetaBinomialShare,
-    KolmogorovSmirnov,
-    MaxAbsNormal,
-    NullModel,
-    ScaledChiSquare,
-    Simulated,
-)
+from sidecar.stats.nullmodels import KolmogorovSmirnov, MaxAbsNormal, NullModel, ScaledChiSquare, Simulated
 
 __all__ = [
     "FALSE_ALARM",
     "NOISE",
     "SIMULATION_DRAWS",
-    "BetaBinomialShare",
-    "KolmogorovSmirnov",
-    "MaxAbsNormal",
-    "NullModel",
-    "ScaledChiSquare",
-    "Simulated",
     "distance_noise",
     "noise_details",
     "null_shares",
