@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sidecar.errors import ConfigurationError
 
 __all__ = [
+    "WORKER_MIN_CPUS",
     "AlertSettings",
     "HttpSettings",
     "IngestSettings",
@@ -109,14 +110,31 @@ class WindowSettings(_Section):
     )
 
 
+#: ``worker_process: auto`` starts the ingest worker from this many available CPUs.
+WORKER_MIN_CPUS = 2.0
+
+
 class IngestSettings(_Section):
     """Where decoding and profiling run."""
 
-    worker_process: bool = Field(
-        True, description="decode and profile in a child process, so Kafka fetching and ingest use two cores"
+    worker_process: bool | Literal["auto"] = Field(
+        "auto",
+        description="decode and profile in a child process, so Kafka fetching and ingest use two cores; "
+        "auto: only when the cgroup CPU quota and the affinity mask give at least 2 CPUs",
     )
     ring_mib: int = Field(32, ge=1, description="shared memory (MiB) for batches on their way to the worker")
     max_in_flight: int = Field(8, ge=1, description="batches handed to the worker and not yet answered")
+
+    def use_worker_process(self, cpus: float | None = None) -> bool:
+        """Whether to start the ingest worker: ``worker_process`` itself, or for ``auto`` whether at least
+        :data:`WORKER_MIN_CPUS` CPUs are available (``cpus``; default: :func:`sidecar.cpus.available_cpus`)."""
+        if isinstance(self.worker_process, bool):
+            return self.worker_process
+        if cpus is None:
+            from sidecar.cpus import available_cpus
+
+            cpus = available_cpus()
+        return cpus >= WORKER_MIN_CPUS
 
 
 class HttpSettings(_Section):

@@ -70,6 +70,9 @@ class Check(ABC):
     settings_model: ClassVar[type[CheckSettings]]
     #: True when the check runs once per table rather than once per column.
     table_level: ClassVar[bool] = False
+    #: False for checks that mean something on any number of rows (schema, row count); the sidecar runs only
+    #: those on a window below ``window.min_rows``.
+    needs_rows: ClassVar[bool] = True
 
     @abstractmethod
     def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:

@@ -42,6 +42,7 @@ class RowCountCheck(Check):
     name = "row_count"
     settings_model = RowCountSettings
     table_level = True
+    needs_rows = False
 
     def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:
         expected = kwargs.pop("expected", None)

@@ -38,6 +38,7 @@ class SchemaCheck(Check):
     name = "schema"
     settings_model = SchemaSettings
     table_level = True
+    needs_rows = False
 
     def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:
         try:

@@ -82,7 +82,8 @@ class SidecarService:
 
     An async service: ``start()``/``stop()`` or ``async with``. ``stop()`` closes the open windows as
     partial, publishes them, commits and returns; it is safe to call twice. ``ingest`` chooses where the
-    engine runs (default: from ``settings.ingest``, a worker process unless ``worker_process`` is false).
+    engine runs (default: from ``settings.ingest``: a worker process when ``worker_process`` is true, or is
+    ``auto`` and at least two CPUs are available).
     """
 
     def __init__(
@@ -104,10 +105,13 @@ class SidecarService:
             self.streams[topic.topic] = StreamInfo(role, topic, contract)
             metrics.init_stream(topic.topic, contract)
         if ingest is None:
-            if settings.ingest.worker_process:
+            if settings.ingest.use_worker_process():
                 ingest = ProcessIngest(settings, resolved, settings.ingest.ring_mib << 20)
             else:
                 ingest = LocalIngest(settings, resolved)
+            log.info("ingest: %s (ingest.worker_process: %s)",
+                     "worker process" if isinstance(ingest, ProcessIngest) else "in the main process",
+                     settings.ingest.worker_process)
         self.ingest = ingest
         self.listeners: list[ReportListener] = []
         self.last_reports: dict[str, ValidationReport] = {}

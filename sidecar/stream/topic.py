@@ -14,16 +14,20 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from sidecar.checks.base import CHECKS
 from sidecar.config import TopicSettings, WindowSettings
 from sidecar.contract import DataContract
 from sidecar.report import ValidationReport
 from sidecar.stream.decoders import DecodedBatch, MessageError, RawMessage, make_decoder
 from sidecar.stream.windows import Window, WindowSet
 
-__all__ = ["DRIFT_CHECKS", "ClosedWindow", "Ingested", "TopicStream"]
+__all__ = ["ClosedWindow", "Ingested", "TopicStream", "drift_checks"]
 
-#: Checks that need enough rows to mean anything; below ``min_rows`` a window is judged on its schema only.
-DRIFT_CHECKS = ("special_values", "min_max", "uniqueness", "domain", "distribution", "custom")
+
+def drift_checks() -> list[str]:
+    """Checks that need enough rows to mean anything (read from the check registry); below ``min_rows`` a
+    window is judged on its schema and row count only."""
+    return [name for name, check in CHECKS.items() if check.needs_rows]
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ class TopicStream:
         # then a window too small for drift checks is exactly what it should judge.
         skip: list[str] = []
         if window.rows < self.window_settings.min_rows:
-            skip += DRIFT_CHECKS
+            skip += drift_checks()
         report = self.contract.check(
             window.profile,
             skip=skip,

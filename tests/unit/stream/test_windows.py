@@ -84,3 +84,10 @@ def test_window_profile_equals_frame_profile() -> None:
         ws.add(batch([1.0] * len(xs[start : start + 64]), xs[start : start + 64]))
     whole = Profile.from_frame(pd.DataFrame({"x": xs}), REF.specs)
     assert ws.open[0].profile.columns["x"].hist.tolist() == whole.columns["x"].hist.tolist()
+
+
+def test_small_windows_skip_the_checks_the_registry_says_need_rows() -> None:
+    from sidecar.checks.base import CHECKS
+    from sidecar.stream.topic import drift_checks
+
+    assert set(drift_checks()) == set(CHECKS) - {"schema", "row_count"}
