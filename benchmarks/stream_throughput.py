@@ -30,6 +30,10 @@ cores and the broker needs one of them while (a) and (c) run, which is part of w
 Each measurement is the median of ``--repeats`` runs, each with a new consumer group so it re-reads the
 whole topic. Windows are 3600 s and every row falls into one, so no window closes mid-run.
 
+(c1) **A/B of the ingest worker**: (c) again, interleaved run by run, with ``ingest.worker_process: false``
+    (decode and profile on the event loop, one process); the table beside the main one gives both rates and
+    peak PSS, and what ``worker_process: auto`` picks on this machine. ``--no-ab`` skips it.
+
 Also:
 
 (d) **window latency**: a live sidecar (``record`` format, 10 s windows, 1 s lateness) receives a window of
@@ -429,7 +433,7 @@ def free_port() -> int:
 
 
 def sidecar_settings(bootstrap: str, topic: str, fmt: str, contract: Path, store: Path, group: str,
-                     port: int = 0, **window: Any) -> dict[str, Any]:
+                     port: int = 0, worker_process: bool = True, **window: Any) -> dict[str, Any]:
     inputs: dict[str, Any] = {"topic": topic, "contract": str(contract), "format": fmt}
     if fmt == "oip":
         inputs["oip_columns"] = OIP_COLUMNS
@@ -442,6 +446,7 @@ def sidecar_settings(bootstrap: str, topic: str, fmt: str, contract: Path, store
         "http": {"host": "127.0.0.1", "port": port},
         "alerts": {"topic": None},
         "store": {"path": str(store)},
+        "ingest": {"worker_process": worker_process},
         "log_level": "WARNING",
     }
 
@@ -685,6 +690,9 @@ class FormatResult:
     pss: list[int] = field(default_factory=list)
     busy: list[list[float]] = field(default_factory=list)
     batch_sizes: list[int] = field(default_factory=list)
+    # The A/B of ingest.worker_process: (c) again with the engine on the event loop (one process).
+    e2e_one: list[float] = field(default_factory=list)
+    pss_one: list[int] = field(default_factory=list)
 
 
 def _rate(msgs_per_s: float, per: int) -> str:
@@ -725,6 +733,26 @@ def report(results: list[FormatResult]) -> tuple[str, bool]:
     return markdown_table(headers, rows, align="lrrrrrrrll"), ok_all
 
 
+def ab_report(results: list[FormatResult]) -> str:
+    """The A/B behind ``ingest.worker_process: auto``: end-to-end rate and peak PSS with the ingest worker
+    (two processes) and without it (one), measured in the same run, interleaved."""
+    from sidecar.config import WORKER_MIN_CPUS
+    from sidecar.cpus import available_cpus
+
+    rows = []
+    for r in results:
+        if not r.e2e_one:
+            continue
+        two, one, per = median(r.e2e), median(r.e2e_one), r.rows_per_message
+        rows.append([_label(r.fmt, per), _rate(two, per), _rate(one, per), f"{two / one:.2f}x",
+                     f"{median(r.pss) / 1e6:,.0f} MB", f"{median(r.pss_one) / 1e6:,.0f} MB"])
+    cpus = available_cpus()
+    picks = "two processes" if cpus >= WORKER_MIN_CPUS else "one process"
+    headers = ["format", "(c) two processes", "(c) one process", "two / one", "peak PSS two", "peak PSS one"]
+    return (f"A/B of `ingest.worker_process` (median of each, interleaved; this machine: {cpus:g} CPUs available, "
+            f"so `auto` picks {picks}):\n\n" + markdown_table(headers, rows, align="lrrrrr"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -737,6 +765,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--long-rows", type=int, default=10_000_000, help=argparse.SUPPRESS)
     parser.add_argument("--latency-windows", type=int, default=None, help="windows timed for (d) (default 5)")
     parser.add_argument("--json", metavar="FILE", help="also write the raw measurements here")
+    parser.add_argument("--no-ab", dest="ab", action="store_false",
+                        help="skip the A/B of ingest.worker_process (c run again with the engine in one process)")
     parser.add_argument("--sidecar-cmd", metavar="CMD", help="command for (c)-(e) instead of .venv/bin/sidecar "
                         "(it gets 'run --config FILE' appended), e.g. to compare a patched build")
     args = parser.parse_args(argv)
@@ -775,13 +805,18 @@ def main(argv: list[str] | None = None) -> int:
                 ceil = run_child(Path(__file__), spec, timeout=1800)
                 res.a, res.a_fast, res.b, res.ingest = ceil["a"], ceil["a_fast"], ceil["b"], ceil["ingest"]
                 res.batch_sizes = ceil["batch_sizes"]
-                for r in range(repeats):
+                for r in range(repeats):  # two processes, then one, interleaved: load drift hits both
                     out = end_to_end(work, sidecar_settings(bootstrap, topic, fmt, contract, work / "store",
-                                                            f"{topic}-e2e{r}"), n)
+                                                            f"{topic}-e2e{r}", worker_process=True), n)
                     res.e2e.append(out["rate"])
                     res.hwm.append(out["hwm"])
                     res.pss.append(out["pss_peak"])
                     res.busy.append(out["busy"])
+                    if args.ab:
+                        one = end_to_end(work, sidecar_settings(bootstrap, topic, fmt, contract, work / "store",
+                                                                f"{topic}-one{r}", worker_process=False), n)
+                        res.e2e_one.append(one["rate"])
+                        res.pss_one.append(one["pss_peak"])
                 print(f"[{fmt}] (a) {median(res.a):,.0f} (a+) {median(res.a_fast):,.0f} (b) {median(res.b):,.0f} "
                       f"(b+) {median(res.ingest):,.0f} "
                       f"(c) {median(res.e2e):,.0f} messages/s; getmany batches median "
@@ -835,6 +870,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{long_out['windows']} windows closed): {samples}; peak {long_out['pss_peak'] / 1e6:,.0f} MB; "
               f"end-to-end {long_out['rate']:,.0f} rows/s "
               f"(target < {TARGET_RSS_BYTES / 1e6:.0f} MB and flat: {'pass' if long_ok else 'FAIL'})")
+    if any(r.e2e_one for r in results):
+        print()
+        print(ab_report(results))
     load = os.getloadavg()
     raw["loadavg_after"] = load
     before = raw["loadavg_before"][0]
