@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from sidecar.cli import EXIT_OK, Console, add_command
+from sidecar.cli import EXIT_FAILED, EXIT_OK, Console, add_command
 
 __all__ = ["register"]
 
@@ -31,5 +31,4 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # aiokafka logs every rebalance step at INFO; keep it to warnings unless debugging.
     logging.getLogger("aiokafka").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
-    run(settings)
-    return EXIT_OK
+    return EXIT_OK if run(settings) == 0 else EXIT_FAILED

@@ -12,6 +12,7 @@ __all__ = [
     "ContractNotFoundError",
     "DecodeError",
     "ProfileMergeError",
+    "SidecarCrashed",
     "SidecarError",
     "UnknownNameError",
 ]
@@ -49,3 +50,7 @@ class ContractNotFoundError(SidecarError, FileNotFoundError):
 
 class DecodeError(SidecarError, ValueError):
     """A message could not be decoded into rows of the contract's columns."""
+
+
+class SidecarCrashed(SidecarError, RuntimeError):
+    """The sidecar's loop ended on an error it could not handle; ``__cause__`` holds that error."""

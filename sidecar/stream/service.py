@@ -181,6 +181,23 @@ class SidecarService:
         """True while the loop task runs (``/healthz``)."""
         return self._task is not None and not self._task.done()
 
+    async def wait_ended(self) -> BaseException | None:
+        """Wait until the loop task ends; return why, unless it ended because :meth:`stop` asked it to.
+
+        The loop handles Kafka and worker faults itself, so an end it did not choose is a bug or a fault it
+        cannot handle: the caller should log it and exit non-zero, so Kubernetes restarts the pod, rather
+        than keep serving ``/metrics`` from a dead loop.
+        """
+        task = self._task
+        if task is None:
+            return None
+        await asyncio.wait({task})
+        if self._stopping.is_set():
+            return None
+        if task.cancelled():
+            return asyncio.CancelledError("the sidecar loop was cancelled")
+        return task.exception() or RuntimeError("the sidecar loop returned without being asked to stop")
+
     # -- ingestion from HTTP --------------------------------------------------------------------------
     def stream_for(self, role: str) -> StreamInfo | None:
         """The stream of ``role`` (``inputs`` or ``predictions``)."""
