@@ -5,8 +5,15 @@ so a batch validation and a stream window over the same rows give the same numbe
 """
 
 from sidecar.contract import DataContract
-from sidecar.production import track_production_metrics
+from sidecar.production import get_production_metrics, track_production_metrics
 from sidecar.report import CheckResult, Status, ValidationReport
 
-__all__ = ["CheckResult", "DataContract", "Status", "ValidationReport", "track_production_metrics"]
+__all__ = [
+    "CheckResult",
+    "DataContract",
+    "Status",
+    "ValidationReport",
+    "get_production_metrics",
+    "track_production_metrics",
+]
 __version__ = "0.1.0"

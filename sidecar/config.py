@@ -2,7 +2,8 @@
 
 Environment variables win over the file (twelve-factor): ``SIDECAR_KAFKA__BOOTSTRAP_SERVERS`` overrides
 ``kafka.bootstrap_servers``. Nothing else in the package reads ``os.environ``; the settings object is loaded
-once and passed down.
+once and passed down. Batch code that records production metrics needs only the store's part of them,
+:class:`StoreLocation`, read from the same variables.
 """
 
 from __future__ import annotations
@@ -12,8 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from sidecar.errors import ConfigurationError
 
@@ -24,6 +31,7 @@ __all__ = [
     "IngestSettings",
     "KafkaSettings",
     "Settings",
+    "StoreLocation",
     "StoreSettings",
     "TopicSettings",
     "WindowSettings",
@@ -152,10 +160,38 @@ class AlertSettings(_Section):
     resend_seconds: float = Field(60.0, gt=0)
 
 
-class StoreSettings(_Section):
-    """Where window reports are kept for the dashboard."""
+#: File suffixes of SQLite databases: ``store.path`` named one before it became a directory.
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
-    path: str = "model-health-reports"
+
+class StoreSettings(_Section):
+    """The store: one directory holding the window reports and the production-metric database.
+
+    Layout (:class:`sidecar.store.StoreDirectory`): ``<path>/<model>/<contract>.jsonl`` for reports and
+    ``<path>/production-metrics.sqlite`` for the series ``track_production_metrics`` records. The sidecar
+    and batch code find it through the same setting (``SIDECAR_STORE__PATH``).
+    """
+
+    path: str = Field("model-health-store", description="a directory: reports and production-metrics.sqlite")
+    production_metrics_refresh_seconds: float = Field(
+        30.0, gt=0, description="how often the sidecar re-reads the production metrics it exports"
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _path_is_a_directory(cls, value: str) -> str:
+        path = Path(value)
+        if path.exists() and not path.is_dir():
+            raise ValueError(
+                f"{value!r} is a file; the store is a directory, which holds the reports and "
+                "production-metrics.sqlite (move an older production-metric database there under that name)"
+            )
+        if not path.exists() and path.suffix.lower() in _SQLITE_SUFFIXES:
+            raise ValueError(
+                f"{value!r} names a SQLite file; the store is a directory, which holds the reports and "
+                "production-metrics.sqlite"
+            )
+        return value
 
 
 class Settings(BaseSettings):
@@ -221,7 +257,40 @@ class Settings(BaseSettings):
         try:
             return cls(**data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
-            )
-            raise ConfigurationError(f"invalid settings ({where}): {problems}") from exc
+            raise ConfigurationError(f"invalid settings ({where}): {_problems(exc)}") from exc
+
+
+class StoreLocation(_Section):
+    """What batch code needs to find the sidecar's store: ``store`` and, when known, ``model``.
+
+    ``track_production_metrics`` and ``get_production_metrics`` use it, so they resolve the same directory as
+    the sidecar: from a :class:`Settings` (:meth:`of`) or from the same ``SIDECAR_STORE__*`` and
+    ``SIDECAR_MODEL`` variables (:meth:`load`), without needing the rest of the sidecar's settings.
+    """
+
+    model: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    store: StoreSettings = Field(default_factory=StoreSettings)
+
+    @classmethod
+    def of(cls, settings: Settings) -> StoreLocation:
+        """The store and model of the sidecar's settings."""
+        return cls(model=settings.model, store=settings.store)
+
+    @classmethod
+    def load(cls) -> StoreLocation:
+        """From the environment, read by :class:`Settings`' own source (same prefix and ``__`` nesting).
+
+        Raises :class:`ConfigurationError` naming the key (e.g. ``store.path``) if a value is invalid.
+        """
+        try:
+            env = EnvSettingsSource(Settings)()
+            return cls(model=env.get("model"), store=env.get("store") or {})
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid settings (environment): {_problems(exc)}") from exc
+        except SettingsError as exc:  # a SIDECAR_<SECTION> variable that is not valid JSON
+            raise ConfigurationError(f"invalid settings (environment): {exc}") from exc
+
+
+def _problems(exc: ValidationError) -> str:
+    """One ``key: message`` per problem, keys dotted (``kafka.bogus``)."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors())

@@ -2,29 +2,61 @@
 
 Names follow DESIGN.md section 5 (prefix ``model_health_``). Series for every feature of a contract are
 created at start-up with value 0, so dashboards and alert rules see them before the first window closes.
-Labels never carry request ids or raw values.
+Labels never carry request ids or raw values. The registry exposes no ``*_created`` series (see
+:class:`MetricsRegistry`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Iterable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.metrics_core import Metric
 
 from sidecar.contract import DataContract
 from sidecar.report import CheckResult, ValidationReport
 
-__all__ = ["SidecarMetrics"]
+__all__ = ["MetricsRegistry", "SidecarMetrics"]
 
 _CHECK_LABELS = ("model", "contract", "check", "feature")
 
+#: Metric types for which prometheus_client adds a ``<name>_created`` sample.
+_TYPES_WITH_CREATED = frozenset({"counter", "histogram", "summary", "gaugehistogram"})
+
+
+class MetricsRegistry(CollectorRegistry):
+    """A ``CollectorRegistry`` whose collection carries no ``*_created`` series.
+
+    prometheus_client adds a ``<name>_created`` sample (when the series was created) to every counter,
+    histogram and summary series; Prometheus stores each as one more series that no rule here reads. The
+    library's own switch (``disable_created_metrics()``) flips a process-wide global, which would change
+    every other registry in the process too; this registry drops them from its own collection only,
+    through the public ``collect()`` hook, so ``generate_latest(registry)`` and ``get_sample_value`` agree.
+    """
+
+    def collect(self) -> Iterator[Metric]:
+        """Every family of the registry, less its ``_created`` samples."""
+        for family in super().collect():
+            if family.type in _TYPES_WITH_CREATED:
+                created = family.name + "_created"
+                if any(s.name == created for s in family.samples):
+                    family = copy.copy(family)
+                    family.samples = [s for s in family.samples if s.name != created]
+            yield family
+
 
 class SidecarMetrics:
-    """The sidecar's metrics on ``registry`` for one model."""
+    """The sidecar's metrics on ``registry`` for one model.
+
+    The default registry is a new :class:`MetricsRegistry` (no ``*_created`` series); a registry passed in
+    is used as it is.
+    """
 
     def __init__(self, model: str, registry: CollectorRegistry | None = None) -> None:
         self.model = model
-        self.registry = registry if registry is not None else CollectorRegistry()
+        self.registry = registry if registry is not None else MetricsRegistry()
+        self._production_metrics: set[str] = set()
         r = self.registry
         self.records = Counter("model_health_records", "Records consumed, by outcome.",
                                ("model", "topic", "result"), registry=r)
@@ -104,6 +136,18 @@ class SidecarMetrics:
             if check == "distribution" and worst.value is not None:
                 method = _method_label(str(worst.details.get("method", "")))
                 self.drift.labels(self.model, name, feature, method).set(worst.value)
+
+    def set_production(self, latest: Mapping[str, float]) -> None:
+        """Set ``model_health_production_metric`` to ``{metric: value}``; series not in ``latest`` go away.
+
+        ``latest`` is every production metric of the model (the newest point of each series in the store),
+        so a series deleted from the store stops being exported rather than staying at its last value.
+        """
+        for metric in self._production_metrics - latest.keys():
+            self.production.remove(self.model, metric)
+        for metric, value in latest.items():
+            self.production.labels(self.model, metric).set(value)
+        self._production_metrics = set(latest)
 
 
 def _group(results: Iterable[CheckResult]) -> dict[tuple[str, str], list[CheckResult]]:

@@ -1,17 +1,33 @@
-"""Production metrics recorded from batch code (accuracy of a day, AUC of a backfill, ...)."""
+"""Production metrics recorded from batch code (accuracy of a day, AUC of a backfill, ...).
+
+The series go into the store directory's production-metric database (``<store.path>/production-metrics.sqlite``),
+the same directory the sidecar writes its reports to and reads these series from to export
+``model_health_production_metric``. Both find it through the same setting: ``store.path``, from the
+:class:`~sidecar.config.Settings` passed in or the ``SIDECAR_STORE__PATH`` variable (default
+``model-health-store`` in the working directory).
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
 
 from sidecar.errors import ConfigurationError
 
-__all__ = ["MetricPoint", "track_production_metrics"]
+if TYPE_CHECKING:
+    from sidecar.config import Settings
+    from sidecar.store.layout import StoreDirectory
+
+__all__ = ["DEFAULT_MODEL", "MetricPoint", "get_production_metrics", "track_production_metrics"]
 
 MetricPoint = tuple[datetime, float]
+
+#: The model a series belongs to when neither ``model=``, the settings nor ``SIDECAR_MODEL`` name one.
+DEFAULT_MODEL = "default"
 
 
 def _when(key: object) -> datetime:
@@ -30,28 +46,58 @@ def _when(key: object) -> datetime:
     raise ConfigurationError(f"production metric time {key!r} must be a date, datetime, ISO string or epoch seconds")
 
 
-def track_production_metrics(metric: str, values: Mapping[object, float], *, model: str = "default",
-                             store: str | os.PathLike[str] | None = None) -> list[MetricPoint]:
-    """Record a production metric series (e.g. daily accuracy) into the metric store.
+def _locate(store: str | os.PathLike[str] | None, model: str | None,
+            settings: Settings | None) -> tuple[StoreDirectory, str]:
+    """The store directory and model: explicit arguments first, then ``settings``, then the environment."""
+    from sidecar.config import StoreLocation, StoreSettings
+    from sidecar.store.layout import StoreDirectory
+
+    store_settings = None
+    if store is not None:
+        try:
+            store_settings = StoreSettings(path=os.fspath(store))
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise ConfigurationError(f"store={os.fspath(store)!r}: {problem}") from exc
+    if store_settings is None or model is None:
+        location = StoreLocation.of(settings) if settings is not None else StoreLocation.load()
+        if store_settings is None:
+            store_settings = location.store
+        if model is None:
+            model = location.model or DEFAULT_MODEL
+    return StoreDirectory(store_settings), model
+
+
+def track_production_metrics(metric: str, values: Mapping[object, float], *, model: str | None = None,
+                             store: str | os.PathLike[str] | None = None,
+                             settings: Settings | None = None) -> list[MetricPoint]:
+    """Record a production metric series (e.g. daily accuracy) into the store's production-metric database.
+
+    Re-recording a point at the same time replaces it, so backfills are idempotent. The sidecar of
+    ``model`` exports the newest point of each series as ``model_health_production_metric{model, metric}``.
 
     Parameters
     ----------
     metric : metric name, e.g. ``"accuracy"`` or ``"roc_auc"``
     values : time -> value; times are dates, datetimes, ISO strings or epoch seconds
-    model : the model the series belongs to
-    store : SQLite file of the store (default: ``$SIDECAR_STORE__PATH`` or ``model-health.db``)
+    model : the model the series belongs to (default: ``settings.model``, else ``$SIDECAR_MODEL``, else
+        ``"default"``)
+    store : the store directory (default: ``settings.store.path``, else ``$SIDECAR_STORE__PATH``, else
+        ``model-health-store``); the series go to ``<store>/production-metrics.sqlite``
+    settings : the sidecar's settings, to use its store and model
 
-    Returns the points written, sorted by time.
+    Returns the points written, sorted by time. Raises :class:`~sidecar.errors.ConfigurationError` for a
+    bad name, time or value, or a store path that is a file (``store.path`` is a directory).
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> db = os.path.join(tempfile.mkdtemp(), "m.db")
-    >>> track_production_metrics("accuracy", {"2019-08-22": 0.91}, store=db)[0][1]
+    >>> import tempfile
+    >>> store = tempfile.mkdtemp()
+    >>> track_production_metrics("accuracy", {"2019-08-22": 0.91}, model="churn", store=store)[0][1]
+    0.91
+    >>> get_production_metrics("accuracy", model="churn", store=store)[0][1]
     0.91
     """
-    from sidecar.store.metrics import MetricStore
-
     if not isinstance(metric, str) or not metric:
         raise ConfigurationError(f"metric name must be a non-empty string, got {metric!r}")
     points: list[MetricPoint] = []
@@ -60,7 +106,27 @@ def track_production_metrics(metric: str, values: Mapping[object, float], *, mod
             raise ConfigurationError(f"production metric {metric!r} at {key!r}: value must be a number, got {value!r}")
         points.append((_when(key), float(value)))
     points.sort()
-    path = Path(store) if store is not None else Path(os.environ.get("SIDECAR_STORE__PATH", "model-health.db"))
-    with MetricStore(path) as db:
+    directory, model = _locate(store, model, settings)
+    with directory.production_metrics() as db:
         db.write(model, metric, points)
     return points
+
+
+def get_production_metrics(metric: str, *, model: str | None = None, store: str | os.PathLike[str] | None = None,
+                           settings: Settings | None = None) -> list[MetricPoint]:
+    """Read back a series recorded with :func:`track_production_metrics`, oldest first.
+
+    ``model``, ``store`` and ``settings`` resolve the store and the model exactly as there; a series
+    never recorded (or a store that does not exist yet) gives ``[]``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> get_production_metrics("accuracy", store=tempfile.mkdtemp())
+    []
+    """
+    directory, model = _locate(store, model, settings)
+    if not directory.production_metrics_path.exists():
+        return []
+    with directory.production_metrics() as db:
+        return db.series(model, metric)

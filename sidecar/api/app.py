@@ -2,8 +2,9 @@
 
 Routes: ``/metrics`` (Prometheus), ``/healthz`` and ``/readyz`` (the sidecar's own loop and HTTP server,
 never Kafka: a broker outage must not take the model pod out of service), ``POST /v1/events`` and
-``GET /api/v1/status``. The :class:`SidecarService` lives in the app's ``cleanup_ctx``, so it starts and
-stops with the server; state sits under typed ``web.AppKey``s, and the Prometheus registry is the app's own.
+``GET /api/v1/status``. The :class:`SidecarService` and the :class:`ProductionMetricExporter` live in the
+app's ``cleanup_ctx``, so they start and stop with the server; both use the one store directory of
+``settings.store``. State sits under typed ``web.AppKey``s, and the Prometheus registry is the app's own.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sidecar.api.events import handle_events
+from sidecar.api.production import ProductionMetricExporter
 from sidecar.config import Settings
 from sidecar.metrics import SidecarMetrics
-from sidecar.store.reports import ReportStore
+from sidecar.store.layout import StoreDirectory
 from sidecar.stream.service import SidecarService
 
-__all__ = ["METRICS", "SERVICE", "SETTINGS", "create_app"]
+__all__ = ["METRICS", "PRODUCTION", "SERVICE", "SETTINGS", "create_app"]
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", SidecarMetrics)
 SERVICE = web.AppKey("service", SidecarService)
+PRODUCTION = web.AppKey("production", ProductionMetricExporter)
 
 
 async def _metrics(request: web.Request) -> web.Response:
@@ -80,15 +83,22 @@ def create_app(settings: Settings, service: SidecarService | None = None) -> web
     app[SETTINGS] = settings
     metrics = service.metrics if service is not None else SidecarMetrics(settings.model)
     app[METRICS] = metrics
-    app[SERVICE] = service if service is not None else SidecarService(
-        settings, metrics, ReportStore(settings.store.path))
+    store = StoreDirectory(settings.store)
+    app[SERVICE] = service if service is not None else SidecarService(settings, metrics, store.reports)
+    app[PRODUCTION] = ProductionMetricExporter(store, metrics, settings.store.production_metrics_refresh_seconds)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[SERVICE].start()
         yield
         await app[SERVICE].stop()
 
+    async def production(app: web.Application) -> AsyncIterator[None]:
+        await app[PRODUCTION].start()
+        yield
+        await app[PRODUCTION].stop()
+
     app.cleanup_ctx.append(lifecycle)
+    app.cleanup_ctx.append(production)
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)

@@ -44,6 +44,15 @@ class MetricStore:
         ).fetchall()
         return [(datetime.fromtimestamp(ts, tz=UTC), v) for ts, v in rows]
 
+    def latest(self, model: str) -> dict[str, tuple[datetime, float]]:
+        """The newest point of each of ``model``'s series: ``{metric: (time, value)}``."""
+        rows = self._db.execute(
+            "SELECT metric, ts, value FROM production_metric AS p WHERE model = ? AND ts = "
+            "(SELECT MAX(ts) FROM production_metric WHERE model = p.model AND metric = p.metric) ORDER BY metric",
+            (model,),
+        ).fetchall()
+        return {metric: (datetime.fromtimestamp(ts, tz=UTC), v) for metric, ts, v in rows}
+
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
