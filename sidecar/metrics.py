@@ -85,6 +85,10 @@ class SidecarMetrics:
                                     ("model", "operation"), registry=r)
         self.open_windows = Gauge("model_health_open_windows", "Windows currently collecting rows.",
                                   ("model", "contract"), registry=r)
+        self.dead_letter_failures = Counter(
+            "model_health_dead_letter_failures",
+            "Dead-letter copies that can never be delivered (quarantined locally, committed past), by reason.",
+            ("model", "topic", "reason"), registry=r)
         self.worker_restarts = Counter("model_health_ingest_worker_restarts",
                                        "Times the ingest worker process was lost (its windows are replayed).",
                                        ("model",), registry=r)

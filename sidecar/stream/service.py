@@ -21,7 +21,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -37,8 +38,9 @@ from sidecar.report import ValidationReport
 from sidecar.store.reports import ReportStore
 from sidecar.stream import kafkaio
 from sidecar.stream.commits import RebalanceForwarder, closed_until_from, commit_metadata
-from sidecar.stream.deadletter import dead_letter_headers
+from sidecar.stream.deadletter import QUARANTINE_DIR, DeadLetter, DeadLetterSender, Quarantine, dead_letter_headers
 from sidecar.stream.decoders import MessageError, RawMessage
+from sidecar.stream.dlqtopics import ensure_dead_letter_topics
 from sidecar.stream.engine import ClosedWindow, OpenWindow, Outcome, Request
 from sidecar.stream.topic import Ingested
 from sidecar.stream.worker import Ingest, IngestWorkerDied, LocalIngest, ProcessIngest
@@ -135,7 +137,8 @@ class SidecarService:
         self._assign_epoch = 0
         self._windows_generation = 0  # the ingest worker generation the open windows were rebuilt on
         self._last_commit = time.monotonic()
-        self._pending_sends: list[tuple[_DeadLetter, asyncio.Future[None]]] = []
+        self._dead_letters = DeadLetterSender(Quarantine(Path(settings.store.path) / QUARANTINE_DIR),
+                                              on_permanent=self._count_dead_letter_failure)
         self._lock = asyncio.Lock()
         self.connected = False
 
@@ -282,6 +285,7 @@ class SidecarService:
                     await client.stop() if not isinstance(client, AIOKafkaAdminClient) else await client.close()
             raise
         self._consumer, self._producer, self._admin = consumer, producer, admin
+        await ensure_dead_letter_topics(admin, [(t, s.settings.dead_letter_topic) for t, s in self.streams.items()])
         self._rebalancing = False
         consumer.subscribe(list(self.streams), listener=RebalanceForwarder(self._on_revoked, self._on_assigned))
         self._set_connected(True)
@@ -469,8 +473,11 @@ class SidecarService:
         if self._producer is None:
             return
         hdrs = dead_letter_headers(msg.headers, stream.topic, partition, offset, err)
-        copy = _DeadLetter(stream.settings.dead_letter_topic, msg.value, msg.key, hdrs)
-        self._pending_sends.append((copy, asyncio.ensure_future(_deliver(self._producer, copy))))
+        copy = DeadLetter(stream.settings.dead_letter_topic, msg.value, msg.key, hdrs, stream.topic, partition, offset)
+        self._dead_letters.send(self._producer, copy)
+
+    def _count_dead_letter_failure(self, copy: DeadLetter, reason: str) -> None:
+        self.metrics.dead_letter_failures.labels(self.settings.model, copy.source_topic, reason).inc()
 
     def _publish(self, stream: StreamInfo, closed: ClosedWindow) -> None:
         report = closed.report
@@ -500,17 +507,13 @@ class SidecarService:
         self._closed_since_commit = False
         if consumer is None or not self._commits:
             return
-        if self._pending_sends:
-            sends, self._pending_sends = self._pending_sends, []
-            results = await asyncio.gather(*(fut for _, fut in sends), return_exceptions=True)
-            failed = [(copy, r) for (copy, _), r in zip(sends, results, strict=True) if isinstance(r, BaseException)]
+        if self._dead_letters.pending:
+            # Committing now would skip records whose dead-letter copy does not exist: retriable failures are
+            # sent again and the commit waits for them; permanent ones are quarantined and counted.
+            failed = await self._dead_letters.settle(self._producer)
             if failed:
-                # Committing now would skip records whose dead-letter copy does not exist: send them again
-                # and commit only once every copy is acknowledged.
                 self.metrics.kafka_errors.labels(self.settings.model, "dead_letter").inc(len(failed))
                 log.warning("%d dead-letter sends failed (%s); retrying before committing", len(failed), failed[0][1])
-                if self._producer is not None:
-                    self._pending_sends = [(c, asyncio.ensure_future(_deliver(self._producer, c))) for c, _ in failed]
                 return
         assigned = consumer.assignment()
         offsets = {
@@ -615,20 +618,3 @@ class SidecarService:
             await self._apply_answers(keep=0)
         except IngestWorkerDied:
             self._discard_answers()
-
-
-class _DeadLetter(NamedTuple):
-    """One dead-letter copy, kept until the broker acknowledged it."""
-
-    topic: str
-    value: bytes | None
-    key: bytes | None
-    headers: list[tuple[str, bytes]]
-
-
-async def _deliver(producer: AIOKafkaProducer, copy: _DeadLetter) -> None:
-    """Send and wait for the broker's acknowledgement, so a failed dead-letter copy is seen at commit time."""
-    # A tombstone (no value, no key) cannot be produced as is; an empty key keeps the copy "unchanged".
-    key = copy.key if copy.key is not None or copy.value is not None else b""
-    delivery = await producer.send(copy.topic, value=copy.value, key=key, headers=copy.headers)
-    await delivery
