@@ -85,6 +85,13 @@ class SidecarMetrics:
                                     ("model", "operation"), registry=r)
         self.open_windows = Gauge("model_health_open_windows", "Windows currently collecting rows.",
                                   ("model", "contract"), registry=r)
+        self.http_ignored = Counter(
+            "model_health_http_events_ignored",
+            "Events posted to /v1/events for a stream this sidecar does not watch (accepted, not judged).",
+            ("model", "stream"), registry=r)
+        self.store_errors = Counter("model_health_store_errors",
+                                    "Failures to write to the store directory (reports), by operation.",
+                                    ("model", "operation"), registry=r)
         self.dead_letter_failures = Counter(
             "model_health_dead_letter_failures",
             "Dead-letter copies that can never be delivered (quarantined locally, committed past), by reason.",

@@ -3,7 +3,9 @@
 Binary mode (``Ce-*`` headers, body = payload), structured mode (``application/cloudevents+json``) and
 batched mode (``application/cloudevents-batch+json``) are accepted. KServe sets ``Ce-Type`` to
 ``org.kubeflow.serving.inference.request`` or ``...response``; requests go to the inputs stream and
-responses to the predictions stream. ``?stream=inputs|predictions`` overrides the routing.
+responses to the predictions stream. ``?stream=inputs|predictions`` overrides the routing. Events for a
+stream this sidecar does not watch are accepted (202) and counted as ignored
+(``model_health_http_events_ignored_total{stream}``).
 """
 
 from __future__ import annotations
@@ -60,16 +62,20 @@ async def handle_events(request: web.Request, service: SidecarService) -> web.Re
                 ce_type = None  # the decoder rejects it with a precise reason
         role = _role(ce_type, forced) or "inputs"
         groups[role] = [RawMessage(body, headers)]
-    accepted = rejected = 0
+    accepted = rejected = ignored = 0
     errors: list[dict[str, Any]] = []
     for role, messages in groups.items():
         stream = service.stream_for(role)
         if stream is None:
-            raise web.HTTPNotFound(text=f"this sidecar has no {role} stream configured")
+            # KServe's logger with mode "all" also posts responses; a sidecar watching only inputs takes them
+            # and counts them, rather than have the logger report an error for every request.
+            ignored += len(messages)
+            service.metrics.http_ignored.labels(service.settings.model, role).inc(len(messages))
+            continue
         result = await service.ingest_http(stream, messages)
         accepted += result.accepted_rows
         rejected += len(result.errors)
         errors += [{"stream": role, "error_class": e.error_class, "reason": e.reason} for e in result.errors]
     status = 400 if rejected and not accepted else 202
-    return web.json_response({"accepted_rows": accepted, "rejected_messages": rejected, "errors": errors},
-                             status=status)
+    return web.json_response({"accepted_rows": accepted, "rejected_messages": rejected,
+                              "ignored_messages": ignored, "errors": errors}, status=status)

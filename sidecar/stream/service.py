@@ -42,6 +42,7 @@ from sidecar.stream.deadletter import QUARANTINE_DIR, DeadLetter, DeadLetterSend
 from sidecar.stream.decoders import MessageError, RawMessage
 from sidecar.stream.dlqtopics import ensure_dead_letter_topics
 from sidecar.stream.engine import ClosedWindow, OpenWindow, Outcome, Request
+from sidecar.stream.logs import RateLimitedLog
 from sidecar.stream.topic import Ingested
 from sidecar.stream.worker import Ingest, IngestWorkerDied, LocalIngest, ProcessIngest
 
@@ -56,6 +57,12 @@ PROBE_INTERVAL_SECONDS = 5.0
 #: messages decode 47% faster per row than 8,000; JSON column batches are fastest at 4 to 8 messages of
 #: 250 KB; an Arrow message larger than this goes alone).
 CHUNK_BYTES = 1 << 20
+
+#: Kafka error lines are logged at most this often (the count of the rest is in the metrics).
+KAFKA_LOG_INTERVAL_SECONDS = 30.0
+
+#: Without a Kafka consumer, windows are checked for closing this often.
+IDLE_TICK_SECONDS = 1.0
 
 #: Commit at least this often when nothing closes, so dead-lettered and late records are not re-read
 #: forever after a restart.
@@ -137,6 +144,9 @@ class SidecarService:
         self._assign_epoch = 0
         self._windows_generation = 0  # the ingest worker generation the open windows were rebuilt on
         self._last_commit = time.monotonic()
+        self._kafka_log = RateLimitedLog(log, KAFKA_LOG_INTERVAL_SECONDS)
+        self._store_log = RateLimitedLog(log, KAFKA_LOG_INTERVAL_SECONDS)
+        self._idle_task: asyncio.Task[None] | None = None
         self._dead_letters = DeadLetterSender(Quarantine(Path(settings.store.path) / QUARANTINE_DIR),
                                               on_permanent=self._count_dead_letter_failure)
         self._lock = asyncio.Lock()
@@ -153,15 +163,18 @@ class SidecarService:
             self._windows_generation = self.ingest.generation
             self._task = asyncio.create_task(self._run(), name=f"sidecar-{self.settings.model}")
             self._probe_task = asyncio.create_task(self._probe(), name=f"sidecar-probe-{self.settings.model}")
+            self._idle_task = asyncio.create_task(self._tick_without_kafka(),
+                                                  name=f"sidecar-idle-{self.settings.model}")
 
     async def stop(self) -> None:
         """Stop fetching, close open windows as partial, publish, commit, disconnect. Idempotent."""
         self._stopping.set()
-        probe, self._probe_task = self._probe_task, None
-        if probe is not None:
-            probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await probe
+        for helper in (self._probe_task, self._idle_task):
+            if helper is not None:
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
+        self._probe_task = self._idle_task = None
         task, self._task = self._task, None
         if task is not None:
             try:
@@ -226,15 +239,16 @@ class SidecarService:
                     await self._connect()
                     backoff = self.settings.kafka.retry_backoff_seconds
                     await self._consume()
-                except (KafkaError, OSError) as exc:
-                    worker = isinstance(exc, IngestWorkerDied)
+                except IngestWorkerDied as exc:
+                    # Not a Kafka fault: the worker's windows are replayed from the committed offsets.
+                    self.metrics.worker_restarts.labels(self.settings.model).inc()
+                    log.warning("ingest worker lost (%s); replaying its open windows", exc)
                     self._set_connected(False)
-                    if worker:
-                        self.metrics.worker_restarts.labels(self.settings.model).inc()
-                    else:
-                        self.metrics.kafka_errors.labels(self.settings.model, "consume").inc()
-                    log.warning("%s (%s); retrying in %.1fs", "ingest worker lost" if worker else "kafka error", exc,
-                                backoff)
+                    await self._disconnect()
+                except (KafkaError, OSError) as exc:  # OSError: sockets and TLS under aiokafka
+                    self._set_connected(False)
+                    self.metrics.kafka_errors.labels(self.settings.model, "consume").inc()
+                    self._kafka_log.log(logging.WARNING, "kafka error (%s); retrying in %.1fs", exc, backoff)
                     await self._disconnect()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
@@ -483,7 +497,13 @@ class SidecarService:
         report = closed.report
         self.metrics.publish(report, closed.duration_seconds)
         if self.reports is not None:
-            self.reports.append(self.settings.model, report)
+            try:
+                self.reports.append(self.settings.model, report)
+            except OSError as exc:
+                # A full or read-only disk loses this report file line, not the window: its metrics are
+                # published and its offsets committed. Replaying from Kafka would not make the disk writable.
+                self.metrics.store_errors.labels(self.settings.model, "report").inc()
+                self._store_log.log(logging.ERROR, "could not write the report of %s (%s)", stream.topic, exc)
         self.last_reports[stream.topic] = report
         bad = {k: v for k, v in report.summary.items() if v["warning"] or v["critical"]}
         log.info(
@@ -557,6 +577,20 @@ class SidecarService:
                     self.metrics.kafka_errors.labels(self.settings.model, "probe").inc()
                     self._set_connected(False)
             await asyncio.sleep(PROBE_INTERVAL_SECONDS)
+
+    async def _tick_without_kafka(self) -> None:
+        """While no Kafka consumer runs (a cluster fed only over HTTP, or a broker outage), let windows close
+        on time and on idle: the consume loop's ticks do it otherwise."""
+        while not self._stopping.is_set():
+            await asyncio.sleep(IDLE_TICK_SECONDS)
+            if self._consumer is not None or self._stopping.is_set():
+                continue
+            async with self._lock:
+                try:
+                    await self._submit(Request("tick"))
+                    await self._apply_answers(keep=0)
+                except IngestWorkerDied:
+                    self._discard_answers()  # the loop notices the new worker and replays
 
     def _set_connected(self, up: bool) -> None:
         self.connected = up

@@ -75,8 +75,18 @@ async def test_cloudevents_feed_the_window(client: TestClient) -> None:
     assert metrics[("model_health_records_total", frozenset(labels | {("result", "dead_lettered")}))] == 1
 
 
-async def test_unknown_stream_is_rejected(client: TestClient) -> None:
-    resp = await client.post("/v1/events?stream=predictions", data=b"{}", headers={"Content-Type": "application/json"})
-    assert resp.status == 404
+async def test_events_for_a_stream_not_watched_are_accepted_and_counted_as_ignored(client: TestClient) -> None:
+    # KServe's payload logger in mode "all" posts responses too; a sidecar watching only inputs takes them.
+    for _ in range(2):
+        resp = await client.post("/v1/events", data=b'{"outputs": []}', headers={
+            "Ce-Specversion": "1.0", "Ce-Id": "r", "Ce-Source": "kserve",
+            "Ce-Type": "org.kubeflow.serving.inference.response", "Content-Type": "application/json"})
+        assert resp.status == 202 and (await resp.json())["ignored_messages"] == 1
+    metrics = _samples(await (await client.get("/metrics")).text())
+    key = frozenset({("model", "churn"), ("stream", "predictions")})
+    assert metrics[("model_health_http_events_ignored_total", key)] == 2
+
+
+async def test_unknown_stream_name_is_rejected(client: TestClient) -> None:
     resp = await client.post("/v1/events?stream=bogus", data=b"{}")
     assert resp.status == 400
