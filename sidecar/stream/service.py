@@ -61,6 +61,12 @@ CHUNK_BYTES = 1 << 20
 #: Kafka error lines are logged at most this often (the count of the rest is in the metrics).
 KAFKA_LOG_INTERVAL_SECONDS = 30.0
 
+#: Dead-lettered records are logged (INFO) at most this often; every one is counted in the metrics.
+DEAD_LETTER_LOG_INTERVAL_SECONDS = 5.0
+
+#: How often a missing topic is looked for.
+TOPIC_POLL_SECONDS = 1.0
+
 #: Without a Kafka consumer, windows are checked for closing this often.
 IDLE_TICK_SECONDS = 1.0
 
@@ -146,6 +152,7 @@ class SidecarService:
         self._last_commit = time.monotonic()
         self._kafka_log = RateLimitedLog(log, KAFKA_LOG_INTERVAL_SECONDS)
         self._store_log = RateLimitedLog(log, KAFKA_LOG_INTERVAL_SECONDS)
+        self._dead_letter_log = RateLimitedLog(log, DEAD_LETTER_LOG_INTERVAL_SECONDS)
         self._idle_task: asyncio.Task[None] | None = None
         self._dead_letters = DeadLetterSender(Quarantine(Path(settings.store.path) / QUARANTINE_DIR),
                                               on_permanent=self._count_dead_letter_failure)
@@ -298,12 +305,37 @@ class SidecarService:
                 with contextlib.suppress(Exception):
                     await client.stop() if not isinstance(client, AIOKafkaAdminClient) else await client.close()
             raise
+        try:
+            await self._wait_for_topics(admin)
+        except BaseException:
+            for client in (consumer, producer, admin):
+                with contextlib.suppress(Exception):
+                    await client.stop() if not isinstance(client, AIOKafkaAdminClient) else await client.close()
+            raise
         self._consumer, self._producer, self._admin = consumer, producer, admin
         await ensure_dead_letter_topics(admin, [(t, s.settings.dead_letter_topic) for t, s in self.streams.items()])
         self._rebalancing = False
         consumer.subscribe(list(self.streams), listener=RebalanceForwarder(self._on_revoked, self._on_assigned))
         self._set_connected(True)
         log.info("consuming %s as group %s", ", ".join(self.streams), k.group_id)
+
+    async def _wait_for_topics(self, admin: AIOKafkaAdminClient) -> None:
+        """Subscribe only once every topic exists: a missing topic is said plainly, metadata is asked for
+        every second, and consuming starts within a second or two of the topic's creation (aiokafka alone
+        logs "No partition metadata" errors and notices the topic only at its next metadata refresh)."""
+        said = False
+        while not self._stopping.is_set():
+            self._set_connected(True)  # the broker answers; only the topic is missing
+            missing = sorted(set(self.streams) - set(await admin.list_topics()))
+            if not missing:
+                if said:
+                    log.info("topic %s exists now; consuming", ", ".join(sorted(self.streams)))
+                return
+            if not said:
+                log.info("waiting for topic %s (checking every %.0f s)", ", ".join(missing), TOPIC_POLL_SECONDS)
+                said = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=TOPIC_POLL_SECONDS)
 
     async def _disconnect(self) -> None:
         # Answers still on their way are applied while the producer exists (their dead letters need it);
@@ -483,7 +515,8 @@ class SidecarService:
 
     def _dead_letter(self, stream: StreamInfo, msg: RawMessage, partition: int | None, offset: int | None,
                      err: MessageError) -> None:
-        log.debug("dead-lettering %s[%s]@%s: %s", stream.topic, partition, offset, err.reason)
+        self._dead_letter_log.log(logging.INFO, "dead-lettering %s[%s]@%s to %s: %s", stream.topic, partition, offset,
+                                  stream.settings.dead_letter_topic, err.reason)
         if self._producer is None:
             return
         hdrs = dead_letter_headers(msg.headers, stream.topic, partition, offset, err)
