@@ -196,11 +196,12 @@ async def test_sigterm_closes_partial_window_commits_and_exits(tmp_path: Path, k
     proc = SidecarProcess(tmp_path, cfg)
     try:
         proc.start()
-        # Every feature's series exists from start-up, at 0.
+        # Every check's series exists from start-up, at 0: the table-level schema check (feature "") once,
+        # and each feature's checks where the contract runs them (no distribution check on the id column).
+        assert proc.metric("model_health_check_status", check="schema", feature="") == 0.0
         for feature in contract.columns:
-            assert proc.metric("model_health_check_status", check="schema", feature="") is None or True
-            assert proc.metric("model_health_check_status", check="distribution", feature=feature) in (0.0, None) \
-                or feature == "customer_id"
+            distribution = 0.0 if feature in contract.settings["distribution"] else None
+            assert proc.metric("model_health_check_status", check="distribution", feature=feature) == distribution
             assert proc.metric("model_health_check_status", check="special_values", feature=feature) == 0.0
         rows = churn_frame(300, seed=5)
         await produce(kafka_bootstrap, topic, record_messages(rows, T0))

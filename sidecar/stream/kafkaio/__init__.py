@@ -8,8 +8,9 @@ plain aiokafka consumer (``benchmarks/stream_throughput.py``, column (a+)):
 - :mod:`.crc`: record-batch CRC32C in hardware instead of aiokafka's software loop.
 
 Both change module-level names of aiokafka, so they apply to every aiokafka client of the process from
-:func:`install` until :func:`uninstall`. Each is skipped when it does not apply (another aiokafka
-release, no hardware CRC32C), and then aiokafka behaves exactly as stock.
+:func:`install` until :func:`uninstall`. Both mirror private parts of one aiokafka release
+(:mod:`.release`), and each checks it: with any other release neither installs. Each is also skipped when
+it does not apply for its own reason (no hardware CRC32C), and then aiokafka behaves exactly as stock.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import aiokafka.conn as _conn
 import aiokafka.consumer.fetcher as _fetcher
 
-from . import crc, frames
+from . import crc, frames, release
 
 _STOCK = {
     (_conn, "AIOKafkaConnection"): _conn.AIOKafkaConnection,
@@ -42,4 +43,4 @@ def uninstall() -> None:
         setattr(module, name, stock)
 
 
-__all__ = ["crc", "frames", "install", "uninstall"]
+__all__ = ["crc", "frames", "install", "release", "uninstall"]

@@ -7,6 +7,10 @@ place. With ``check_crcs`` on, every v2 batch of a fetched partition is verified
 iterates the records (with it off, nothing is computed); a partition whose batches all match skips
 aiokafka's own check. Anything else (a mismatch, an old
 message format) goes through aiokafka's check unchanged, so a corrupt batch raises exactly as before.
+
+The two classes subclass private parts of aiokafka's fetcher and pass its constructor arguments through
+as aiokafka 0.14.0 names them, so they are installed only with that release (:mod:`.release`), like
+:mod:`.frames`; :func:`batches_verified` itself reads only the Kafka wire format.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 
 import aiokafka.consumer.fetcher as _fetcher
 from aiokafka.record.memory_records import MemoryRecords
+
+from . import release
 
 _crc32c: Any
 try:
@@ -36,7 +42,7 @@ def batches_verified(data: bytes | bytearray | memoryview) -> bool:
     A batch cut off at the end (fetch responses may end mid-batch) is not yielded by aiokafka and is not
     checked here either.
     """
-    if _crc32c is None or not _crc32c.hardware_based:
+    if not hardware():
         return False
     view = memoryview(data)
     size, pos = len(view), 0
@@ -95,13 +101,22 @@ class CheckedPartitionRecords(_fetcher.PartitionRecords):  # type: ignore[misc]
         )
 
 
-def supported() -> bool:
+def hardware() -> bool:
     """Whether a hardware CRC32C is available."""
     return _crc32c is not None and bool(_crc32c.hardware_based)
 
 
+def supported() -> bool:
+    """Whether this half applies here: the aiokafka release it mirrors, and a hardware CRC32C."""
+    return release.supported() and hardware()
+
+
 def install() -> bool:
-    """Verify fetched batches in hardware from now on in this process; False (no change) without one."""
+    """Verify fetched batches in hardware from now on in this process.
+
+    Returns False (and changes nothing) without a hardware CRC32C or when the installed aiokafka is not a
+    supported release.
+    """
     if not supported():
         return False
     _fetcher.MemoryRecords = CheckedRecords

@@ -13,7 +13,7 @@ the next large response, so its pages are not faulted in again. Request matching
 idle checks and errors stay aiokafka's own code.
 
 This replaces a private part of aiokafka (``AIOKafkaConnection.connect`` and its reader task), so it is
-only used with the aiokafka release it was written and tested against (``SUPPORTED_AIOKAFKA``); with any
+only used with the aiokafka release it was written and tested against (:mod:`.release`); with any
 other, or with ``kafka.fast_io: false``, aiokafka's stock connection is used.
 """
 
@@ -26,10 +26,10 @@ import time
 import weakref
 from typing import Any
 
-import aiokafka
 import aiokafka.conn as _conn
 
-SUPPORTED_AIOKAFKA = ("0.14.0",)
+from . import release
+
 STAGE_BYTES = 256 * 1024  # asyncio's own read size for plain sockets
 #: The receive buffer of large frames is kept for the next one up to this size; a larger response (many
 #: partitions in one fetch) gets a buffer that is dropped once parsed, so it is not held for good.
@@ -304,7 +304,7 @@ class FrameConnection(_conn.AIOKafkaConnection):
 
 def supported() -> bool:
     """Whether the installed aiokafka is the release this transport mirrors."""
-    return aiokafka.__version__ in SUPPORTED_AIOKAFKA
+    return release.supported()
 
 
 def install() -> bool:

@@ -200,7 +200,7 @@ def _partition(records: object, check: bool) -> aiokafka.consumer.fetcher.Partit
     )
 
 
-needs_hw = pytest.mark.skipif(not crc.supported(), reason="no hardware CRC32C on this CPU")
+needs_hw = pytest.mark.skipif(not crc.hardware(), reason="no hardware CRC32C on this CPU")
 
 
 @needs_hw
@@ -238,6 +238,7 @@ def test_old_message_formats_are_left_to_aiokafka() -> None:
 
 def test_without_verification_aiokafkas_own_check_still_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(crc, "_crc32c", None)
+    assert not crc.hardware()
     assert not crc.supported()
     bad = bytearray(_batch([b"q" * 100]))
     bad[-10] ^= 0xFF
@@ -266,14 +267,46 @@ def test_install_swaps_aiokafkas_classes_and_uninstall_puts_them_back() -> None:
             aiokafka.consumer.fetcher.PartitionRecords) == stock
 
 
-def test_another_aiokafka_release_keeps_the_stock_connection(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aiokafka, "__version__", "0.15.0")
-    stock = aiokafka.conn.AIOKafkaConnection
+# Each half of fast_io with the aiokafka names it replaces.
+HALVES = {
+    "frames": [(aiokafka.conn, "AIOKafkaConnection")],
+    "crc": [(aiokafka.consumer.fetcher, "MemoryRecords"), (aiokafka.consumer.fetcher, "PartitionRecords")],
+}
+
+
+@pytest.fixture
+def any_cpu(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As if the CPU had a hardware CRC32C, so only the aiokafka release can keep the crc half out."""
+    monkeypatch.setattr(crc, "hardware", lambda: True)
+    kafkaio.uninstall()  # a service started by an earlier test installs fast_io for the whole process
     try:
-        assert "frames" not in kafkaio.install()
-        assert aiokafka.conn.AIOKafkaConnection is stock
+        yield
     finally:
         kafkaio.uninstall()
+
+
+def _current(half: str) -> list[object]:
+    return [getattr(module, name) for module, name in HALVES[half]]
+
+
+@pytest.mark.parametrize("half", sorted(HALVES))
+@pytest.mark.usefixtures("any_cpu")
+def test_the_pinned_aiokafka_release_installs_each_half(half: str) -> None:
+    stock = _current(half)
+    assert aiokafka.__version__ in kafkaio.release.SUPPORTED_AIOKAFKA
+    assert half in kafkaio.install()
+    assert all(now is not before for now, before in zip(_current(half), stock, strict=True))
+
+
+@pytest.mark.parametrize("version", ["0.13.0", "0.14.1", "0.15.0"])
+@pytest.mark.parametrize("half", sorted(HALVES))
+@pytest.mark.usefixtures("any_cpu")
+def test_another_aiokafka_release_installs_neither_half(half: str, version: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    stock = _current(half)
+    monkeypatch.setattr(aiokafka, "__version__", version)
+    assert half not in kafkaio.install()
+    assert all(now is before for now, before in zip(_current(half), stock, strict=True))
 
 
 # -- over TLS -----------------------------------------------------------------------------------------
