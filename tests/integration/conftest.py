@@ -1,7 +1,7 @@
 """Fixtures that give integration tests one real Kafka broker per session.
 
-The broker is Apache Kafka 3.9.1 run by ``scripts/kafka-local`` (no Docker here; see
-/work/shared/kafka.md). One broker per session because the machines have 2 cores and a broker takes a
+The broker is Apache Kafka 3.9.1 run by ``scripts/kafka-local`` (jars from Maven Central, no Docker; its
+docstring says how). One broker per session because the machines have 2 cores and a broker takes a
 few seconds to start. When ``KAFKA_BOOTSTRAP_SERVERS`` is set (``scripts/kafka-local run-with``, CI,
 or a developer's own broker) that broker is used and left alone; otherwise the session starts its own
 in a temporary state directory and always stops it.
