@@ -17,11 +17,8 @@ import contextlib
 import itertools
 import logging
 import math
-import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,20 +26,20 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.helpers import create_ssl_context
-from aiokafka.structs import OffsetAndMetadata
 
-from sidecar.config import Settings, TopicSettings
+from sidecar.config import Settings
 from sidecar.contract import DataContract
 from sidecar.metrics import SidecarMetrics
 from sidecar.report import ValidationReport
 from sidecar.store.reports import ReportStore
 from sidecar.stream import kafkaio
-from sidecar.stream.commits import RebalanceForwarder, closed_until_from, commit_metadata
-from sidecar.stream.deadletter import QUARANTINE_DIR, DeadLetter, DeadLetterSender, Quarantine, dead_letter_headers
-from sidecar.stream.decoders import MessageError, RawMessage
+from sidecar.stream.commits import RebalanceForwarder, closed_until_from
+from sidecar.stream.decoders import RawMessage
 from sidecar.stream.dlqtopics import ensure_dead_letter_topics
-from sidecar.stream.engine import ClosedWindow, OpenWindow, Outcome, Request
+from sidecar.stream.engine import OpenWindow, Outcome, Request
+from sidecar.stream.ledger import DeliveryLedger
 from sidecar.stream.logs import RateLimitedLog
+from sidecar.stream.publisher import Publisher, ReportListener, StreamInfo
 from sidecar.stream.topic import Ingested
 from sidecar.stream.worker import Ingest, IngestWorkerDied, LocalIngest, ProcessIngest
 
@@ -61,35 +58,12 @@ CHUNK_BYTES = 1 << 20
 #: Kafka error lines are logged at most this often (the count of the rest is in the metrics).
 KAFKA_LOG_INTERVAL_SECONDS = 30.0
 
-#: Dead-lettered records are logged (INFO) at most this often; every one is counted in the metrics.
-DEAD_LETTER_LOG_INTERVAL_SECONDS = 5.0
-
 #: How often a missing topic is looked for.
 TOPIC_POLL_SECONDS = 1.0
 
 #: Without a Kafka consumer, windows are checked for closing this often.
 IDLE_TICK_SECONDS = 1.0
 
-#: Commit at least this often when nothing closes, so dead-lettered and late records are not re-read
-#: forever after a restart.
-COMMIT_INTERVAL_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class StreamInfo:
-    """One consumed topic as the service knows it: its role, settings and contract."""
-
-    role: str
-    settings: TopicSettings
-    contract: DataContract
-
-    @property
-    def topic(self) -> str:
-        """The Kafka topic name."""
-        return self.settings.topic
-
-
-ReportListener = Callable[[StreamInfo, ValidationReport], Any]
 
 
 class SidecarService:
@@ -128,8 +102,8 @@ class SidecarService:
                      "worker process" if isinstance(ingest, ProcessIngest) else "in the main process",
                      settings.ingest.worker_process)
         self.ingest = ingest
-        self.listeners: list[ReportListener] = []
-        self.last_reports: dict[str, ValidationReport] = {}
+        self.publisher = Publisher(settings, metrics, reports)
+        self.ledger = DeliveryLedger(self.streams)
         #: Open windows per topic, as of the last applied answer of the engine.
         self.open_windows: dict[str, list[OpenWindow]] = {topic: [] for topic in self.streams}
         self._consumer: AIOKafkaConsumer | None = None
@@ -141,21 +115,11 @@ class SidecarService:
         # Requests handed to the engine, with their answers to come; a request keeps the original messages
         # until its answer is applied, for dead-lettering.
         self._pending: deque[tuple[asyncio.Future[Outcome], Request]] = deque()
-        self._commits: dict[TopicPartition, int] = {}
-        self._closed_until: dict[str, float] = {topic: -math.inf for topic in self.streams}
-        self._closed_since_commit = False
-        self._first_offset: dict[TopicPartition, int] = {}
-        self._replay_from: dict[TopicPartition, int] = {}
         self._rebalancing = False
         self._assign_epoch = 0
         self._windows_generation = 0  # the ingest worker generation the open windows were rebuilt on
-        self._last_commit = time.monotonic()
         self._kafka_log = RateLimitedLog(log, KAFKA_LOG_INTERVAL_SECONDS)
-        self._store_log = RateLimitedLog(log, KAFKA_LOG_INTERVAL_SECONDS)
-        self._dead_letter_log = RateLimitedLog(log, DEAD_LETTER_LOG_INTERVAL_SECONDS)
         self._idle_task: asyncio.Task[None] | None = None
-        self._dead_letters = DeadLetterSender(Quarantine(Path(settings.store.path) / QUARANTINE_DIR),
-                                              on_permanent=self._count_dead_letter_failure)
         self._lock = asyncio.Lock()
         self.connected = False
 
@@ -200,6 +164,16 @@ class SidecarService:
         await self.stop()
 
     @property
+    def last_reports(self) -> dict[str, ValidationReport]:
+        """The last published report per topic."""
+        return self.publisher.last_reports
+
+    @property
+    def listeners(self) -> list[ReportListener]:
+        """Called with every published report (alerts, the dashboard)."""
+        return self.publisher.listeners
+
+    @property
     def alive(self) -> bool:
         """True while the loop task runs (``/healthz``)."""
         return self._task is not None and not self._task.done()
@@ -231,7 +205,7 @@ class SidecarService:
         async with self._lock:
             future = await self._submit(Request("ingest", stream.topic, messages=messages))
             await self._apply_answers(until=future)
-            if self._closed_since_commit:
+            if self.ledger.closed_since_commit:
                 await self._commit()
         ingested = future.result().ingested
         assert ingested is not None
@@ -386,7 +360,7 @@ class SidecarService:
                 if not batches:
                     await self._submit(Request("tick"))  # idle streams may close windows
                 await self._apply_answers(keep=in_flight)
-                if self._closed_since_commit or time.monotonic() - self._last_commit >= COMMIT_INTERVAL_SECONDS:
+                if self.ledger.commit_due():
                     await self._commit()
 
     async def _fetch(self, consumer: AIOKafkaConsumer, **getmany: Any) -> dict[TopicPartition, list[Any]]:
@@ -400,7 +374,7 @@ class SidecarService:
                 if head is not None and head.done():
                     async with self._lock:
                         await self._apply_answers()
-                        if self._closed_since_commit:
+                        if self.ledger.closed_since_commit:
                             await self._commit()
                 if fetch.done():
                     return fetch.result()
@@ -422,12 +396,12 @@ class SidecarService:
             if not records:
                 continue
             # Also "read" for a partition without a commit: _on_assigned seeks it back here.
-            self._first_offset.setdefault(tp, records[0].offset)
+            self.ledger.saw(tp, records[0].offset)
             if not self._rebalancing and tp in assigned:  # else the seeks at the end of _on_assigned cover them
-                consumer.seek(tp, self._replay_from.get(tp, records[0].offset))
+                consumer.seek(tp, self.ledger.replay_position(tp, records[0].offset))
 
     async def _submit_records(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        self._first_offset.setdefault(tp, records[0].offset)
+        self.ledger.saw(tp, records[0].offset)
         offsets = np.fromiter((r.offset for r in records), dtype=np.int64, count=len(records))
         sizes = np.fromiter((r.serialized_value_size for r in records), dtype=np.int64, count=len(records))
         # Pieces of about CHUNK_BYTES: a getmany batch grows to max_poll_records while the worker is busy,
@@ -450,7 +424,7 @@ class SidecarService:
     def _reset_windows(self) -> None:
         """Drop the open windows (without yielding, so callers can pair it atomically with seeks)."""
         self._submit_nowait(Request("reset"))
-        self._commits.clear()
+        self.ledger.forget_windows()
 
     # -- answers from the engine ----------------------------------------------------------------------
     async def _apply_answers(self, *, keep: int | None = None, until: asyncio.Future[Outcome] | None = None) -> None:
@@ -487,100 +461,43 @@ class SidecarService:
     def _apply(self, outcome: Outcome, request: Request) -> None:
         if outcome.ingested is not None:
             stream = self.streams[str(request.topic)]
-            self._count(stream.topic, outcome.ingested)
+            self.publisher.count(stream.topic, outcome.ingested)
             tp = request.partition if isinstance(request.partition, TopicPartition) else None
             for err in outcome.ingested.errors:
                 msg = request.messages[err.index]
                 offset = None if request.offsets is None else int(request.offsets[err.index])
-                self._dead_letter(stream, msg, None if tp is None else tp.partition, offset, err)
+                self.publisher.dead_letter(self._producer, stream, msg, None if tp is None else tp.partition,
+                                           offset, err)
         for closed in outcome.closed:
-            self._publish(self.streams[closed.topic], closed)
-        if outcome.closed:
-            self._closed_since_commit = True
-        self._commits = {tp: offset for tp, offset in outcome.commits.items() if isinstance(tp, TopicPartition)}
-        self._closed_until = dict(outcome.closed_until)
+            self.publisher.publish(self.streams[closed.topic], closed)
+        self.ledger.apply(outcome)
         self.open_windows = dict(outcome.open_windows)
         for topic, stream_info in self.streams.items():
             self.metrics.open_windows.labels(self.settings.model, stream_info.contract.name).set(
                 len(self.open_windows.get(topic, ())))
 
-    def _count(self, topic: str, result: Ingested) -> None:
-        m, model = self.metrics.records, self.settings.model
-        if result.accepted_messages:
-            m.labels(model, topic, "ok").inc(result.accepted_messages)
-        if result.errors:
-            m.labels(model, topic, "dead_lettered").inc(len(result.errors))
-        if result.late_rows:
-            m.labels(model, topic, "late").inc(result.late_rows)
-
-    def _dead_letter(self, stream: StreamInfo, msg: RawMessage, partition: int | None, offset: int | None,
-                     err: MessageError) -> None:
-        self._dead_letter_log.log(logging.INFO, "dead-lettering %s[%s]@%s to %s: %s", stream.topic, partition, offset,
-                                  stream.settings.dead_letter_topic, err.reason)
-        if self._producer is None:
-            return
-        hdrs = dead_letter_headers(msg.headers, stream.topic, partition, offset, err)
-        copy = DeadLetter(stream.settings.dead_letter_topic, msg.value, msg.key, hdrs, stream.topic, partition, offset)
-        self._dead_letters.send(self._producer, copy)
-
-    def _count_dead_letter_failure(self, copy: DeadLetter, reason: str) -> None:
-        self.metrics.dead_letter_failures.labels(self.settings.model, copy.source_topic, reason).inc()
-
-    def _publish(self, stream: StreamInfo, closed: ClosedWindow) -> None:
-        report = closed.report
-        self.metrics.publish(report, closed.duration_seconds)
-        if self.reports is not None:
-            try:
-                self.reports.append(self.settings.model, report)
-            except OSError as exc:
-                # A full or read-only disk loses this report file line, not the window: its metrics are
-                # published and its offsets committed. Replaying from Kafka would not make the disk writable.
-                self.metrics.store_errors.labels(self.settings.model, "report").inc()
-                self._store_log.log(logging.ERROR, "could not write the report of %s (%s)", stream.topic, exc)
-        self.last_reports[stream.topic] = report
-        bad = {k: v for k, v in report.summary.items() if v["warning"] or v["critical"]}
-        log.info(
-            "window %s..%s %s: %d rows, %s%s",
-            report.window_start,
-            report.window_end,
-            stream.contract.name,
-            report.row_count["actual"],
-            report.status.value,
-            f" {bad}" if bad else "",
-        )
-        for listener in self.listeners:
-            try:
-                listener(stream, report)
-            except Exception:
-                log.exception("report listener failed")
-
     async def _commit(self) -> None:
         consumer = self._consumer
-        self._last_commit = time.monotonic()
-        self._closed_since_commit = False
-        if consumer is None or not self._commits:
+        self.ledger.committing()
+        if consumer is None or not self.ledger.commits:
             return
-        if self._dead_letters.pending:
+        if self.publisher.dead_letters.pending:
             # Committing now would skip records whose dead-letter copy does not exist: retriable failures are
             # sent again and the commit waits for them; permanent ones are quarantined and counted.
-            failed = await self._dead_letters.settle(self._producer)
+            failed = await self.publisher.dead_letters.settle(self._producer)
             if failed:
                 self.metrics.kafka_errors.labels(self.settings.model, "dead_letter").inc(len(failed))
-                log.warning("%d dead-letter sends failed (%s); retrying before committing", len(failed), failed[0][1])
+                self._kafka_log.log(logging.WARNING, "%d dead-letter sends failed (%s); retrying before committing",
+                                    len(failed), failed[0][1])
                 return
-        assigned = consumer.assignment()
-        offsets = {
-            tp: OffsetAndMetadata(offset, commit_metadata(self._closed_until.get(tp.topic, -math.inf)))
-            for tp, offset in self._commits.items()
-            if tp in assigned
-        }
+        offsets = self.ledger.offsets(consumer.assignment())
         if not offsets:
             return
         try:
             await consumer.commit(offsets)
         except KafkaError as exc:
             self.metrics.kafka_errors.labels(self.settings.model, "commit").inc()
-            log.warning("commit failed (%s); will retry", exc)
+            self._kafka_log.log(logging.WARNING, "commit failed (%s); will retry", exc)
 
     async def _shutdown(self) -> None:
         async with self._lock:
@@ -673,12 +590,8 @@ class SidecarService:
         self._reset_windows()
         if boundaries:
             self._submit_nowait(Request("closed_until", closed_until=boundaries))
-        self._replay_from = {}
-        for tp, offset in committed.items():
-            start = offset if offset else self._first_offset.get(tp, 0 if offset == 0 else None)
-            if start is not None:
-                consumer.seek(tp, start)
-                self._replay_from[tp] = start
+        for tp, start in self.ledger.replay_starts(committed).items():
+            consumer.seek(tp, start)
 
     async def _apply_or_discard(self) -> None:
         try:

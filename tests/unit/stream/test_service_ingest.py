@@ -46,7 +46,7 @@ async def test_good_and_bad_records_are_counted(service: SidecarService) -> None
     assert (_count(service, "ok"), _count(service, "dead_lettered")) == (2, 1)
     (window,) = service.open_windows["t"]
     assert window.rows == 2
-    assert service._commits[TopicPartition("t", 0)] == 0  # the open window still holds record 0
+    assert service.ledger.commits[TopicPartition("t", 0)] == 0  # the open window still holds record 0
 
 
 async def test_offsets_past_closed_windows_become_committable(service: SidecarService) -> None:
@@ -56,7 +56,7 @@ async def test_offsets_past_closed_windows_become_committable(service: SidecarSe
     size = service.settings.window.size_seconds + service.settings.window.lateness_seconds
     await _ingest(service, [rec(0, 1_800_000_000), rec(1, 1_800_000_001)])
     await _ingest(service, [rec(2, 1_800_000_000 + 2 * size)])
-    assert service._commits[TopicPartition("t", 0)] == 2  # records 0 and 1 are in a published window
+    assert service.ledger.commits[TopicPartition("t", 0)] == 2  # records 0 and 1 are in a published window
     assert service.last_reports["t"].row_count["actual"] == 2
 
 
@@ -70,7 +70,7 @@ async def test_an_internal_error_dead_letters_the_batch_instead_of_crashing(serv
     monkeypatch.setattr(stream.decoder, "decode", boom)
     await _ingest(service, [_record(5, b"{}"), _record(6, b"{}")])
     assert _count(service, "dead_lettered") == 2
-    assert service._commits[TopicPartition("t", 0)] == 7
+    assert service.ledger.commits[TopicPartition("t", 0)] == 7
 
 
 class _FakeProducer:
@@ -149,8 +149,8 @@ def test_records_fetched_across_a_rebalance_are_read_again_not_ingested(service:
     batch = {tp: [_record(40, b"{}"), _record(41, b"{}")]}
     service._rebalancing = True  # still inside on_partitions_assigned: its own seeks will cover them
     service._replay(consumer, batch)
-    assert consumer.seeks == [] and service._first_offset[tp] == 40
-    service._rebalancing, service._replay_from = False, {tp: 35}  # done: go back to where it sought
+    assert consumer.seeks == [] and service.ledger.first_offset[tp] == 40
+    service._rebalancing, service.ledger.replay_from = False, {tp: 35}  # done: go back to where it sought
     service._replay(consumer, batch)
     assert consumer.seeks == [(tp, 35)]
     assert _count(service, "ok") == 0

@@ -1,0 +1,108 @@
+"""The delivery ledger: which offsets are safe to commit and where a replay starts. No I/O.
+
+DESIGN.md section 4: offsets are committed only up to the lowest offset an open window still holds, after
+the closed windows were evaluated and published, so a crash replays exactly the open windows. The engine
+says, with every answer, the offset each partition is safe up to and the end of the last closed window per
+topic (written into the commit's metadata, so a restarted sidecar skips replayed rows of windows it
+already published). The ledger keeps those numbers between the answers and the commits, and remembers the
+first offset read from each partition, where a partition without a commit is replayed from.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from aiokafka import TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from sidecar.stream.commits import commit_metadata
+from sidecar.stream.engine import Outcome
+
+__all__ = ["COMMIT_INTERVAL_SECONDS", "DeliveryLedger"]
+
+#: Commit at least this often when nothing closes, so dead-lettered and late records are not re-read
+#: forever after a restart.
+COMMIT_INTERVAL_SECONDS = 5.0
+
+
+@dataclass
+class DeliveryLedger:
+    """Offsets safe to commit, window boundaries and replay starts of the consumed partitions.
+
+    Examples
+    --------
+    >>> ledger = DeliveryLedger(["t"])
+    >>> tp = TopicPartition("t", 0)
+    >>> ledger.saw(tp, 40)
+    >>> ledger.replay_starts({tp: None})  # no commit yet: from the first offset this process read
+    {TopicPartition(topic='t', partition=0): 40}
+    """
+
+    topics: Iterable[str]
+    #: partition -> the offset it is safe to commit (the lowest one an open window still holds)
+    commits: dict[TopicPartition, int] = field(default_factory=dict)
+    #: topic -> end of the last closed window (commit metadata)
+    closed_until: dict[str, float] = field(default_factory=dict)
+    #: partition -> first offset this process read from it
+    first_offset: dict[TopicPartition, int] = field(default_factory=dict)
+    #: partition -> where the last rebuild sought it to
+    replay_from: dict[TopicPartition, int] = field(default_factory=dict)
+    closed_since_commit: bool = False
+    last_commit: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.topics = tuple(self.topics)
+        for topic in self.topics:
+            self.closed_until.setdefault(topic, -math.inf)
+
+    def saw(self, tp: TopicPartition, offset: int) -> None:
+        """Note a record read from ``tp`` (only the first one counts)."""
+        self.first_offset.setdefault(tp, offset)
+
+    def apply(self, outcome: Outcome) -> None:
+        """Take the engine's latest safe offsets and window boundaries."""
+        if outcome.closed:
+            self.closed_since_commit = True
+        self.commits = {tp: offset for tp, offset in outcome.commits.items() if isinstance(tp, TopicPartition)}
+        self.closed_until = dict(outcome.closed_until)
+
+    def forget_windows(self) -> None:
+        """The open windows were dropped (a rebalance, a lost worker): nothing is safe to commit until the
+        engine says so again."""
+        self.commits.clear()
+
+    def commit_due(self, now: float | None = None) -> bool:
+        """True after a window closed, or when the last commit is :data:`COMMIT_INTERVAL_SECONDS` old."""
+        now = time.monotonic() if now is None else now
+        return self.closed_since_commit or now - self.last_commit >= COMMIT_INTERVAL_SECONDS
+
+    def committing(self, now: float | None = None) -> None:
+        """A commit is being attempted now (due or not, it resets the clock and the closed flag)."""
+        self.last_commit = time.monotonic() if now is None else now
+        self.closed_since_commit = False
+
+    def offsets(self, assigned: Iterable[TopicPartition]) -> dict[TopicPartition, OffsetAndMetadata]:
+        """What to commit for the partitions this consumer holds, each with its topic's window boundary."""
+        held = set(assigned)
+        return {
+            tp: OffsetAndMetadata(offset, commit_metadata(self.closed_until.get(tp.topic, -math.inf)))
+            for tp, offset in self.commits.items()
+            if tp in held
+        }
+
+    def replay_starts(self, committed: Mapping[TopicPartition, int | None]) -> dict[TopicPartition, int]:
+        """Where each assigned partition is replayed from: its committed offset, or (no commit yet) the first
+        offset this process read from it. Partitions with neither are left where the consumer puts them."""
+        self.replay_from = {}
+        for tp, offset in committed.items():
+            start = offset if offset else self.first_offset.get(tp, 0 if offset == 0 else None)
+            if start is not None:
+                self.replay_from[tp] = start
+        return dict(self.replay_from)
+
+    def replay_position(self, tp: TopicPartition, fallback: int) -> int:
+        """Where a partition whose fetched records must be read again goes back to."""
+        return self.replay_from.get(tp, fallback)

@@ -1,0 +1,114 @@
+"""What the sidecar makes of the engine's answers: counters, dead-letter copies, published windows.
+
+Every closed window's report goes to the metrics, the report store and the registered listeners (alerts,
+the dashboard), and is logged in one line; every rejected record is counted and copied to its dead-letter
+topic. A report the store cannot write (a full or read-only disk) costs that report line, not the window:
+its metrics are published, it is counted in ``model_health_store_errors_total``, and replaying it from
+Kafka would not make the disk writable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from sidecar.config import Settings, TopicSettings
+from sidecar.contract import DataContract
+from sidecar.metrics import SidecarMetrics
+from sidecar.report import ValidationReport
+from sidecar.store.reports import ReportStore
+from sidecar.stream.deadletter import QUARANTINE_DIR, DeadLetter, DeadLetterSender, Quarantine, dead_letter_headers
+from sidecar.stream.decoders import MessageError, RawMessage
+from sidecar.stream.engine import ClosedWindow
+from sidecar.stream.logs import RateLimitedLog
+from sidecar.stream.topic import Ingested
+
+__all__ = ["DEAD_LETTER_LOG_INTERVAL_SECONDS", "Publisher", "ReportListener", "StreamInfo"]
+
+log = logging.getLogger("sidecar.stream.service")  # the service's voice: one place to filter its lines
+
+#: Dead-lettered records are logged (INFO) at most this often; every one is counted in the metrics.
+DEAD_LETTER_LOG_INTERVAL_SECONDS = 5.0
+#: Store write failures are logged at most this often.
+STORE_LOG_INTERVAL_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """One consumed topic as the service knows it: its role, settings and contract."""
+
+    role: str
+    settings: TopicSettings
+    contract: DataContract
+
+    @property
+    def topic(self) -> str:
+        """The Kafka topic name."""
+        return self.settings.topic
+
+
+ReportListener = Callable[[StreamInfo, ValidationReport], Any]
+
+
+class Publisher:
+    """Counts, dead-letters and publishes for one sidecar."""
+
+    def __init__(self, settings: Settings, metrics: SidecarMetrics, reports: ReportStore | None) -> None:
+        self.model = settings.model
+        self.metrics = metrics
+        self.reports = reports
+        self.listeners: list[ReportListener] = []
+        self.last_reports: dict[str, ValidationReport] = {}
+        self.dead_letters = DeadLetterSender(Quarantine(Path(settings.store.path) / QUARANTINE_DIR),
+                                             on_permanent=self._count_dead_letter_failure)
+        self._dead_letter_log = RateLimitedLog(log, DEAD_LETTER_LOG_INTERVAL_SECONDS)
+        self._store_log = RateLimitedLog(log, STORE_LOG_INTERVAL_SECONDS)
+
+    def count(self, topic: str, result: Ingested) -> None:
+        """Records accepted, dead-lettered and late in one answer."""
+        m = self.metrics.records
+        if result.accepted_messages:
+            m.labels(self.model, topic, "ok").inc(result.accepted_messages)
+        if result.errors:
+            m.labels(self.model, topic, "dead_lettered").inc(len(result.errors))
+        if result.late_rows:
+            m.labels(self.model, topic, "late").inc(result.late_rows)
+
+    def dead_letter(self, producer: AIOKafkaProducer | None, stream: StreamInfo, msg: RawMessage,
+                    partition: int | None, offset: int | None, err: MessageError) -> None:
+        """Copy a rejected record, unchanged, to its dead-letter topic (settled before the next commit)."""
+        self._dead_letter_log.log(logging.INFO, "dead-lettering %s[%s]@%s to %s: %s", stream.topic, partition,
+                                  offset, stream.settings.dead_letter_topic, err.reason)
+        if producer is None:
+            return
+        hdrs = dead_letter_headers(msg.headers, stream.topic, partition, offset, err)
+        copy = DeadLetter(stream.settings.dead_letter_topic, msg.value, msg.key, hdrs, stream.topic, partition, offset)
+        self.dead_letters.send(producer, copy)
+
+    def _count_dead_letter_failure(self, copy: DeadLetter, reason: str) -> None:
+        self.metrics.dead_letter_failures.labels(self.model, copy.source_topic, reason).inc()
+
+    def publish(self, stream: StreamInfo, closed: ClosedWindow) -> None:
+        """A closed window's report to the metrics, the store, the listeners and the log."""
+        report = closed.report
+        self.metrics.publish(report, closed.duration_seconds)
+        if self.reports is not None:
+            try:
+                self.reports.append(self.model, report)
+            except OSError as exc:
+                self.metrics.store_errors.labels(self.model, "report").inc()
+                self._store_log.log(logging.ERROR, "could not write the report of %s (%s)", stream.topic, exc)
+        self.last_reports[stream.topic] = report
+        bad = {k: v for k, v in report.summary.items() if v["warning"] or v["critical"]}
+        log.info("window %s..%s %s: %d rows, %s%s", report.window_start, report.window_end, stream.contract.name,
+                 report.row_count["actual"], report.status.value, f" {bad}" if bad else "")
+        for listener in self.listeners:
+            try:
+                listener(stream, report)
+            except Exception:
+                log.exception("report listener failed")
