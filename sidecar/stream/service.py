@@ -25,7 +25,6 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from aiokafka.helpers import create_ssl_context
 
 from sidecar.config import Settings
 from sidecar.contract import DataContract
@@ -37,6 +36,7 @@ from sidecar.stream.commits import RebalanceForwarder, closed_until_from
 from sidecar.stream.decoders import RawMessage
 from sidecar.stream.dlqtopics import ensure_dead_letter_topics
 from sidecar.stream.engine import OpenWindow, Outcome, Request
+from sidecar.stream.kafkaclients import KafkaClients
 from sidecar.stream.ledger import DeliveryLedger
 from sidecar.stream.logs import RateLimitedLog
 from sidecar.stream.publisher import Publisher, ReportListener, StreamInfo
@@ -57,9 +57,6 @@ CHUNK_BYTES = 1 << 20
 
 #: Kafka error lines are logged at most this often (the count of the rest is in the metrics).
 KAFKA_LOG_INTERVAL_SECONDS = 30.0
-
-#: How often a missing topic is looked for.
-TOPIC_POLL_SECONDS = 1.0
 
 #: Without a Kafka consumer, windows are checked for closing this often.
 IDLE_TICK_SECONDS = 1.0
@@ -240,76 +237,20 @@ class SidecarService:
     async def _connect(self) -> None:
         if self._consumer is not None:
             return
-        k = self.settings.kafka
-        common: dict[str, Any] = {
-            "bootstrap_servers": k.bootstrap_servers,
-            "client_id": k.client_id,
-            "security_protocol": k.security_protocol,
-        }
-        if k.sasl_mechanism:
-            common.update(
-                sasl_mechanism=k.sasl_mechanism,
-                sasl_plain_username=k.sasl_username,
-                sasl_plain_password=k.sasl_password,
-            )
-        if k.uses_ssl:
-            common["ssl_context"] = create_ssl_context(
-                cafile=k.ssl_cafile, certfile=k.ssl_certfile, keyfile=k.ssl_keyfile
-            )
-        consumer = AIOKafkaConsumer(
-            group_id=k.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset=k.auto_offset_reset,
-            max_poll_records=k.max_poll_records,
-            fetch_max_wait_ms=k.fetch_max_wait_ms,
-            max_partition_fetch_bytes=k.max_partition_fetch_bytes,
-            check_crcs=k.check_crcs,
-            # Notice topics created after start-up within seconds, not aiokafka's default five minutes.
-            metadata_max_age_ms=10_000,
-            **common,
-        )
-        producer = AIOKafkaProducer(max_request_size=16 * 1024 * 1024, linger_ms=5, **common)
-        admin = AIOKafkaAdminClient(**common)
+        clients = await KafkaClients.open(self.settings.kafka)
         try:
-            await consumer.start()
-            await producer.start()
-            await admin.start()
+            await clients.wait_for_topics(list(self.streams), self._stopping, lambda: self._set_connected(True))
         except BaseException:
-            for client in (consumer, producer, admin):
-                with contextlib.suppress(Exception):
-                    await client.stop() if not isinstance(client, AIOKafkaAdminClient) else await client.close()
+            await clients.close()
             raise
-        try:
-            await self._wait_for_topics(admin)
-        except BaseException:
-            for client in (consumer, producer, admin):
-                with contextlib.suppress(Exception):
-                    await client.stop() if not isinstance(client, AIOKafkaAdminClient) else await client.close()
-            raise
-        self._consumer, self._producer, self._admin = consumer, producer, admin
-        await ensure_dead_letter_topics(admin, [(t, s.settings.dead_letter_topic) for t, s in self.streams.items()])
+        self._consumer, self._producer, self._admin = clients.consumer, clients.producer, clients.admin
+        await ensure_dead_letter_topics(clients.admin,
+                                        [(t, s.settings.dead_letter_topic) for t, s in self.streams.items()])
         self._rebalancing = False
-        consumer.subscribe(list(self.streams), listener=RebalanceForwarder(self._on_revoked, self._on_assigned))
+        clients.consumer.subscribe(list(self.streams),
+                                   listener=RebalanceForwarder(self._on_revoked, self._on_assigned))
         self._set_connected(True)
-        log.info("consuming %s as group %s", ", ".join(self.streams), k.group_id)
-
-    async def _wait_for_topics(self, admin: AIOKafkaAdminClient) -> None:
-        """Subscribe only once every topic exists: a missing topic is said plainly, metadata is asked for
-        every second, and consuming starts within a second or two of the topic's creation (aiokafka alone
-        logs "No partition metadata" errors and notices the topic only at its next metadata refresh)."""
-        said = False
-        while not self._stopping.is_set():
-            self._set_connected(True)  # the broker answers; only the topic is missing
-            missing = sorted(set(self.streams) - set(await admin.list_topics()))
-            if not missing:
-                if said:
-                    log.info("topic %s exists now; consuming", ", ".join(sorted(self.streams)))
-                return
-            if not said:
-                log.info("waiting for topic %s (checking every %.0f s)", ", ".join(missing), TOPIC_POLL_SECONDS)
-                said = True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=TOPIC_POLL_SECONDS)
+        log.info("consuming %s as group %s", ", ".join(self.streams), self.settings.kafka.group_id)
 
     async def _disconnect(self) -> None:
         # Answers still on their way are applied while the producer exists (their dead letters need it);
