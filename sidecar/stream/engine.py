@@ -96,7 +96,7 @@ class StreamEngine:
             closed = self._close_due(final=True)
         elif request.op == "reset":
             for stream in self.streams.values():
-                stream.windows.reset()
+                stream.windows.reset()  # Kafka's windows only: HTTP rows cannot be replayed
             self._next_offset.clear()
         elif request.op == "closed_until":
             for topic, until in request.closed_until.items():
@@ -127,7 +127,7 @@ class StreamEngine:
     def _close_due(self, *, final: bool = False) -> list[ClosedWindow]:
         closed = []
         for topic, stream in self.streams.items():
-            ready = stream.windows.close_all() if final else stream.due()
+            ready = stream.close_all() if final else stream.due()
             for window in ready:
                 try:
                     closed.append(stream.evaluate(window, partial=final))
@@ -145,7 +145,7 @@ class StreamEngine:
             commits={p: stream.windows.committable(p, nxt) for p, (stream, nxt) in self._next_offset.items()},
             closed_until={t: s.windows.closed_until for t, s in self.streams.items()},
             open_windows={
-                t: [OpenWindow(w.start, w.end, w.rows) for w in sorted(s.windows.open.values(), key=lambda w: w.start)]
+                t: [OpenWindow(w.start, w.end, w.rows) for w in s.open_windows()]
                 for t, s in self.streams.items()
             },
         )

@@ -66,7 +66,11 @@ class TopicStream:
             oip_columns=settings.oip_columns,
             coded_categories=True,  # windows only count categories: Arrow's dictionary codes suffice
         )
+        #: Windows of rows read from Kafka: dropped on a reset and rebuilt by replaying from the commits.
         self.windows = WindowSet(contract.new_profile, window.size_seconds, window.lateness_seconds)
+        #: Windows of rows posted over HTTP: they belong to no partition and cannot be replayed, so a
+        #: rebalance or a lost consumer never drops them; they close on their own time and idleness.
+        self.http_windows = WindowSet(contract.new_profile, window.size_seconds, window.lateness_seconds)
         self.last_record_monotonic = time.monotonic()
 
     @property
@@ -83,7 +87,8 @@ class TopicStream:
     ) -> Ingested:
         """Decode ``messages`` and fold their rows into the open windows."""
         batch = self.decode(messages)
-        added = self.windows.add(batch, partition, offsets)
+        target = self.http_windows if partition is None else self.windows
+        added = target.add(batch, partition, offsets)
         if batch.n_rows:
             self.last_record_monotonic = time.monotonic()
         return Ingested(added.accepted, added.late, len(messages) - len(batch.errors), batch.errors)
@@ -91,11 +96,19 @@ class TopicStream:
     def due(self) -> list[Window]:
         """Windows ready to evaluate (complete): those the stream's time passed, and all of them after an
         idle spell."""
-        ready = self.windows.due()
+        ready = self.windows.due() + self.http_windows.due()
         idle = self.window_settings.idle_close_seconds
-        if idle is not None and self.windows.open and time.monotonic() - self.last_record_monotonic >= idle:
-            ready += self.windows.advance_idle()
-        return ready
+        if idle is not None and time.monotonic() - self.last_record_monotonic >= idle:
+            ready += self.windows.advance_idle() + self.http_windows.advance_idle()
+        return sorted(ready, key=lambda w: w.start)
+
+    def close_all(self) -> list[Window]:
+        """Every open window, Kafka's and HTTP's (shutdown), oldest first."""
+        return sorted(self.windows.close_all() + self.http_windows.close_all(), key=lambda w: w.start)
+
+    def open_windows(self) -> list[Window]:
+        """The windows still collecting rows, oldest first."""
+        return sorted([*self.windows.open.values(), *self.http_windows.open.values()], key=lambda w: w.start)
 
     def evaluate(self, window: Window, partial: bool = False) -> ClosedWindow:
         """Run the contract's checks on a closed window."""
