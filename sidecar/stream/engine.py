@@ -60,9 +60,11 @@ class OpenWindow:
 class Outcome:
     """The engine's answer to one :class:`Request`.
 
-    ``commits`` maps each partition ingested since the last reset to the offset safe to commit now (the
-    lowest offset an open window holds, else one past the last record). ``closed_until`` and
-    ``open_windows`` are per topic, as of the end of this request.
+    Per stream, and only for the streams the request concerned (the ingested topic and any stream whose
+    windows it closed; every topic for the other requests): ``commits`` maps each of their partitions
+    ingested since the last reset to the offset safe to commit now (the lowest offset an open window
+    holds, else one past the last record); ``closed_until`` and ``open_windows`` are per topic, as of the
+    end of this request. Streams missing from an answer are unchanged.
     """
 
     ingested: Ingested | None
@@ -104,7 +106,10 @@ class StreamEngine:
                 windows.closed_until = max(windows.closed_until, until)
         else:
             raise ValueError(f"unknown engine request {request.op!r}")
-        return self._outcome(ingested, closed)
+        # An ingest also closes what is due in other streams: those are answered about too.
+        touched = ([t for t in self.streams if t == request.topic or any(c.topic == t for c in closed)]
+                   if request.op == "ingest" else list(self.streams))
+        return self._outcome(ingested, closed, touched)
 
     def _ingest(self, request: Request) -> Ingested:
         stream = self.streams[str(request.topic)]
@@ -138,15 +143,15 @@ class StreamEngine:
                                   window.end, topic, window.rows)
         return closed
 
-    def _outcome(self, ingested: Ingested | None, closed: list[ClosedWindow]) -> Outcome:
+    def _outcome(self, ingested: Ingested | None, closed: list[ClosedWindow], topics: list[str]) -> Outcome:
+        streams = {t: self.streams[t] for t in topics}
         return Outcome(
             ingested=ingested,
             closed=closed,
-            commits={p: stream.windows.committable(p, nxt) for p, (stream, nxt) in self._next_offset.items()},
-            closed_until={t: s.windows.closed_until for t, s in self.streams.items()},
-            open_windows={
-                t: [OpenWindow(w.start, w.end, w.rows) for w in s.open_windows()]
-                for t, s in self.streams.items()
-            },
+            commits={p: stream.windows.committable(p, nxt) for p, (stream, nxt) in self._next_offset.items()
+                     if stream.topic in streams},
+            closed_until={t: s.windows.closed_until for t, s in streams.items()},
+            open_windows={t: [OpenWindow(w.start, w.end, w.rows) for w in s.open_windows()]
+                          for t, s in streams.items()},
         )
 

@@ -63,11 +63,14 @@ class DeliveryLedger:
         self.first_offset.setdefault(tp, offset)
 
     def apply(self, outcome: Outcome) -> None:
-        """Take the engine's latest safe offsets and window boundaries."""
+        """Take the engine's latest safe offsets and window boundaries for the streams it answered about
+        (the others keep theirs)."""
         if outcome.closed:
             self.closed_since_commit = True
-        self.commits = {tp: offset for tp, offset in outcome.commits.items() if isinstance(tp, TopicPartition)}
-        self.closed_until = dict(outcome.closed_until)
+        answered = set(outcome.closed_until)
+        self.commits = {tp: o for tp, o in self.commits.items() if tp.topic not in answered}
+        self.commits.update({tp: o for tp, o in outcome.commits.items() if isinstance(tp, TopicPartition)})
+        self.closed_until.update(outcome.closed_until)
 
     def forget_windows(self) -> None:
         """The open windows were dropped (a rebalance, a lost worker): nothing is safe to commit until the

@@ -412,7 +412,7 @@ class SidecarService:
         for closed in outcome.closed:
             self.publisher.publish(self.streams[closed.topic], closed)
         self.ledger.apply(outcome)
-        self.open_windows = dict(outcome.open_windows)
+        self.open_windows.update(outcome.open_windows)
         for topic, stream_info in self.streams.items():
             self.metrics.open_windows.labels(self.settings.model, stream_info.contract.name).set(
                 len(self.open_windows.get(topic, ())))

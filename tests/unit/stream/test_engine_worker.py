@@ -191,3 +191,25 @@ def test_rows_posted_over_http_survive_a_reset(contract: DataContract) -> None:
     engine.handle(ingest(records(30, T0), 0))  # the replay
     closed = engine.handle(Request("close_all")).closed
     assert sorted(c.report.row_count["actual"] for c in closed) == [20, 30]  # each row once
+
+
+def test_answers_are_per_stream(contract: DataContract) -> None:
+    two = Settings(model="m", inputs={"topic": "t", "contract": "unused"},
+                   predictions={"topic": "p", "contract": "unused"},
+                   window={"size_seconds": 60, "lateness_seconds": 0, "min_rows": 10, "idle_close_seconds": None})
+    engine = StreamEngine(two, {"inputs": contract, "predictions": contract})
+    answer = engine.handle(ingest(records(5, T0), 0))
+    assert set(answer.open_windows) == set(answer.closed_until) == {"t"} and set(answer.commits) == {TP}
+    assert set(engine.handle(Request("tick")).open_windows) == {"t", "p"}  # not a stream's own request: all
+
+
+def test_the_ledger_keeps_streams_an_answer_did_not_mention() -> None:
+    from sidecar.stream.ledger import DeliveryLedger
+
+    ledger = DeliveryLedger(["t", "p"])
+    tp_p = TopicPartition("p", 0)
+    ledger.apply(Outcome(None, [], {TP: 5, tp_p: 9}, {"t": 1.0, "p": 2.0}, {}))
+    ledger.apply(Outcome(None, [], {TP: 7}, {"t": 3.0}, {}))
+    assert ledger.commits == {TP: 7, tp_p: 9} and ledger.closed_until == {"t": 3.0, "p": 2.0}
+    ledger.apply(Outcome(None, [], {}, {"t": 3.0, "p": 2.0}, {}))  # after a reset: nothing is safe
+    assert ledger.commits == {}
