@@ -292,7 +292,8 @@ def sidecar_settings(args: argparse.Namespace, bootstrap: str, contracts: Path, 
         "model": MODEL,
         "kafka": {"bootstrap_servers": bootstrap, "group_id": f"chaos-{args.seed}"},
         "inputs": {"topic": TOPIC, "contract": str(contracts / CONTRACT), "format": "auto"},
-        "window": {"size_seconds": args.window, "lateness_seconds": args.lateness, "min_rows": args.min_rows},
+        "window": {"size_seconds": args.window, "lateness_seconds": args.lateness, "min_rows": args.min_rows,
+                   "partition_idle_seconds": args.partition_idle},
         "ingest": {"worker_process": True},
         "http": {"host": "127.0.0.1", "port": port},
         "store": {"path": str(store)},
@@ -768,6 +769,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=300.0, help="rows per second (event time and wall time)")
     parser.add_argument("--window", type=float, default=5.0, help="window size, seconds")
     parser.add_argument("--lateness", type=float, default=1.0, help="window lateness, seconds")
+    parser.add_argument("--partition-idle", type=float, default=5.0,
+                        help="window.partition_idle_seconds: how long a quiet partition holds windows open "
+                             "(the flush record reaches one partition; the others hold the last window this long)")
     parser.add_argument("--min-rows", type=int, default=100, help="window.min_rows")
     parser.add_argument("--partitions", type=int, default=1, help="partitions of the topic (rows round robin)")
     parser.add_argument("--duration", type=float, default=150.0,

@@ -116,6 +116,10 @@ class WindowSettings(_Section):
     idle_close_seconds: float | None = Field(
         60.0, gt=0, description="close open windows after this long without records (None: never)"
     )
+    partition_idle_seconds: float = Field(
+        30.0, gt=0, description="a partition without records this long (wall time) stops holding windows open; "
+        "until then a window closes only once every assigned partition's time has passed its end"
+    )
 
 
 #: ``worker_process: auto`` starts the ingest worker from this many available CPUs.

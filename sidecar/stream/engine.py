@@ -25,7 +25,7 @@ __all__ = ["ClosedWindow", "OpenWindow", "Outcome", "Request", "StreamEngine"]
 
 log = logging.getLogger(__name__)
 
-Op = Literal["ingest", "tick", "close_all", "reset", "closed_until"]
+Op = Literal["ingest", "tick", "close_all", "reset", "closed_until", "assign"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,9 @@ class Request:
     input when both are ``None``), then close what is due. ``tick``: close what is due (idle streams).
     ``close_all``: close every open window as partial (shutdown). ``reset``: forget open windows and
     offsets (they are replayed from the committed offsets). ``closed_until``: raise each topic's
-    closed-window boundary to ``closed_until[topic]`` (read from commit metadata).
+    closed-window boundary to ``closed_until[topic]`` (read from commit metadata). ``assign``: the
+    partitions the consumer holds, whose slowest one decides when a window closes. Rows posted over
+    HTTP are kept in windows of their own, which ``reset`` leaves alone (they cannot be replayed).
     """
 
     op: Op
@@ -45,6 +47,8 @@ class Request:
     messages: Sequence[RawMessage] = ()
     offsets: np.ndarray | None = None
     closed_until: dict[str, float] = field(default_factory=dict)
+    #: ``assign``: the partitions (``TopicPartition``) the consumer now holds, of every topic.
+    partitions: tuple[Hashable, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,9 @@ class StreamEngine:
             for stream in self.streams.values():
                 stream.windows.reset()  # Kafka's windows only: HTTP rows cannot be replayed
             self._next_offset.clear()
+        elif request.op == "assign":
+            for topic, stream in self.streams.items():
+                stream.windows.assign(p for p in request.partitions if getattr(p, "topic", None) == topic)
         elif request.op == "closed_until":
             for topic, until in request.closed_until.items():
                 windows = self.streams[topic].windows

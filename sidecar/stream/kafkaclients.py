@@ -21,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.helpers import create_ssl_context
 
 from sidecar.config import KafkaSettings
+from sidecar.stream.kafkanoise import stop_quietly
 
 __all__ = ["TOPIC_POLL_SECONDS", "KafkaClients", "client_options"]
 
@@ -84,12 +85,9 @@ class KafkaClients:
 
     async def close(self) -> None:
         """Stop all three, whatever state each is in (errors while stopping are of no use to anyone)."""
-        with contextlib.suppress(Exception):
-            await self.consumer.stop()
-        with contextlib.suppress(Exception):
-            await self.producer.stop()
-        with contextlib.suppress(Exception):
-            await self.admin.close()
+        await stop_quietly(self.consumer.stop())
+        await stop_quietly(self.producer.stop())
+        await stop_quietly(self.admin.close())
 
     async def wait_for_topics(self, topics: Sequence[str], stopping: asyncio.Event,
                               broker_up: Callable[[], None] | None = None) -> None:

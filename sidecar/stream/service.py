@@ -37,6 +37,7 @@ from sidecar.stream.decoders import RawMessage
 from sidecar.stream.dlqtopics import ensure_dead_letter_topics
 from sidecar.stream.engine import OpenWindow, Outcome, Request
 from sidecar.stream.kafkaclients import KafkaClients
+from sidecar.stream.kafkanoise import install_noise_filter, stop_quietly
 from sidecar.stream.ledger import DeliveryLedger
 from sidecar.stream.logs import RateLimitedLog
 from sidecar.stream.publisher import Publisher, ReportListener, StreamInfo
@@ -124,6 +125,7 @@ class SidecarService:
     async def start(self) -> None:
         """Start the loop in the background (connecting to Kafka with retries; never blocks on it)."""
         if self._task is None:
+            install_noise_filter()
             if self.settings.kafka.fast_io:
                 applied = kafkaio.install()
                 log.info("Kafka fast I/O: %s", ", ".join(applied) or "not available here, stock aiokafka")
@@ -265,14 +267,11 @@ class SidecarService:
         # Whatever worker now holds the windows holds only what the reconnect will replay into it.
         self._windows_generation = self.ingest.generation
         if consumer is not None:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+            await stop_quietly(consumer.stop())
         if producer is not None:
-            with contextlib.suppress(Exception):
-                await producer.stop()
+            await stop_quietly(producer.stop())
         if admin is not None:
-            with contextlib.suppress(Exception):
-                await admin.close()
+            await stop_quietly(admin.close())
 
     async def _consume(self) -> None:
         consumer = self._consumer
@@ -531,6 +530,8 @@ class SidecarService:
         self._reset_windows()
         if boundaries:
             self._submit_nowait(Request("closed_until", closed_until=boundaries))
+        # Windows close only once every held partition's time has passed them (or it is idle).
+        self._submit_nowait(Request("assign", partitions=tuple(sorted(assigned))))
         for tp, start in self.ledger.replay_starts(committed).items():
             consumer.seek(tp, start)
 

@@ -67,7 +67,8 @@ class TopicStream:
             coded_categories=True,  # windows only count categories: Arrow's dictionary codes suffice
         )
         #: Windows of rows read from Kafka: dropped on a reset and rebuilt by replaying from the commits.
-        self.windows = WindowSet(contract.new_profile, window.size_seconds, window.lateness_seconds)
+        self.windows = WindowSet(contract.new_profile, window.size_seconds, window.lateness_seconds,
+                                 partition_idle=window.partition_idle_seconds)
         #: Windows of rows posted over HTTP: they belong to no partition and cannot be replayed, so a
         #: rebalance or a lost consumer never drops them; they close on their own time and idleness.
         self.http_windows = WindowSet(contract.new_profile, window.size_seconds, window.lateness_seconds)

@@ -1,7 +1,11 @@
 """Tumbling windows by record timestamp, with allowed lateness and offset tracking for safe commits.
 
 A window ``[start, end)`` collects rows into a :class:`~sidecar.stats.profile.Profile`. It closes when the
-stream's time (the largest record timestamp seen) passes ``end + lateness``. Rows for a window that has
+stream's time passes ``end + lateness``. With several Kafka partitions the stream's time is the *lowest*
+of the assigned partitions' times (each the largest timestamp read from it): after a restart or a lag
+spike one partition's backlog is read first, and the others' rows for the same windows are still to come;
+closing on the fastest partition would drop them as late. A partition without records for
+``partition_idle`` seconds (wall time) stops holding the windows open. Rows for a window that has
 already closed are late: counted, not added. For at-least-once delivery without double counting, every
 window remembers the smallest Kafka offset it holds per partition; offsets are committed only up to the
 smallest offset any open window still holds (see :meth:`WindowSet.committable`).
@@ -10,7 +14,8 @@ smallest offset any open window still holds (see :meth:`WindowSet.committable`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable
+import time
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,14 +61,37 @@ class WindowSet:
     """
 
     def __init__(
-        self, new_profile: Callable[[], Profile], size: float, lateness: float, closed_until: float = -math.inf
+        self, new_profile: Callable[[], Profile], size: float, lateness: float, closed_until: float = -math.inf,
+        partition_idle: float = 30.0,
     ) -> None:
         self._new_profile = new_profile
         self.size = size
         self.lateness = lateness
         self.closed_until = closed_until
+        self.partition_idle = partition_idle
+        #: The largest timestamp seen from any input.
         self.stream_time = -math.inf
         self.open: dict[int, Window] = {}
+        #: Per Kafka partition: the largest timestamp read, and when (monotonic) it last had records.
+        self.partition_time: dict[Hashable, float] = {}
+        self._partition_seen: dict[Hashable, float] = {}
+        #: The partitions this consumer holds (``None``: not told; the partitions seen count).
+        self.assigned: set[Hashable] | None = None
+        self._assigned_at = time.monotonic()
+
+    def assign(self, partitions: Iterable[Hashable]) -> None:
+        """The partitions of this stream the consumer now holds."""
+        self.assigned = set(partitions)
+        self._assigned_at = time.monotonic()
+
+    def watermark(self, now: float | None = None) -> float:
+        """The stream's time for closing windows: the lowest time of the assigned partitions that are not
+        idle (a partition never read from counts from its assignment), or of all input if none hold it."""
+        now = time.monotonic() if now is None else now
+        parts = self.assigned if self.assigned is not None else set(self.partition_time)
+        times = [self.partition_time.get(p, -math.inf) for p in parts
+                 if now - self._partition_seen.get(p, self._assigned_at) < self.partition_idle]
+        return min(times) if times else self.stream_time
 
     def add(
         self, batch: DecodedBatch, partition: Hashable | None = None, message_offsets: np.ndarray | None = None
@@ -79,7 +107,11 @@ class WindowSet:
         wid = np.floor(ts / self.size).astype(np.int64)
         late_mask = (wid + 1) * self.size <= self.closed_until
         late = int(np.count_nonzero(late_mask))
-        self.stream_time = max(self.stream_time, float(np.max(ts)))
+        newest = float(np.max(ts))
+        self.stream_time = max(self.stream_time, newest)
+        if partition is not None:
+            self.partition_time[partition] = max(self.partition_time.get(partition, -math.inf), newest)
+            self._partition_seen[partition] = time.monotonic()
         ids = np.unique(wid[~late_mask]) if late else np.unique(wid)
         for w in ids.tolist():
             rows = np.flatnonzero((wid == w) & ~late_mask) if (late or len(ids) > 1) else None
@@ -99,8 +131,9 @@ class WindowSet:
         return AddResult(n - late, late)
 
     def due(self) -> list[Window]:
-        """Pop the windows the stream's time has passed (``end + lateness <= stream_time``), oldest first."""
-        ready = sorted(w for w, win in self.open.items() if win.end + self.lateness <= self.stream_time)
+        """Pop the windows the stream's time has passed (``end + lateness <= watermark()``), oldest first."""
+        watermark = self.watermark()
+        ready = sorted(w for w, win in self.open.items() if win.end + self.lateness <= watermark)
         out = [self.open.pop(w) for w in ready]
         if out:
             self.closed_until = max(self.closed_until, out[-1].end)
@@ -127,5 +160,9 @@ class WindowSet:
         return min([*held, next_offset])
 
     def reset(self) -> None:
-        """Forget every open window (their records will be replayed from the committed offsets)."""
+        """Forget every open window (their records will be replayed from the committed offsets), and the
+        partitions' times, which the replay brings back."""
         self.open.clear()
+        self.partition_time.clear()
+        self._partition_seen.clear()
+        self._assigned_at = time.monotonic()

@@ -91,3 +91,28 @@ def test_small_windows_skip_the_checks_the_registry_says_need_rows() -> None:
     from sidecar.stream.topic import drift_checks
 
     assert set(drift_checks()) == set(CHECKS) - {"schema", "row_count"}
+
+
+def test_a_window_waits_for_every_assigned_partition() -> None:
+    # After a restart one partition's backlog is read first; the other's rows for the same windows are still
+    # to come and must not be dropped as late.
+    ws = WindowSet(lambda: Profile.empty(REF.specs), size=60.0, lateness=5.0, partition_idle=3600.0)
+    ws.assign(["a", "b"])
+    ws.add(batch([10, 20, 200, 300]), partition="a", message_offsets=np.arange(4))
+    assert ws.due() == []  # partition b has said nothing yet
+    added = ws.add(batch([15, 25, 310]), partition="b", message_offsets=np.arange(3))
+    assert added.late == 0
+    assert [(w.start, w.rows) for w in ws.due()] == [(0.0, 4), (180.0, 1)]  # both partitions are past them
+
+
+def test_an_idle_partition_stops_holding_windows() -> None:
+    ws = WindowSet(lambda: Profile.empty(REF.specs), size=60.0, lateness=5.0, partition_idle=1e-9)
+    ws.assign(["a", "b"])  # b never sends: idle at once with this setting
+    ws.add(batch([10, 100]), partition="a", message_offsets=np.arange(2))
+    assert [w.start for w in ws.due()] == [0.0]
+
+
+def test_without_partitions_the_largest_timestamp_is_the_stream_time() -> None:
+    ws = windows()  # HTTP input: no partitions
+    ws.add(batch([10, 100]))
+    assert ws.watermark() == 100.0 and [w.start for w in ws.due()] == [0.0]
