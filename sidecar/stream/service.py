@@ -17,7 +17,6 @@ import contextlib
 import itertools
 import logging
 import math
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +31,7 @@ from sidecar.metrics import SidecarMetrics
 from sidecar.report import ValidationReport
 from sidecar.store.reports import ReportStore
 from sidecar.stream import kafkaio
+from sidecar.stream.answers import AnswerQueue
 from sidecar.stream.commits import RebalanceForwarder, closed_until_from
 from sidecar.stream.decoders import RawMessage
 from sidecar.stream.dlqtopics import ensure_dead_letter_topics
@@ -110,9 +110,7 @@ class SidecarService:
         self._task: asyncio.Task[None] | None = None
         self._probe_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        # Requests handed to the engine, with their answers to come; a request keeps the original messages
-        # until its answer is applied, for dead-lettering.
-        self._pending: deque[tuple[asyncio.Future[Outcome], Request]] = deque()
+        self.answers = AnswerQueue(self.ingest, self._apply)
         self._rebalancing = False
         self._assign_epoch = 0
         self._windows_generation = 0  # the ingest worker generation the open windows were rebuilt on
@@ -202,8 +200,8 @@ class SidecarService:
     async def ingest_http(self, stream: StreamInfo, messages: Sequence[RawMessage]) -> Ingested:
         """Feed HTTP-delivered messages (KServe CloudEvents) into the same windows as Kafka records."""
         async with self._lock:
-            future = await self._submit(Request("ingest", stream.topic, messages=messages))
-            await self._apply_answers(until=future)
+            future = await self.answers.submit(Request("ingest", stream.topic, messages=messages))
+            await self.answers.drain(until=future)
             if self.ledger.closed_since_commit:
                 await self._commit()
         ingested = future.result().ingested
@@ -257,7 +255,7 @@ class SidecarService:
     async def _disconnect(self) -> None:
         # Answers still on their way are applied while the producer exists (their dead letters need it);
         # after a lost worker there is nothing left to apply.
-        await self._apply_or_discard()
+        await self.answers.drain_or_discard()
         consumer, producer, admin = self._consumer, self._producer, self._admin
         self._consumer = self._producer = self._admin = None
         if consumer is not None:
@@ -298,8 +296,8 @@ class SidecarService:
                     if records:
                         await self._submit_records(tp, records)
                 if not batches:
-                    await self._submit(Request("tick"))  # idle streams may close windows
-                await self._apply_answers(keep=in_flight)
+                    await self.answers.submit(Request("tick"))  # idle streams may close windows
+                await self.answers.drain(keep=in_flight)
                 if self.ledger.commit_due():
                     await self._commit()
 
@@ -309,11 +307,11 @@ class SidecarService:
         fetch = asyncio.ensure_future(consumer.getmany(**getmany))
         try:
             while True:
-                head = self._pending[0][0] if self._pending else None
+                head = self.answers.head()
                 await asyncio.wait({fetch} if head is None else {fetch, head}, return_when=asyncio.FIRST_COMPLETED)
                 if head is not None and head.done():
                     async with self._lock:
-                        await self._apply_answers()
+                        await self.answers.drain()
                         if self.ledger.closed_since_commit:
                             await self._commit()
                 if fetch.done():
@@ -350,54 +348,14 @@ class SidecarService:
         cuts = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(records)]
         for lo, hi in itertools.pairwise(cuts):
             messages = [RawMessage(r.value, tuple(r.headers), r.timestamp, r.key) for r in records[lo:hi]]
-            await self._submit(Request("ingest", tp.topic, tp, messages, offsets[lo:hi]))
-
-    async def _submit(self, request: Request) -> asyncio.Future[Outcome]:
-        future = await self.ingest.submit(request)
-        self._pending.append((future, request))
-        return future
-
-    def _submit_nowait(self, request: Request) -> None:
-        """Queue a control request without yielding (callers pair it atomically with seeks)."""
-        self._pending.append((self.ingest.submit_nowait(request), request))
+            await self.answers.submit(Request("ingest", tp.topic, tp, messages, offsets[lo:hi]))
 
     def _reset_windows(self) -> None:
         """Drop the open windows (without yielding, so callers can pair it atomically with seeks)."""
-        self._submit_nowait(Request("reset"))
+        self.answers.submit_nowait(Request("reset"))
         self.ledger.forget_windows()
 
     # -- answers from the engine ----------------------------------------------------------------------
-    async def _apply_answers(self, *, keep: int | None = None, until: asyncio.Future[Outcome] | None = None) -> None:
-        """Apply the engine's answers in submission order.
-
-        Applies what is answered; waits while more than ``keep`` requests are unanswered, or until the
-        request of ``until`` was applied. Raises :class:`IngestWorkerDied` if the worker was lost.
-        """
-        while self._pending:
-            future, request = self._pending[0]
-            if not future.done():
-                waiting_for = until is not None and any(f is until for f, _ in self._pending)
-                if not waiting_for and (keep is None or len(self._pending) <= keep):
-                    return
-                await asyncio.wait([future])
-                continue  # another task (a rebalance callback) may have applied it meanwhile
-            self._pending.popleft()
-            error = future.exception()
-            if isinstance(error, IngestWorkerDied):
-                raise error
-            if error is not None:  # a request the engine could not carry out: a bug, not the input's fault
-                log.error("ingest request failed: %s", error)
-            else:
-                self._apply(future.result(), request)
-            if future is until:
-                return
-
-    def _discard_answers(self) -> None:
-        while self._pending:
-            future, _ = self._pending.popleft()
-            # Retrieve the exception (the worker's death), or asyncio logs "never retrieved".
-            future.add_done_callback(lambda f: f.cancelled() or f.exception())
-
     def _apply(self, outcome: Outcome, request: Request) -> None:
         if outcome.ingested is not None:
             stream = self.streams[str(request.topic)]
@@ -442,13 +400,13 @@ class SidecarService:
     async def _shutdown(self) -> None:
         async with self._lock:
             try:
-                await self._apply_answers(keep=0)
-                future = await self._submit(Request("close_all"))
-                await self._apply_answers(until=future)
+                await self.answers.drain(keep=0)
+                future = await self.answers.submit(Request("close_all"))
+                await self.answers.drain(until=future)
                 await self._commit()
             except IngestWorkerDied as exc:
                 log.error("could not close the open windows: %s", exc)
-                self._discard_answers()
+                self.answers.discard()
         await self._disconnect()
         self._set_connected(False)
 
@@ -477,10 +435,10 @@ class SidecarService:
                 continue
             async with self._lock:
                 try:
-                    await self._submit(Request("tick"))
-                    await self._apply_answers(keep=0)
+                    await self.answers.submit(Request("tick"))
+                    await self.answers.drain(keep=0)
                 except IngestWorkerDied:
-                    self._discard_answers()  # the loop notices the new worker and replays
+                    self.answers.discard()  # the loop notices the new worker and replays
 
     def _set_connected(self, up: bool) -> None:
         self.connected = up
@@ -492,7 +450,7 @@ class SidecarService:
         # open windows are dropped: they mix partitions, and rebuilding them from committed offsets is
         # simpler than splitting them.
         self._rebalancing = True
-        await self._apply_or_discard()
+        await self.answers.drain_or_discard()
         self._reset_windows()
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
@@ -522,21 +480,15 @@ class SidecarService:
                 metadata = {}
             for tp, om in metadata.items():
                 boundaries[tp.topic] = max(boundaries.get(tp.topic, -math.inf), closed_until_from(om.metadata))
-        await self._apply_or_discard()
+        await self.answers.drain_or_discard()
         # From here on nothing yields to the loop. Records fetched while the lookups above were awaited may
         # already be in the windows; the windows restart empty and every partition goes back to its start,
         # so each of those rows is read again exactly once. A partition with no commit yet goes back to
         # the first offset this process read from it.
         self._reset_windows()
         if boundaries:
-            self._submit_nowait(Request("closed_until", closed_until=boundaries))
+            self.answers.submit_nowait(Request("closed_until", closed_until=boundaries))
         # Windows close only once every held partition's time has passed them (or it is idle).
-        self._submit_nowait(Request("assign", partitions=tuple(sorted(assigned))))
+        self.answers.submit_nowait(Request("assign", partitions=tuple(sorted(assigned))))
         for tp, start in self.ledger.replay_starts(committed).items():
             consumer.seek(tp, start)
-
-    async def _apply_or_discard(self) -> None:
-        try:
-            await self._apply_answers(keep=0)
-        except IngestWorkerDied:
-            self._discard_answers()

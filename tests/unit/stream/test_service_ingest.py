@@ -33,7 +33,7 @@ def service(tmp_path: Path) -> SidecarService:
 
 async def _ingest(service: SidecarService, records: list[ConsumerRecord]) -> None:
     await service._submit_records(TopicPartition("t", 0), records)
-    await service._apply_answers(keep=0)
+    await service.answers.drain(keep=0)
 
 
 def _count(service: SidecarService, result: str) -> float:
@@ -170,7 +170,7 @@ async def test_a_failed_request_is_logged_and_the_answers_after_it_still_apply(s
         return await submit(request)
 
     service.ingest.submit = failing_once  # type: ignore[method-assign]
-    await service._submit(Request("tick"))
+    await service.answers.submit(Request("tick"))
     await _ingest(service, [_record(0, orjson.dumps({"request_id": "r", "timestamp": 1_800_000_000,
                                                      "values": {"age": 30}}))])
     assert _count(service, "ok") == 1 and "ingest request failed" in caplog.text
