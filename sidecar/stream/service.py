@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +31,6 @@ from sidecar.report import ValidationReport
 from sidecar.store.reports import ReportStore
 from sidecar.stream import kafkaio
 from sidecar.stream.answers import AnswerQueue
-from sidecar.stream.commits import RebalanceForwarder, closed_until_from
 from sidecar.stream.decoders import RawMessage
 from sidecar.stream.dlqtopics import ensure_dead_letter_topics
 from sidecar.stream.engine import OpenWindow, Outcome, Request
@@ -41,6 +39,7 @@ from sidecar.stream.kafkanoise import install_noise_filter, stop_quietly
 from sidecar.stream.ledger import DeliveryLedger
 from sidecar.stream.logs import RateLimitedLog
 from sidecar.stream.publisher import Publisher, ReportListener, StreamInfo
+from sidecar.stream.replay import Replayer
 from sidecar.stream.topic import Ingested
 from sidecar.stream.worker import Ingest, IngestWorkerDied, LocalIngest, ProcessIngest
 
@@ -111,9 +110,7 @@ class SidecarService:
         self._probe_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.answers = AnswerQueue(self.ingest, self._apply)
-        self._rebalancing = False
-        self._assign_epoch = 0
-        self._windows_generation = 0  # the ingest worker generation the open windows were rebuilt on
+        self.replayer = Replayer(self.answers, self.ledger, self.ingest, settings.kafka.group_id)
         self._kafka_log = RateLimitedLog(log, KAFKA_LOG_INTERVAL_SECONDS)
         self._idle_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -128,7 +125,7 @@ class SidecarService:
                 applied = kafkaio.install()
                 log.info("Kafka fast I/O: %s", ", ".join(applied) or "not available here, stock aiokafka")
             await self.ingest.start()
-            self._windows_generation = self.ingest.generation
+            self.replayer.adopt_windows()
             self._task = asyncio.create_task(self._run(), name=f"sidecar-{self.settings.model}")
             self._probe_task = asyncio.create_task(self._probe(), name=f"sidecar-probe-{self.settings.model}")
             self._idle_task = asyncio.create_task(self._tick_without_kafka(),
@@ -246,9 +243,8 @@ class SidecarService:
         self._consumer, self._producer, self._admin = clients.consumer, clients.producer, clients.admin
         await ensure_dead_letter_topics(clients.admin,
                                         [(t, s.settings.dead_letter_topic) for t, s in self.streams.items()])
-        self._rebalancing = False
-        clients.consumer.subscribe(list(self.streams),
-                                   listener=RebalanceForwarder(self._on_revoked, self._on_assigned))
+        listener = self.replayer.attach(clients.consumer, clients.admin)
+        clients.consumer.subscribe(list(self.streams), listener=listener)
         self._set_connected(True)
         log.info("consuming %s as group %s", ", ".join(self.streams), self.settings.kafka.group_id)
 
@@ -258,12 +254,13 @@ class SidecarService:
         await self.answers.drain_or_discard()
         consumer, producer, admin = self._consumer, self._producer, self._admin
         self._consumer = self._producer = self._admin = None
+        self.replayer.attach(None, None)
         if consumer is not None:
             # The open windows are replayed from the committed offsets after reconnecting. Without a consumer
             # nothing came from Kafka (a failed connect): windows fed over HTTP meanwhile are kept.
-            self._reset_windows()
+            self.replayer.reset_windows()
         # Whatever worker now holds the windows holds only what the reconnect will replay into it.
-        self._windows_generation = self.ingest.generation
+        self.replayer.adopt_windows()
         if consumer is not None:
             await stop_quietly(consumer.stop())
         if producer is not None:
@@ -277,14 +274,14 @@ class SidecarService:
         k = self.settings.kafka
         in_flight = self.settings.ingest.max_in_flight if isinstance(self.ingest, ProcessIngest) else 0
         while not self._stopping.is_set():
-            if self.ingest.generation != self._windows_generation:
+            if self.replayer.windows_lost:
                 # A new worker replaced one that held the windows: rebuild them from the committed offsets.
                 raise IngestWorkerDied("the ingest worker was replaced; its open windows are replayed")
-            epoch = self._assign_epoch
+            epoch = self.replayer.epoch
             batches = await self._fetch(consumer, timeout_ms=max(k.fetch_max_wait_ms, 50),
                                         max_records=k.max_poll_records)
-            if self._rebalancing or epoch != self._assign_epoch:
-                self._replay(consumer, batches)
+            if self.replayer.stale(epoch):
+                self.replayer.replay(consumer, batches)
                 continue
             if batches and not in_flight:
                 # Ingesting in this process blocks the loop: give aiokafka's fetcher a few turns first so the
@@ -322,22 +319,6 @@ class SidecarService:
                 with contextlib.suppress(asyncio.CancelledError, KafkaError):
                     await fetch
 
-    def _replay(self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[Any]]) -> None:
-        """Records fetched across a rebalance are not ingested but read again from the replay start.
-
-        The windows were rebuilt empty at the positions :meth:`_on_assigned` sought to; records that were in
-        flight meanwhile may come from before or after that seek, so neither ingesting them nor skipping
-        them is right. Seeking back makes every one of them arrive once more, in order.
-        """
-        assigned = consumer.assignment()
-        for tp, records in batches.items():
-            if not records:
-                continue
-            # Also "read" for a partition without a commit: _on_assigned seeks it back here.
-            self.ledger.saw(tp, records[0].offset)
-            if not self._rebalancing and tp in assigned:  # else the seeks at the end of _on_assigned cover them
-                consumer.seek(tp, self.ledger.replay_position(tp, records[0].offset))
-
     async def _submit_records(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         self.ledger.saw(tp, records[0].offset)
         offsets = np.fromiter((r.offset for r in records), dtype=np.int64, count=len(records))
@@ -349,11 +330,6 @@ class SidecarService:
         for lo, hi in itertools.pairwise(cuts):
             messages = [RawMessage(r.value, tuple(r.headers), r.timestamp, r.key) for r in records[lo:hi]]
             await self.answers.submit(Request("ingest", tp.topic, tp, messages, offsets[lo:hi]))
-
-    def _reset_windows(self) -> None:
-        """Drop the open windows (without yielding, so callers can pair it atomically with seeks)."""
-        self.answers.submit_nowait(Request("reset"))
-        self.ledger.forget_windows()
 
     # -- answers from the engine ----------------------------------------------------------------------
     def _apply(self, outcome: Outcome, request: Request) -> None:
@@ -443,52 +419,3 @@ class SidecarService:
     def _set_connected(self, up: bool) -> None:
         self.connected = up
         self.metrics.kafka_up.labels(self.settings.model).set(1 if up else 0)
-
-    # -- rebalancing ----------------------------------------------------------------------------------
-    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
-        # Batches already handed to the engine are applied first (their windows may have closed), then the
-        # open windows are dropped: they mix partitions, and rebuilding them from committed offsets is
-        # simpler than splitting them.
-        self._rebalancing = True
-        await self.answers.drain_or_discard()
-        self._reset_windows()
-
-    async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
-        self._rebalancing = True
-        try:
-            await self._rebuild_from_commits(assigned)
-        finally:
-            self._rebalancing = False
-            self._assign_epoch += 1
-            self._windows_generation = self.ingest.generation
-
-    async def _rebuild_from_commits(self, assigned: set[TopicPartition]) -> None:
-        consumer, admin = self._consumer, self._admin
-        if consumer is None or not assigned:
-            return
-        # The replay must start where the open windows' rows start, or rows are lost from them: the
-        # consumer's own committed-offset lookup retries until the coordinator answers.
-        committed = await consumer.seek_to_committed(*assigned)
-        boundaries: dict[str, float] = {}
-        if admin is not None:
-            # Only the window boundary from the commit metadata; after a restart it is all we know of it.
-            try:
-                metadata = await admin.list_consumer_group_offsets(self.settings.kafka.group_id,
-                                                                    partitions=list(assigned))
-            except KafkaError as exc:
-                log.warning("could not read commit metadata (%s); keeping the known window boundary", exc)
-                metadata = {}
-            for tp, om in metadata.items():
-                boundaries[tp.topic] = max(boundaries.get(tp.topic, -math.inf), closed_until_from(om.metadata))
-        await self.answers.drain_or_discard()
-        # From here on nothing yields to the loop. Records fetched while the lookups above were awaited may
-        # already be in the windows; the windows restart empty and every partition goes back to its start,
-        # so each of those rows is read again exactly once. A partition with no commit yet goes back to
-        # the first offset this process read from it.
-        self._reset_windows()
-        if boundaries:
-            self.answers.submit_nowait(Request("closed_until", closed_until=boundaries))
-        # Windows close only once every held partition's time has passed them (or it is idle).
-        self.answers.submit_nowait(Request("assign", partitions=tuple(sorted(assigned))))
-        for tp, start in self.ledger.replay_starts(committed).items():
-            consumer.seek(tp, start)

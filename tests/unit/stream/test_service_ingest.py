@@ -147,11 +147,11 @@ def test_records_fetched_across_a_rebalance_are_read_again_not_ingested(service:
     consumer = _SeekingConsumer()
     tp = TopicPartition("t", 0)
     batch = {tp: [_record(40, b"{}"), _record(41, b"{}")]}
-    service._rebalancing = True  # still inside on_partitions_assigned: its own seeks will cover them
-    service._replay(consumer, batch)
+    service.replayer.rebalancing = True  # still inside on_partitions_assigned: its own seeks will cover them
+    service.replayer.replay(consumer, batch)
     assert consumer.seeks == [] and service.ledger.first_offset[tp] == 40
-    service._rebalancing, service.ledger.replay_from = False, {tp: 35}  # done: go back to where it sought
-    service._replay(consumer, batch)
+    service.replayer.rebalancing, service.ledger.replay_from = False, {tp: 35}  # done: back to where it sought
+    service.replayer.replay(consumer, batch)
     assert consumer.seeks == [(tp, 35)]
     assert _count(service, "ok") == 0
 
