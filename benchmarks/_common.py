@@ -11,6 +11,7 @@ Linux only (``/proc/self/status``). No dependency beyond the standard library.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -190,3 +191,13 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align:
     marks = [("-" * (w + 1) + ":") if a == "r" else (":" + "-" * (w + 1)) for w, a in zip(widths, align, strict=True)]
     rule = "|" + "|".join(marks) + "|"
     return "\n".join([line([str(h) for h in headers]), rule, *(line(r) for r in rows)])
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (the sidecar's ingest worker), from ``/proc/<pid>/task/*/children``."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
+                found += [int(c) for c in f.read().split()]
+    return found

@@ -72,7 +72,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from _common import markdown_table
+from _common import children, markdown_table
 
 REPO = Path(__file__).resolve().parents[1]
 KAFKA_LOCAL = REPO / "scripts" / "kafka-local"
@@ -188,14 +188,6 @@ class Broker:
 
 
 # -- the sidecar --------------------------------------------------------------------------------------
-def children(pid: int) -> list[int]:
-    """Direct children of ``pid`` (the sidecar's ingest worker)."""
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
-                found += [int(c) for c in f.read().split()]
-    return found
 
 
 def is_worker(pid: int) -> bool:

@@ -94,6 +94,7 @@ sys.path.insert(0, str(REPO))
 from _common import (  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
     CHILD_FLAG,
     child_env,
+    children,
     markdown_table,
     median,
     run_child,
@@ -558,14 +559,6 @@ class SidecarProcess:
         return out
 
 
-def children(pid: int) -> list[int]:
-    """Direct children of ``pid``."""
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
-                found += [int(c) for c in f.read().split()]
-    return found
 
 
 #: Seconds between scrapes while measuring: one /metrics scrape costs the sidecar ~4 ms of CPU (580 series),

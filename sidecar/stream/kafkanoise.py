@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 from collections.abc import Awaitable
+
+from sidecar.stream.logs import Throttle
 
 __all__ = ["EXPECTED_PATTERNS", "ExpectedNoiseFilter", "install_noise_filter", "stop_quietly"]
 
@@ -47,9 +48,7 @@ class ExpectedNoiseFilter(logging.Filter):
 
     def __init__(self, interval: float = 60.0) -> None:
         super().__init__()
-        self.interval = interval
-        self._last: dict[str, float] = {}
-        self._held: dict[str, int] = {}
+        self.throttle = Throttle(interval)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:
@@ -58,14 +57,9 @@ class ExpectedNoiseFilter(logging.Filter):
         match = _EXPECTED.match(message)
         if match is None:
             return True
-        kind = match.group(0)
-        now = time.monotonic()
-        last = self._last.get(kind)
-        if last is not None and now - last < self.interval:
-            self._held[kind] = self._held.get(kind, 0) + 1
+        admitted, held, _ = self.throttle.admit(match.group(0))
+        if not admitted:
             return False
-        held = self._held.pop(kind, 0)
-        self._last[kind] = now
         record.levelno, record.levelname = logging.INFO, "INFO"
         if held:
             record.msg, record.args = f"{message} ({held} more like this held back)", None

@@ -6,7 +6,38 @@ import logging
 import time
 from typing import Any
 
-__all__ = ["RateLimitedLog"]
+__all__ = ["RateLimitedLog", "Throttle"]
+
+
+class Throttle:
+    """Lets one event per key through per ``interval`` seconds and counts the ones it holds back.
+
+    >>> t = Throttle(interval=60.0)
+    >>> [t.admit("k") for _ in range(3)]
+    [(True, 0, None), (False, 0, None), (False, 0, None)]
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._last: dict[str, float] = {}
+        self.held: dict[str, int] = {}
+
+    def admit(self, key: str) -> tuple[bool, int, float | None]:
+        """Whether to let ``key`` through now, how many were held back since the last one, and how many
+        seconds ago that one was (``None`` the first time)."""
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval:
+            self.held[key] = self.held.get(key, 0) + 1
+            return False, 0, None
+        held = self.held.pop(key, 0)
+        self._last[key] = now
+        return True, held, None if last is None else now - last
+
+    def reset(self) -> None:
+        """Forget every key."""
+        self._last.clear()
+        self.held.clear()
 
 
 class RateLimitedLog:
@@ -23,23 +54,17 @@ class RateLimitedLog:
 
     def __init__(self, logger: logging.Logger, interval: float) -> None:
         self.logger = logger
-        self.interval = interval
-        self._last: dict[str, float] = {}
-        self._held: dict[str, int] = {}
+        self.throttle = Throttle(interval)
 
     def log(self, level: int, msg: str, *args: Any) -> bool:
         """Log ``msg % args`` unless the same template was logged less than ``interval`` ago."""
-        now = time.monotonic()
-        last = self._last.get(msg)
-        if last is not None and now - last < self.interval:
-            self._held[msg] = self._held.get(msg, 0) + 1
+        admitted, held, ago = self.throttle.admit(msg)
+        if not admitted:
             return False
-        held = self._held.pop(msg, 0)
-        self._last[msg] = now
-        suffix = f" ({held} more like this in the last {now - last:.0f}s)" if held and last is not None else ""
+        suffix = f" ({held} more like this in the last {ago:.0f}s)" if held and ago is not None else ""
         self.logger.log(level, msg + suffix, *args)
         return True
 
     def suppressed(self, msg: str) -> int:
         """How many lines of ``msg`` were held back since it was last logged."""
-        return self._held.get(msg, 0)
+        return self.throttle.held.get(msg, 0)
