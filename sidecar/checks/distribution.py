@@ -1,8 +1,8 @@
 """Distribution drift check: a distance between the reference and current binned distributions.
 
 A distance is judged against its effect-size thresholds and against its sampling noise for the two sample
-sizes and the bins in use (:mod:`sidecar.stats.noise`); a custom distance gets its noise by a parametric
-bootstrap of the pooled bins.
+sizes and the bins in use (:mod:`sidecar.stats.noise`); a custom distance gets its noise from the same
+simulation as the registered ones, called draw by draw.
 """
 
 from __future__ import annotations
@@ -107,7 +107,6 @@ class DistributionCheck(ColumnCheck):
                          bins=bin_labels(ref),
                          reference=_shares(ref_counts), current=_shares(cur_counts),
                          reference_rows=int(ref_counts.sum()), current_rows=int(cur_counts.sum()))]
-
 
     @staticmethod
     def _noise(settings: DistributionSettings, value: float, ref_counts: np.ndarray, cur_counts: np.ndarray,

@@ -212,7 +212,10 @@ class DataContract:
     def profile(self, df: pd.DataFrame) -> Profile:
         """Profile ``df`` the way :meth:`validate` does (exact duplicate counts included)."""
         unique = list(self._settings.get("uniqueness", {}))
-        return Profile.from_frame(df, self.current_specs(), unique_columns=unique)
+        # A frame's duplicates are counted from its rows (Profile.duplicates); a hash set per uniqueness
+        # column, which stream windows need, would count the same thing a second time.
+        specs = [spec.with_(exact_distinct=0) for spec in self.current_specs()]
+        return Profile.from_frame(df, specs, unique_columns=unique)
 
     # -- validation -----------------------------------------------------------------------------------
     def validate(self, df: pd.DataFrame) -> ValidationReport:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from sidecar.stats.distances import DISTANCES
 from sidecar.stats.nullmodels import KolmogorovSmirnov, MaxAbsNormal, NullModel, ScaledChiSquare, Simulated
 
 __all__ = [
@@ -165,14 +166,11 @@ def distance_noise(name: str, ref: np.ndarray, cur: np.ndarray,
     ``simulate``.
     """
     ref, cur = np.asarray(ref, dtype=np.int64), np.asarray(cur, dtype=np.int64)
-    n = int(cur.sum())
-    if ref.sum() <= 0 or n <= 0:
+    if ref.sum() <= 0 or cur.sum() <= 0:
         return None
-    if name in NOISE and not simulate:
-        return NOISE[name](ref.astype(np.float64), cur.astype(np.float64))
     if name in NOISE:
-        from sidecar.stats.distances import DISTANCES
-
+        if not simulate:
+            return NOISE[name](ref.astype(np.float64), cur.astype(np.float64))
         return simulated_noise(DISTANCES[name], ref, cur, batched=True)
     if fn is None or not simulate:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import special
@@ -126,12 +127,21 @@ class BetaBinomialShare(NullModel):
     a: float
     b: float
 
-    def _tail(self, upto: int = 0) -> tuple[np.ndarray, float]:
-        """``P(K >= k)`` for ``k = 0..K`` (K covers all but about 1e-9 of the mass, and ``upto``) and the
-        mass past K."""
+    @cached_property
+    def _top(self) -> int:
+        """A count past all but about 1e-9 of the mass."""
+        q = float(special.betaincinv(self.a, self.b, 1.0 - 1e-9))
+        return int(min(self.n, math.ceil(self.n * q + 10.0 * math.sqrt(self.n * q + 1.0) + 20)))
+
+    @cached_property
+    def _tails(self) -> tuple[np.ndarray, float]:
+        # Both bounds and the p-value of a report row read it: computed once (up to n terms for a small m).
+        return self._tail(self._top)
+
+    def _tail(self, top: int) -> tuple[np.ndarray, float]:
+        """``P(K >= k)`` for ``k = 0..top`` and the mass past ``top``."""
         n, a, b = self.n, self.a, self.b
-        q = float(special.betaincinv(a, b, 1.0 - 1e-9))
-        top = int(min(n, max(math.ceil(n * q + 10.0 * math.sqrt(n * q + 1.0) + 20), upto)))
+        top = min(n, top)
         k = np.arange(top + 1, dtype=np.float64)
         logpmf = (special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
                   + special.betaln(k + a, n - k + b) - special.betaln(a, b))
@@ -141,7 +151,7 @@ class BetaBinomialShare(NullModel):
         return tail, rest
 
     def bound(self, alpha: float) -> float:
-        tail, _ = self._tail()
+        tail, _ = self._tails
         # Smallest count k with P(K > k) <= alpha; shares above k/n are beyond noise at this level.
         above = np.append(tail[1:], 0.0)
         k = int(np.argmax(above <= alpha))
@@ -151,7 +161,7 @@ class BetaBinomialShare(NullModel):
         count = round(value * self.n)
         if count <= 0:
             return 1.0
-        tail, rest = self._tail(upto=count)
+        tail, rest = self._tails if count <= self._top else self._tail(count)
         return float(min(1.0, tail[count])) if count < len(tail) else rest
 
 

@@ -237,7 +237,7 @@ def _learn(name: str, series: pd.Series, n_bins: int, min_value_count: int,
     # fits the tracked size, remembered by keyed hash so the domain check still knows them.
     prof.categories = {k: prof.categories.get(k, 0) for k in frequent}
     prof.other = n_present - sum(prof.categories.values())
-    prof.singletons = sum(1 for c in freq if c == 1)
+    prof.singletons = int(np.count_nonzero(counts.to_numpy() == 1))
     if not identifier and len(keys) <= CATEGORY_CAP:
         key = column_key(name, prof.hll.registers)
         kept = set(frequent)
