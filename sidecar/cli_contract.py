@@ -1,4 +1,4 @@
-"""``sidecar contract create|show|versions`` and ``sidecar validate``: the batch SDK on the command line.
+"""``sidecar contract create|show|versions``: contracts on the command line.
 
 Contracts are named as everywhere else in sidecar: ``DIR/NAME`` is the newest version of contract ``NAME``
 saved under ``DIR``, and ``DIR/NAME/vN.json`` is one version. Data files are read by :mod:`sidecar.io`;
@@ -17,28 +17,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sidecar.cli import EXIT_FAILED, EXIT_OK, CliError, Console, add_command, one_line
+from sidecar.cli import EXIT_OK, CliError, Console, add_command, one_line
+from sidecar.cli_data import format_option, is_datetime, name_list, positive_int, read_data
 from sidecar.contract import DataContract, registry
 from sidecar.errors import ContractNotFoundError
-from sidecar.io import FORMATS, ReadHints, check_source, hints_from_specs, read_frame
-from sidecar.report import CHECK_NAMES, Status
+from sidecar.io import ReadHints, check_source
+from sidecar.report import CHECK_NAMES
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stats.noise import FALSE_ALARM
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 __all__ = ["contract_summary", "register", "render_summary", "resolve_contract"]
 
 #: Categories listed per column by ``contract show``.
 TOP_CATEGORIES = 3
 
-_FAIL_ON = {"warning": Status.WARNING, "critical": Status.CRITICAL}
-
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``contract`` (with ``create``, ``show``, ``versions``) and ``validate``."""
+    """Add ``contract`` (with ``create``, ``show``, ``versions``)."""
     contract = add_command(subparsers, "contract", help="create and inspect data contracts")
     sub = contract.add_subparsers(title="contract commands", dest="contract_command", required=True,
                                   metavar="COMMAND")
@@ -53,12 +52,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "'-' reads standard input (needs --format)")
     create.add_argument("--out", default="contracts", metavar="DIR",
                         help="contracts directory; the file is DIR/NAME/vN.json (default: %(default)s)")
-    create.add_argument("--columns", type=_name_list, metavar="A,B", help="keep only these columns")
-    create.add_argument("--bins", type=_positive_int, metavar="N",
+    create.add_argument("--columns", type=name_list, metavar="A,B", help="keep only these columns")
+    create.add_argument("--bins", type=positive_int, metavar="N",
                         help="quantile bins per numeric column (default: the SDK's, 20)")
-    create.add_argument("--parse-dates", type=_name_list, default=[], metavar="A,B",
+    create.add_argument("--parse-dates", type=name_list, default=[], metavar="A,B",
                         help="text columns to parse as datetimes (CSV, TSV and JSON have no datetime type)")
-    _format_option(create)
+    format_option(create)
     create.set_defaults(handler=_create)
 
     show = add_command(sub, "show", help="print a contract's columns and checks")
@@ -71,22 +70,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     versions.add_argument("--json", action="store_true", help="machine-readable JSON instead of text")
     versions.set_defaults(handler=_versions)
 
-    validate = add_command(
-        subparsers, "validate", help="validate a data file against a contract",
-        description="Validate a data file against a contract and print the report. Exits 0 when the report "
-        "status is below --fail-on, 1 when it reaches it, 2 on usage or input errors.",
-        epilog="example:\n  sidecar validate --contract contracts/churn_inputs --data today.csv --fail-on warning",
-    )
-    validate.add_argument("--contract", required=True, help="DIR/NAME (newest version) or DIR/NAME/vN.json")
-    validate.add_argument("--data", required=True, metavar="FILE",
-                          help="data to validate (formats as for 'contract create'; '-' for standard input)")
-    validate.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
-    validate.add_argument("--fail-on", choices=list(_FAIL_ON), default="critical",
-                          help="exit 1 when the report status reaches this (default: %(default)s)")
-    validate.add_argument("--out", metavar="FILE", help="also write the JSON report to FILE")
-    validate.add_argument("--show-healthy", action="store_true", help="list healthy rows in the text report too")
-    _format_option(validate)
-    validate.set_defaults(handler=_validate)
 
 
 # -- handlers ---------------------------------------------------------------------------------------------
@@ -94,8 +77,8 @@ def _create(args: argparse.Namespace, console: Console) -> int:
     registry.check_name(args.name)  # fail before reading a large file
     check_source(args.reference, args.format)
     hints = ReadHints(datetime_columns=dict.fromkeys(args.parse_dates))
-    df = _read_data(console, args.reference, args.format, hints, columns=args.columns)
-    unparsed_dates = [c for c in args.parse_dates if c in df.columns and not _is_datetime(df[c])]
+    df = read_data(console, args.reference, args.format, hints, columns=args.columns)
+    unparsed_dates = [c for c in args.parse_dates if c in df.columns and not is_datetime(df[c])]
     unknown_dates = [c for c in args.parse_dates if c not in df.columns]
     if unknown_dates:
         raise CliError(f"--parse-dates: no column(s) {unknown_dates} in {args.reference}")
@@ -154,27 +137,6 @@ def _versions(args: argparse.Namespace, console: Console) -> int:
         console.print(f"  v{r['version']:<4} {r['created_at']}  sha256 {r['sha256'][:12]}  "
                       f"{r['rows']:,} rows  {r['columns']} columns{newest}")
     return EXIT_OK
-
-
-def _validate(args: argparse.Namespace, console: Console) -> int:
-    path = resolve_contract(args.contract)
-    check_source(args.data, args.format)  # a missing file or unknown format fails before any work
-    with console.step(f"loading contract {args.contract}") as step:
-        contract = DataContract.from_file(path)
-        step.detail = f"{contract.name} v{contract.version}, {len(contract.columns)} columns"
-    df = _read_data(console, args.data, args.format, hints_from_specs(contract.reference.specs))
-    with console.step("validating") as step:
-        report = contract.validate(df)
-        bad = {s: len(report.by_status(s)) for s in (Status.WARNING, Status.CRITICAL)}
-        step.detail = (f"{report.status.value} ({bad[Status.WARNING]} warning, {bad[Status.CRITICAL]} critical "
-                       f"of {len(report.results)} results)")
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(report.to_json(indent=2) + "\n", encoding="utf-8")
-        console.note(f"wrote {out}")
-    console.print(report.to_json(indent=2) if args.json else report.to_text(show_healthy=args.show_healthy))
-    return EXIT_FAILED if report.status.severity >= _FAIL_ON[args.fail_on].severity else EXIT_OK
 
 
 # -- contracts --------------------------------------------------------------------------------------------
@@ -327,40 +289,3 @@ def _cell(x: Any) -> str:
 def _table(rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-
-
-# -- data -------------------------------------------------------------------------------------------------
-def _read_data(console: Console, source: str, fmt: str | None, hints: ReadHints,
-               columns: Sequence[str] | None = None) -> pd.DataFrame:
-    label = "standard input" if source == "-" else Path(source).name
-    with console.step(f"reading {label}") as step:
-        df = read_frame(source, fmt=fmt, columns=columns, hints=hints)
-        step.detail = f"{len(df):,} rows, {df.shape[1]} columns"
-    return df
-
-
-def _is_datetime(series: pd.Series | pd.DataFrame) -> bool:
-    import pandas as pd  # lazily: `sidecar run` never reads files
-
-    return isinstance(series, pd.Series) and pd.api.types.is_datetime64_any_dtype(series.dtype)
-
-
-def _format_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=list(FORMATS), help="data format (default: from the file name)")
-
-
-def _name_list(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",")]
-    if not all(names):
-        raise argparse.ArgumentTypeError(f"expected comma-separated column names, got {text!r}")
-    return names
-
-
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return n
