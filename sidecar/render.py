@@ -21,22 +21,32 @@ def _fmt(x: float | None) -> str:
 def _row(r: CheckResult) -> str:
     col = r.column if r.column is not None else "(table)"
     reason = r.details.get("reason") or r.details.get("message") or ""
-    thresholds = f"warn>{_fmt(r.warning)} crit>{_fmt(r.critical)}"
+    # A row without thresholds (schema facts, row count as information) shows none rather than "warn>-".
+    parts = [f"{name}>{_fmt(x)}" for name, x in (("warn", r.warning), ("crit", r.critical)) if x is not None]
+    thresholds = " ".join(parts)
     if r.details.get("noise_bound") is not None:
         # The value had to clear the noise bound too; show it so a verdict can be checked by eye.
         thresholds += f" noise>{_fmt(r.details['noise_bound'])} p={_fmt(r.details.get('p_value'))}"
-    extra = f"  {reason}" if reason else ""
-    return f"  {_MARK[r.status.value]} {r.check:<15} {col:<28} value={_fmt(r.value):<10} {thresholds}{extra}"
+    value = f"value={_fmt(r.value):<10} " if r.value is not None else ""
+    text = f"  {_MARK[r.status.value]} {r.check:<15} {col:<28} {value}{thresholds}".rstrip()
+    return f"{text}  {reason}" if reason else text
 
 
 def render_text(report: ValidationReport, *, show_healthy: bool = False) -> str:
-    """Render ``report``: a headline, per-check counts and every warning/critical row."""
+    """Render ``report``: a summary line, per-check counts and every warning/critical row, the worst first.
+
+    Rows come in the report's order: by severity, then by how far past its threshold (see
+    :func:`sidecar.checks.base.order_findings`).
+    """
     rc = report.row_count
     change = f"{rc['change']:+.1%}" if rc['change'] is not None else "n/a"
     version = f" v{report.contract_version}" if report.contract_version else ""
+    counts = {s: sum(1 for r in report.results if r.status.value == s) for s in ("critical", "warning", "healthy")}
     lines = [
-        f"Contract {report.contract}{version}: {report.status.value.upper()}",
-        f"Rows: expected {rc['expected']}, actual {rc['actual']} ({change})",
+        # The one line a log or a CI job shows: verdict, counts and size.
+        f"Contract {report.contract}{version}: {report.status.value.upper()} ({counts['critical']} critical, "
+        f"{counts['warning']} warning, {counts['healthy']} healthy of {len(report.results)} results; "
+        f"{rc['actual']:,} rows, expected {rc['expected']:,}, {change})",
         "",
         f"  {'check':<15} {'healthy':>8} {'warning':>8} {'critical':>8}",
     ]

@@ -7,6 +7,7 @@ a check means adding one module with a :class:`Check` subclass decorated by :fun
 
 from __future__ import annotations
 
+import difflib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHECKS",
+    "COMMON_OPTIONS",
     "TABLE",
     "Check",
     "CheckSettings",
@@ -42,6 +44,9 @@ __all__ = [
 
 #: Settings key of table-level checks (schema, row count).
 TABLE = "*"
+
+#: ``configure`` keywords every check takes.
+COMMON_OPTIONS = ("threshold", "warning", "critical", "false_alarm_warning", "false_alarm_critical")
 
 CHECKS: dict[str, Check] = {}
 
@@ -73,6 +78,22 @@ class Check(ABC):
     #: False for checks that mean something on any number of rows (schema, row count); the sidecar runs only
     #: those on a window below ``window.min_rows``.
     needs_rows: ClassVar[bool] = True
+    #: The check's own ``configure`` keywords, beside the thresholds and false-alarm levels every check takes.
+    options: ClassVar[tuple[str, ...]] = ()
+
+    def reject_unknown(self, kwargs: Iterable[str]) -> None:
+        """Raise :class:`ConfigurationError` naming the first keyword ``configure`` does not take.
+
+        Checks read their options with ``kwargs.pop``, so a misspelt keyword (``expeted=500``) would otherwise
+        be ignored or fail deep inside with a ``TypeError``.
+        """
+        accepted = (*self.options, *COMMON_OPTIONS)
+        for key in kwargs:
+            if key not in accepted:
+                close = difflib.get_close_matches(key, (*accepted, "columns"), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigurationError(f"{self.name}: unknown keyword {key!r}{hint} "
+                                         f"(accepted: {', '.join(sorted(accepted))})")
 
     @abstractmethod
     def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:

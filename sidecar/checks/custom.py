@@ -35,6 +35,7 @@ class CustomCheck(ColumnCheck):
     """One row per (custom check, column)."""
 
     name = "custom"
+    options = ("name", "function")
     settings_model = CustomSettings
 
     def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:

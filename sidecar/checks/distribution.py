@@ -58,6 +58,7 @@ class DistributionCheck(ColumnCheck):
     """Value = the configured distance; details hold both distributions' bin shares for the dashboard."""
 
     name = "distribution"
+    options = ("method",)
     settings_model = DistributionSettings
 
     def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:

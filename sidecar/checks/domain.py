@@ -41,6 +41,7 @@ class DomainCheck(ColumnCheck):
     domain values that vanished."""
 
     name = "domain"
+    options = ("allowed",)
     settings_model = DomainSettings
 
     def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:

@@ -41,6 +41,7 @@ class MinMaxCheck(ColumnCheck):
     """Value = share of non-missing values below the lower or above the upper bound."""
 
     name = "min_max"
+    options = ("lower_bound", "upper_bound")
     settings_model = MinMaxSettings
 
     def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:

@@ -40,6 +40,7 @@ class RowCountCheck(Check):
     """A single table row; value = |relative change| against the configured expected count."""
 
     name = "row_count"
+    options = ("expected",)
     settings_model = RowCountSettings
     table_level = True
     needs_rows = False

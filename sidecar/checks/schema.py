@@ -36,6 +36,7 @@ class SchemaCheck(Check):
     added column, and a table row when the column order changed."""
 
     name = "schema"
+    options = ("added", "reordered", "dtype_changed")
     settings_model = SchemaSettings
     table_level = True
     needs_rows = False

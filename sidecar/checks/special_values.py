@@ -46,6 +46,7 @@ class SpecialValuesCheck(Check):
     """One row per (column, watched value): value = |current rate - reference rate|."""
 
     name = "special_values"
+    options = ("thresholds", "values")
     settings_model = SpecialValueSettings
 
     def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:

@@ -49,6 +49,7 @@ class UniquenessCheck(ColumnCheck):
     """Value = duplicates / non-missing values."""
 
     name = "uniqueness"
+    options = ("exact_rows",)
     settings_model = UniquenessSettings
 
     def configure(self, reference: Profile, columns: Sequence[str], **kwargs: Any) -> dict[str, CheckSettings]:

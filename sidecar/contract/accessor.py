@@ -39,6 +39,7 @@ class CheckAccessor:
         """
         if threshold is not None:
             kwargs["threshold"] = threshold
+        self._check.reject_unknown(kwargs)
         levels = _false_alarm(self._check.name, kwargs)
         cols = [] if self._check.table_level else columns_arg(self._contract.reference, columns, self._check.name)
         new = self._check.configure(self._contract.reference, cols, **kwargs)
@@ -65,6 +66,7 @@ class CustomCheckAccessor(CheckAccessor):
         """Add the custom check ``name`` calling ``function(reference_profile, current_profile)`` per column."""
         if threshold is not None:
             kwargs["threshold"] = threshold
+        self._check.reject_unknown(kwargs)
         _false_alarm("custom", kwargs)  # custom checks judge themselves; the levels are accepted, unused
         cols = columns_arg(self._contract.reference, columns, "custom")
         new = self._check.configure(self._contract.reference, cols, name=name, function=function, **kwargs)

@@ -35,6 +35,36 @@ def test_text_rendering_names_findings(reference: pd.DataFrame) -> None:
     assert "CRITICAL" in text and "plan" in text and "column missing" in text
 
 
+def test_text_summary_line_comes_first() -> None:
+    rows = [CheckResult(check="schema", column="a", status="critical", details={"reason": "column missing"}),
+            CheckResult(check="distribution", column="b", status="warning", value=0.3, warning=0.1, critical=0.5),
+            CheckResult(check="distribution", column="c", status="healthy", value=0.01, warning=0.1, critical=0.5)]
+    report = ValidationReport(contract="t", contract_version=3, results=rows,
+                              row_count={"expected": 100, "actual": 150, "change": 0.5})
+    first = report.to_text().splitlines()[0]
+    assert first == ("Contract t v3: CRITICAL (1 critical, 1 warning, 1 healthy of 3 results; "
+                     "150 rows, expected 100, +50.0%)")
+
+
+def test_text_rows_show_only_the_thresholds_they_have() -> None:
+    rows = [CheckResult(check="schema", column="a", status="critical", details={"reason": "column missing"}),
+            CheckResult(check="min_max", column="b", status="warning", value=0.3, warning=0.1, critical=None)]
+    text = ValidationReport(contract="t", results=rows).to_text()
+    schema_row = next(line for line in text.splitlines() if "schema" in line and "CRIT" in line)
+    min_max_row = next(line for line in text.splitlines() if "min_max" in line and "WARN" in line)
+    assert "-" not in schema_row.replace("(table)", "") and ">" not in schema_row and "value=" not in schema_row
+    assert schema_row.endswith("column missing")
+    assert "warn>0.1" in min_max_row and "crit>" not in min_max_row
+
+
+def test_text_findings_come_worst_first(reference: pd.DataFrame) -> None:
+    drifted = reference.assign(tenure=reference["tenure"] + 30).drop(columns=["plan"])
+    text = DataContract("churn", reference).validate(drifted).to_text()
+    marks = [line.split()[0] for line in text.split("Findings:")[1].splitlines() if line.strip()]
+    severity = {"CRIT": 2, "WARN": 1, "ok": 0}
+    assert marks and [severity[m] for m in marks] == sorted((severity[m] for m in marks), reverse=True)
+
+
 def test_non_finite_values_become_null() -> None:
     r = CheckResult(check="custom", column="x", status=Status.HEALTHY, value=float("inf"))
     assert r.value is None and "Infinity" not in r.model_dump_json()
