@@ -9,10 +9,14 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from typing_extensions import TypedDict
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CHECK_NAMES", "CheckResult", "RowCount", "Status", "ValidationReport"]
 
@@ -164,6 +168,33 @@ class ValidationReport(BaseModel):
         from sidecar.render import render_text
 
         return render_text(self, show_healthy=show_healthy)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per result (worst first): check, column, status, value, warning, critical, then a
+        ``details.<key>`` column per scalar detail (see :func:`sidecar.reporting.report_frame`)."""
+        from sidecar.reporting.frame import report_frame
+
+        return report_frame(self)
+
+    def to_html(self, path: str | Path) -> Path:
+        """Write a self-contained HTML page (works offline: uPlot, CSS and data inlined) and return its path.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> r = ValidationReport(contract="c", results=[CheckResult(check="schema", column="a", status="healthy")])
+        >>> r.to_html(Path(tempfile.mkdtemp()) / "report.html").read_text().count('data-count="healthy">1<')
+        1
+        """
+        from sidecar.reporting.html import write_html
+
+        return write_html(self, path)
+
+    def _repr_html_(self) -> str:
+        # Jupyter's rich display: the same page, isolated in an iframe.
+        from sidecar.reporting.html import render_notebook
+
+        return render_notebook(self)
 
     def __str__(self) -> str:
         return self.to_text()
