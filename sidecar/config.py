@@ -261,7 +261,12 @@ class Settings(BaseSettings):
         try:
             return cls(**data)
         except ValidationError as exc:
-            raise ConfigurationError(f"invalid settings ({where}): {_problems(exc)}") from exc
+            hint = ""
+            if path is None and any(e["type"] == "missing" for e in exc.errors()):
+                # The usual first run: no file and no SIDECAR_* variables. Say how to give settings.
+                hint = ("; pass a settings file with --config FILE (e.g. sidecar run --config sidecar.yaml; see "
+                        "the README's sidecar section) or set SIDECAR_* variables such as SIDECAR_MODEL")
+            raise ConfigurationError(f"invalid settings ({where}): {_problems(exc)}{hint}") from exc
 
 
 class StoreLocation(_Section):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,20 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, match: str) -> None
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="does not exist"):
         Settings.load(tmp_path / "nope.yaml")
+
+
+def test_no_settings_at_all_says_how_to_pass_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("SIDECAR_")]:
+        monkeypatch.delenv(name)
+    with pytest.raises(ConfigurationError) as info:
+        Settings.load()
+    text = str(info.value)
+    assert "model: Field required" in text and "--config FILE" in text and "SIDECAR_" in text
+
+
+def test_a_file_missing_a_field_gets_no_config_hint(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("inputs: {topic: t, contract: c}")
+    with pytest.raises(ConfigurationError) as info:
+        Settings.load(path)
+    assert "model: Field required" in str(info.value) and "--config" not in str(info.value)
