@@ -57,4 +57,7 @@ def report_frame(report: ValidationReport) -> pd.DataFrame:
     columns = [*BASE_COLUMNS, *sorted(detail_names)]
     # value/warning/critical stay float columns (NaN = no number) so they sort and filter as numbers.
     frame = pd.DataFrame.from_records(records, columns=columns)
-    return frame.astype({"value": float, "warning": float, "critical": float})
+    frame = frame.astype({"value": float, "warning": float, "critical": float})
+    # Table-level rows keep column None (as in CheckResult), not the NaN pandas' string dtype would use.
+    frame["column"] = pd.Series([r.column for r in report.results], index=frame.index, dtype=object)
+    return frame
