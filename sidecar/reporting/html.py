@@ -30,7 +30,8 @@ _NOTE_KEYS = ("reason", "message", "method", "special_value", "reference_rate", 
 
 def _asset(*parts: str) -> str:
     text = resources.files("sidecar").joinpath("web", *parts).read_text(encoding="utf-8")
-    if parts[-1].endswith((".js", ".css")) and "</" in text:  # would end the inline <script> early; a vendored update must not do this
+    # "</" could end the inline <script>/<style> early; a vendored update must not slip one in unnoticed.
+    if parts[-1].endswith((".js", ".css")) and "</" in text:
         raise ValueError(f"sidecar/web/{'/'.join(parts)} contains '</' and cannot be inlined")
     return text
 
