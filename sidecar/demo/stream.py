@@ -2,8 +2,9 @@
 
 ``python -m sidecar.demo stream [--duration S] [--drift-after S]``. It starts what it needs (a local Kafka
 broker via ``scripts/kafka-local`` unless ``--bootstrap`` names one, then ``sidecar run``), produces
-synthetic inputs and predictions in real time, and prints each window's verdict. Ctrl-C (or the end of
-``--duration``) stops everything it started.
+synthetic inputs and predictions in real time, and prints each window's verdict. Ctrl-C, SIGTERM or the
+end of ``--duration`` stops everything it started (exit 0); when the sidecar dies the demo stops producing,
+prints the end of the sidecar's log and exits 1.
 """
 
 from __future__ import annotations
@@ -119,19 +120,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bootstrap", default=None, help="use this Kafka instead of starting a local one")
     p.add_argument("--out", default="demo-out", help="where contracts, config and reports go")
     args = p.parse_args(argv)
+    # SIGTERM (from kill, a CI runner or Kubernetes) takes the same clean-up path as Ctrl-C, from the first
+    # line on: a demo stopped while the broker starts must still stop the broker.
+    signal.signal(signal.SIGTERM, _interrupt)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     state = out / "kafka"
     procs: list[subprocess.Popen[bytes]] = []
     started_kafka = False
+    exit_code = 0
     try:
         bootstrap = args.bootstrap
         if bootstrap is None:
             print("starting local Kafka (first run fetches the broker jars with Maven) ...", flush=True)
+            started_kafka = True  # before the call: an interrupt while it starts must still stop it
             res = subprocess.run([sys.executable, str(KAFKA_LOCAL), "start", "--state-dir", str(state)],
                                  check=True, stdout=subprocess.PIPE, text=True)
             bootstrap = res.stdout.strip().splitlines()[-1]
-            started_kafka = True
         print(f"Kafka at {bootstrap}")
         asyncio.run(_create_topics(bootstrap, ["churn.inputs", "churn.predictions"]))
         build_contracts(out / "contracts")
@@ -169,12 +174,21 @@ The sidecar is running. Watch the numbers change (inputs drift after {args.drift
   status:   {url}/api/v1/status
   health:   {url}/healthz  {url}/readyz
   reports:  {out / 'reports'}   log: {out / 'sidecar.log'}
+  sidecar:  pid {procs[0].pid}
 Ctrl-C stops everything.
 """, flush=True)
-        asyncio.run(_produce_and_watch(bootstrap, args, url))
+        code = asyncio.run(_produce_and_watch(bootstrap, args, url, procs[0]))
+        if code is not None:
+            exit_code = 1
+            tail = (out / "sidecar.log").read_text(errors="replace").splitlines()[-15:]
+            print("\n".join(["", f"the sidecar exited with code {code}; the demo stops. Last lines of "
+                              f"{out / 'sidecar.log'}:", *(f"  {line}" for line in tail)]), file=sys.stderr)
     except KeyboardInterrupt:
         print("\nstopping ...")
     finally:
+        # Clean-up runs to the end: a second Ctrl-C or SIGTERM must not leave the broker or sidecar behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -186,7 +200,11 @@ Ctrl-C stops everything.
             subprocess.run([sys.executable, str(KAFKA_LOCAL), "stop", "--state-dir", str(state)],
                            check=False, stdout=subprocess.DEVNULL)
     print("demo stopped; everything it started is down.")
-    return 0
+    return exit_code
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 async def _create_topics(bootstrap: str, names: list[str]) -> None:
@@ -205,17 +223,24 @@ async def _create_topics(bootstrap: str, names: list[str]) -> None:
         await admin.close()
 
 
-async def _produce_and_watch(bootstrap: str, args: argparse.Namespace, url: str) -> None:
+async def _produce_and_watch(bootstrap: str, args: argparse.Namespace, url: str,
+                             sidecar: subprocess.Popen[bytes]) -> int | None:
+    """Produce and print verdicts until the duration ends or SIGTERM; the sidecar's exit code if it died."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    # A plain handler, not loop.add_signal_handler: removing that one at loop close resets SIGTERM to its
+    # default (kill), which would skip the clean-up in main().
+    previous = signal.signal(signal.SIGTERM, lambda *_: loop.call_soon_threadsafe(stop.set))
     traffic = asyncio.create_task(_traffic(bootstrap, args.rate, args.drift_after, stop))
     seen: dict[str, str] = {}
     started = time.monotonic()
+    died: int | None = None
     try:
         while not stop.is_set():
             if args.duration is not None and time.monotonic() - started >= args.duration:
+                break
+            died = sidecar.poll()
+            if died is not None:  # no point producing traffic nobody watches
                 break
             await asyncio.to_thread(_watch, url, seen)
             with contextlib.suppress(TimeoutError):
@@ -223,4 +248,7 @@ async def _produce_and_watch(bootstrap: str, args: argparse.Namespace, url: str)
     finally:
         stop.set()
         await traffic
-        await asyncio.to_thread(_watch, url, seen)
+        if died is None:
+            await asyncio.to_thread(_watch, url, seen)
+        signal.signal(signal.SIGTERM, previous)
+    return died
