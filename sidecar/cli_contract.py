@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from sidecar.cli import EXIT_OK, CliError, Console, add_command, one_line
 from sidecar.cli_data import format_option, is_datetime, name_list, positive_int, read_data
+from sidecar.cli_diff import register_diff
 from sidecar.contract import DataContract, registry
+from sidecar.contract.specfile import read_spec
 from sidecar.errors import ContractNotFoundError
 from sidecar.io import ReadHints, check_source
 from sidecar.report import CHECK_NAMES
@@ -46,7 +48,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sub, "create", help="learn a contract from reference data and save it as a new version",
         epilog="example:\n  sidecar contract create --name churn_inputs --reference train.parquet --out contracts",
     )
-    create.add_argument("--name", required=True, help="contract name (letters, digits, '_', '.', '-')")
+    create.add_argument("--name", help="contract name (letters, digits, '_', '.', '-'); optional with a --spec "
+                        "that names the contract")
+    create.add_argument("--spec", metavar="FILE", help="contract spec (.yaml/.yml/.json): which checks, methods "
+                        "and thresholds apply to which columns (schemas/spec.schema.json)")
     create.add_argument("--reference", required=True, metavar="FILE",
                         help="reference data: .csv, .tsv, .parquet or .jsonl, optionally .gz/.bz2/.xz/.zst; "
                         "'-' reads standard input (needs --format)")
@@ -70,11 +75,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     versions.add_argument("--json", action="store_true", help="machine-readable JSON instead of text")
     versions.set_defaults(handler=_versions)
 
+    register_diff(sub)
+
 
 
 # -- handlers ---------------------------------------------------------------------------------------------
 def _create(args: argparse.Namespace, console: Console) -> int:
-    registry.check_name(args.name)  # fail before reading a large file
+    spec = read_spec(args.spec) if args.spec else None  # fail before reading a large file
+    if spec is not None:
+        spec.validate()
+        args.name = args.name or spec.data.get("name")
+    if not args.name:
+        raise CliError("--name is required (or a --spec with `name:`)")
+    registry.check_name(args.name)
     check_source(args.reference, args.format)
     hints = ReadHints(datetime_columns=dict.fromkeys(args.parse_dates))
     df = read_data(console, args.reference, args.format, hints, columns=args.columns)
@@ -86,7 +99,12 @@ def _create(args: argparse.Namespace, console: Console) -> int:
         raise CliError(f"--parse-dates: column(s) {unparsed_dates} do not parse as datetimes")
     with console.step("profiling reference") as step:
         kwargs = {"n_bins": args.bins} if args.bins is not None else {}
-        contract = DataContract(args.name, df, **kwargs)
+        if spec is not None:
+            if args.bins is not None:
+                raise CliError("--bins and --spec: set `profile: {bins: N}` in the spec instead")
+            contract = DataContract.from_spec(df, args.spec, name=args.name)
+        else:
+            contract = DataContract(args.name, df, **kwargs)
         step.detail = f"{len(contract.columns)} columns"
     before = registry.latest_version(args.out, args.name)
     path = contract.save(args.out)

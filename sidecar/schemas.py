@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sidecar.contract.fileformat import ContractFile
+from sidecar.contract.specmodel import ContractSpec
 from sidecar.report import ValidationReport
 
 __all__ = ["generate_schemas", "main"]
@@ -24,6 +25,7 @@ def generate_schemas() -> dict[str, dict[str, Any]]:
     for filename, model, title in (
         ("contract.schema.json", ContractFile, "model-health-sidecar contract file"),
         ("report.schema.json", ValidationReport, "model-health-sidecar validation report"),
+        ("spec.schema.json", ContractSpec, "model-health-sidecar contract spec"),
     ):
         schema = model.model_json_schema(mode="serialization")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -5,7 +5,8 @@ A contract is learned from reference data, configured with checks, saved as immu
 """
 
 from sidecar.contract.datacontract import DataContract
+from sidecar.contract.diff import ContractDiff
 from sidecar.contract.fileformat import FORMAT_VERSION, ContractFile
 from sidecar.contract.registry import versions
 
-__all__ = ["FORMAT_VERSION", "ContractFile", "DataContract", "versions"]
+__all__ = ["FORMAT_VERSION", "ContractDiff", "ContractFile", "DataContract", "versions"]

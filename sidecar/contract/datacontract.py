@@ -31,6 +31,8 @@ from sidecar.stats.profile import DEFAULT_BINS, MIN_VALUE_COUNT, Profile, refere
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sidecar.contract.diff import ContractDiff
+
 __all__ = ["SMALL_REFERENCE_ROWS", "DataContract"]
 
 #: A reference with fewer rows than this gets a warning at creation (recorded in the contract): its noise
@@ -339,6 +341,42 @@ class DataContract:
         if p.suffix == ".json":
             return cls.from_file(p)
         return cls.load(p.parent, p.name)
+
+    # -- specs and comparison (sidecar.contract.spec, sidecar.contract.diff) ---------------------------
+    @classmethod
+    def from_spec(cls, reference_df: pd.DataFrame, spec: dict[str, Any] | str | os.PathLike[str], *,
+                  name: str | None = None) -> DataContract:
+        """A contract learned from ``reference_df`` and configured by a spec: a dict, or a .yaml/.yml/.json
+        file (format: ``schemas/spec.schema.json``; ``name`` overrides the spec's ``name:``).
+
+        Raises ``ValueError`` naming the key and the file's line for unknown keys, unknown columns or
+        patterns that match nothing, and whatever the checks' ``configure`` rejects.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> ref = pd.DataFrame({"age": [20, 30, 40, 50], "plan": ["a", "b", "a", "b"]})
+        >>> spec = {"name": "demo", "columns": {"age": {"min_max": {"lower_bound": 0, "upper_bound": 120}}}}
+        >>> DataContract.from_spec(ref, spec).settings["min_max"]["age"].upper_bound
+        120.0
+        """
+        from sidecar.contract.spec import contract_from_spec
+
+        return contract_from_spec(cls, reference_df, spec, name)
+
+    def to_spec(self) -> dict[str, Any]:
+        """The contract's checks as a spec (a YAML/JSON-able dict) that :meth:`from_spec` turns back into
+        the same checks. Raises ``ValueError`` when a check uses a callable with no import path."""
+        from sidecar.contract.spec import spec_of
+
+        return spec_of(self)
+
+    def diff(self, other: DataContract) -> ContractDiff:
+        """What changed from ``other`` (the older contract) to this one: columns, checks and settings, and
+        how far the two references drifted apart (see :class:`sidecar.contract.diff.ContractDiff`)."""
+        from sidecar.contract.diff import diff_contracts
+
+        return diff_contracts(other, self)
 
     def __repr__(self) -> str:
         v = f" v{self.version}" if self.version else ""
