@@ -135,3 +135,21 @@ def test_hostile_names_stay_text(visit: Any, tmp_path: Path, artifacts: Path) ->
     headings = page.eval_on_selector_all("article.column h3", "hs => hs.map(h => h.firstChild.textContent.trim())")
     assert HOSTILE in headings
     assert page.evaluate("Number(document.body.dataset.chartsDrawn)") == 2
+
+
+def test_notebook_repr_draws_inside_its_iframe(chromium: Any) -> None:
+    report = readme_report()
+    page = chromium.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        page.set_content(f"<html><body>{report._repr_html_()}</body></html>", wait_until="load")
+        frame = page.frame_locator("iframe")
+        frame.locator("body[data-charts-drawn='7']").wait_for(state="attached", timeout=DEADLINE_MS)
+        assert frame.locator(".uplot canvas").count() == 7
+        assert frame.locator('[data-count="critical"]').text_content() == str(
+            sum(c["critical"] for c in report.summary.values()))
+        assert errors == []
+    finally:
+        page.close()
