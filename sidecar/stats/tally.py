@@ -1,0 +1,168 @@
+"""What the chunks of one column add up to, and the reference profile learned from that exactly.
+
+Profiling data larger than memory chunk by chunk must give the profile one pass over the whole frame
+gives (:func:`sidecar.stats.profile.reference_profile`, :meth:`Profile.from_frame`). Counts add up, but
+four things only the whole column knows: its dtype (a chunk without blanks reads ``int64``, the whole
+column ``float64``), its kind (an ``object`` column is judged by its first 1,000 values), its exact value
+counts (rare values are hashed, identifiers detected, only after every count is known) and, for numbers,
+its exact quantile edges. :class:`ColumnTally` keeps the first three across chunks;
+:func:`learn_numeric` and :func:`learn_categorical` turn a whole column's sorted values or exact counts
+into the same :class:`~sidecar.stats.column.ColumnProfile` ``reference_profile`` builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sidecar.errors import ConfigurationError
+from sidecar.stats.column import CATEGORY_CAP, ColumnProfile, ColumnSpec
+from sidecar.stats.convert import infer_kind
+from sidecar.stats.hashing import column_key, value_hash
+from sidecar.stats.histogram import quantile_edges_sorted
+from sidecar.stats.kinds import ColumnKind
+from sidecar.stats.profile import MIN_IDENTIFIER_ROWS
+from sidecar.stats.sketch import hash_values
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["KIND_SAMPLE", "ColumnTally", "is_number_dtype", "learn_categorical", "learn_numeric"]
+
+#: Values :func:`~sidecar.stats.convert.infer_kind` looks at to judge an ``object`` column.
+KIND_SAMPLE = 1000
+
+
+def is_number_dtype(dtype: Any) -> bool:
+    """True for dtypes counted into histograms (numbers, datetimes, durations; not booleans)."""
+    import pandas as pd
+
+    types = pd.api.types
+    if types.is_bool_dtype(dtype) or types.is_complex_dtype(dtype):
+        return False
+    return bool(types.is_numeric_dtype(dtype) or types.is_datetime64_any_dtype(dtype)
+                or types.is_timedelta64_dtype(dtype))
+
+
+class ColumnTally:
+    """Dtypes, nulls, a kind sample and (for non-numeric chunks) exact value counts of one column.
+
+    ``numeric`` tells whether the non-empty chunks were numbers; ``mixed`` that some were numbers and some
+    not (read whole, the numbers would have been text: the source must be read again with the column as
+    text).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.rows = 0
+        self.nulls = 0
+        self.first_dtype: Any = None
+        self.dtypes: dict[str, Any] = {}  # of chunks holding a value
+        self.sample: list[Any] = []
+        self.counts: dict[Hashable, int] = {}
+        self.numeric: bool | None = None
+        self.mixed = False
+
+    def add(self, series: pd.Series, *, count: bool = True) -> bool:
+        """Fold one chunk in; returns False when the chunk holds no value (all missing).
+
+        ``count``: keep exact value counts of non-numeric chunks.
+        """
+        n = len(series)
+        if self.first_dtype is None:
+            self.first_dtype = series.dtype
+        missing = int(series.isna().sum())
+        self.rows += n
+        self.nulls += missing
+        if missing == n:
+            return False
+        self.dtypes.setdefault(str(series.dtype), series.dtype)
+        numeric = is_number_dtype(series.dtype)
+        if self.numeric is None:
+            self.numeric = numeric
+        elif self.numeric != numeric:
+            self.mixed = True
+        if len(self.sample) < KIND_SAMPLE and series.dtype == np.dtype(object):
+            self.sample += series.dropna().head(KIND_SAMPLE - len(self.sample)).tolist()
+        if count and not numeric:
+            counts = series.value_counts(dropna=True, sort=False)
+            merged = self.counts
+            for key, c in zip(counts.index.tolist(), counts.tolist(), strict=True):
+                merged[key] = merged.get(key, 0) + c
+        return True
+
+    def dtype(self) -> Any:
+        """The dtype one read of the whole column gives (see :func:`sidecar.io.chunks.whole_dtype`)."""
+        from sidecar.io.chunks import whole_dtype
+
+        if not self.dtypes:
+            return self.first_dtype
+        name = whole_dtype(list(self.dtypes), self.nulls > 0)
+        if name is None:
+            raise ConfigurationError(f"column {self.name!r}: chunks read as {sorted(self.dtypes)}; read it as text")
+        return self.dtypes.get(name, np.dtype(name))
+
+    def kind(self) -> ColumnKind | None:
+        """The kind :func:`~sidecar.stats.convert.infer_kind` gives the whole column."""
+        import pandas as pd
+
+        dtype = self.dtype()
+        if dtype == np.dtype(object):
+            return infer_kind(pd.Series(self.sample, dtype=object))
+        return infer_kind(pd.Series([], dtype=dtype))
+
+    def value_counts(self) -> pd.Series:
+        """The exact value counts, as ``Series.value_counts`` gives them."""
+        import pandas as pd
+
+        return pd.Series(list(self.counts.values()), index=pd.Index(list(self.counts), dtype=object), dtype=np.int64)
+
+
+def learn_numeric(name: str, kind: ColumnKind, dtype: str, integer: bool, values: np.ndarray, n_bins: int,
+                  identifier: bool | None) -> ColumnProfile:
+    """The reference profile of a whole numeric column given as float64 (NaN = missing), as ``_learn`` makes
+    it. ``values`` is sorted in place when it holds no NaN (no copy of a column that may be most of memory)."""
+    missing = np.isnan(values)
+    n_missing = int(np.count_nonzero(missing))
+    present = values[~missing] if n_missing else values
+    del missing
+    present.sort()
+    if identifier is None:
+        identifier = (kind is ColumnKind.NUMERIC and integer and present.size >= MIN_IDENTIFIER_ROWS
+                      and bool(np.all(present[1:] != present[:-1])))
+    if identifier:
+        spec = ColumnSpec(name, kind, dtype, edges=(0.0, 0.0), identifier=True)
+        prof = ColumnProfile.from_sorted(spec, present, n_missing)
+        prof.minimum = prof.maximum = float("nan")
+        return prof
+    edges = quantile_edges_sorted(present, n_bins)
+    spec = ColumnSpec(name, kind, dtype, edges=tuple(float(e) for e in edges))
+    return ColumnProfile.from_sorted(spec, present, n_missing)
+
+
+def learn_categorical(name: str, kind: ColumnKind, dtype: str, counts: pd.Series, n_rows: int,
+                      min_value_count: int, identifier: bool | None) -> ColumnProfile:
+    """The reference profile of a whole non-numeric column given as its exact ``value_counts`` over
+    ``n_rows`` rows, as ``_learn`` makes it."""
+    keys = [k.item() if isinstance(k, np.generic) else k for k in counts.index.tolist()]
+    freq = counts.tolist()
+    n_present = int(sum(freq))
+    if identifier is None:
+        identifier = kind is ColumnKind.CATEGORICAL and n_present >= MIN_IDENTIFIER_ROWS and len(keys) == n_present
+    ranked = sorted(zip(keys, freq, strict=True), key=lambda kv: (-kv[1], repr(kv[0])))
+    frequent = [] if identifier else [k for k, c in ranked if c >= min_value_count][:CATEGORY_CAP]
+    prof = ColumnProfile.empty(ColumnSpec(name, kind, dtype, categories=tuple(frequent), identifier=identifier))
+    prof.count, prof.nulls = n_rows, n_rows - n_present
+    if keys and prof.spec.distinct:
+        prof.hll.add_hashes(hash_values(np.array(counts.index.tolist(), dtype=object)))
+    exact = dict(zip(keys, freq, strict=True))
+    prof.categories = {k: exact.get(k, 0) for k in frequent}
+    prof.other = n_present - sum(prof.categories.values())
+    prof.singletons = int(np.count_nonzero(counts.to_numpy() == 1))
+    if not identifier and len(keys) <= CATEGORY_CAP:
+        key = column_key(name, prof.hll.registers)
+        kept = set(frequent)
+        prof.domain_hashes = frozenset(value_hash(key, k) for k in keys if k not in kept)
+    return prof
