@@ -17,7 +17,11 @@ from prometheus_client.metrics_core import Metric
 from sidecar.contract import DataContract
 from sidecar.report import CheckResult, ValidationReport
 
-__all__ = ["MetricsRegistry", "SidecarMetrics"]
+__all__ = ["TABLE_FEATURE", "MetricsRegistry", "SidecarMetrics"]
+
+#: ``feature`` label of table-level rows (schema order, row count): a real value, because an empty label
+#: is no label in PromQL and would fall out of joins ``on(feature)``.
+TABLE_FEATURE = "*"
 
 _CHECK_LABELS = ("model", "contract", "check", "feature")
 
@@ -114,7 +118,7 @@ class SidecarMetrics:
         self.open_windows.labels(self.model, name).set(0)
         for check, per_col in contract.settings.items():
             for key, settings in per_col.items():
-                feature = "" if key == "*" else key.split("::", 1)[0]
+                feature = TABLE_FEATURE if key == "*" else key.split("::", 1)[0]
                 self.status.labels(self.model, name, check, feature).set(0)
                 if settings.warning is not None or settings.critical is not None:
                     # Checks without thresholds (schema, row_count as information) have no value to export.
@@ -166,7 +170,7 @@ def _group(results: Iterable[CheckResult]) -> dict[tuple[str, str], list[CheckRe
     # reports the worst, because an alert needs one number per series.
     out: dict[tuple[str, str], list[CheckResult]] = {}
     for r in results:
-        out.setdefault((r.check, r.column or ""), []).append(r)
+        out.setdefault((r.check, r.column if r.column is not None else TABLE_FEATURE), []).append(r)
     return out
 
 

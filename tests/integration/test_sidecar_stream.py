@@ -198,7 +198,7 @@ async def test_sigterm_closes_partial_window_commits_and_exits(tmp_path: Path, k
         proc.start()
         # Every check's series exists from start-up, at 0: the table-level schema check (feature "") once,
         # and each feature's checks where the contract runs them (no distribution check on the id column).
-        assert proc.metric("model_health_check_status", check="schema", feature="") == 0.0
+        assert proc.metric("model_health_check_status", check="schema", feature="*") == 0.0
         for feature in contract.columns:
             distribution = 0.0 if feature in contract.settings["distribution"] else None
             assert proc.metric("model_health_check_status", check="distribution", feature=feature) == distribution

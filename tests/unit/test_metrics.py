@@ -48,3 +48,17 @@ def test_production_metrics_follow_what_the_store_holds() -> None:
     metrics.set_production({"accuracy": 0.93})
     assert value("model_health_production_metric", {"model": "churn", "metric": "accuracy"}) == 0.93
     assert value("model_health_production_metric", {"model": "churn", "metric": "roc_auc"}) is None
+
+
+def test_table_level_rows_have_a_non_empty_feature_label() -> None:
+    contract = DataContract("churn_inputs", churn_frame(500, seed=1))
+    metrics = SidecarMetrics("churn")
+    metrics.init_stream("churn.inputs", contract)
+    labels = {"model": "churn", "contract": "churn_inputs", "check": "schema", "feature": "*"}
+    assert metrics.registry.get_sample_value("model_health_check_status", labels) == 0
+    metrics.publish(contract.validate(churn_frame(300, seed=2).drop(columns=["age"])), 0.01)
+    # A missing column is a critical schema row on that column; the table row stays at its own feature "*".
+    assert metrics.registry.get_sample_value("model_health_check_status", {**labels, "feature": "age"}) == 2
+    assert metrics.registry.get_sample_value("model_health_check_status", {**labels, "feature": ""}) is None
+    text = generate_latest(metrics.registry).decode()
+    assert 'feature=""' not in text
