@@ -31,10 +31,38 @@ def test_readme_sidecar_config_is_valid() -> None:
 
     from sidecar.config import Settings
 
-    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), flags=re.S)
+    blocks = [b for b in _yaml_blocks() if not b.startswith(SPEC_MARK)]
     assert blocks
     for block in blocks:
         Settings(**yaml.safe_load(block))
+
+
+#: First line of a YAML block that is a contract spec, not sidecar settings.
+SPEC_MARK = "# contract spec\n"
+
+
+def _yaml_blocks() -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_spec_twin_gives_the_sdk_example_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spec block under the SDK example configures the same contract, byte for byte."""
+    import yaml
+
+    from sidecar import DataContract
+    from sidecar.contract.fileformat import content_hash
+
+    (spec,) = [b for b in _yaml_blocks() if b.startswith(SPEC_MARK)]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "readme"}
+    exec(compile(_python_blocks()[0], str(README), "exec"), namespace)
+    sdk = namespace["contract"]
+    assert isinstance(sdk, DataContract)
+    (tmp_path / "spec.yaml").write_text(spec)
+    from_spec = DataContract.from_spec(namespace["reference_df"], tmp_path / "spec.yaml")  # type: ignore[arg-type]
+    assert from_spec._body()["checks"] == sdk._body()["checks"]
+    assert content_hash(from_spec._body()) == content_hash(sdk._body())
+    assert from_spec.name == sdk.name and yaml.safe_load(spec)["name"] == "churn_inputs"
 
 
 def test_readme_worked_verdict_example_is_what_the_code_says() -> None:
