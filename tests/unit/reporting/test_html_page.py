@@ -1,7 +1,7 @@
 """``ValidationReport.to_html`` and ``_repr_html_``: one self-contained page, counts, order, escaping.
 
 What the page looks like in a real browser (charts drawn, no errors, no requests) is tested in
-``tests/e2e/test_report_html.py``.
+``tests/e2e/test_report_html.py`` (a unique basename here: test modules share one namespace).
 """
 
 from __future__ import annotations
