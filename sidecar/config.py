@@ -159,9 +159,13 @@ class HttpSettings(_Section):
 class AlertSettings(_Section):
     """Alert events: a Kafka topic and, optionally, Alertmanager's v2 API."""
 
-    topic: str | None = "model-health.alerts"
-    alertmanager_url: str | None = None
-    resend_seconds: float = Field(60.0, gt=0)
+    topic: str | None = Field("model-health.alerts", description="Kafka topic of the CloudEvents; null: none")
+    alertmanager_url: str | None = Field(None, description="e.g. http://alertmanager:9093; null: no direct push")
+    resend_seconds: float = Field(60.0, gt=0, description="a firing alert is re-sent to Alertmanager this often")
+    timeout_seconds: float = Field(5.0, gt=0, description="one POST to Alertmanager")
+    give_up_seconds: float = Field(600.0, gt=0, description="a resolved alert not delivered by then is dropped")
+    max_pending: int = Field(10_000, ge=1, description="events held for the topic while Kafka is unreachable")
+    generator_url: str | None = Field(None, description="link shown in Alertmanager (e.g. the dashboard)")
 
 
 #: File suffixes of SQLite databases: ``store.path`` named one before it became a directory.

@@ -9,19 +9,15 @@ Labels never carry request ids or raw values. The registry exposes no ``*_create
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.metrics_core import Metric
 
 from sidecar.contract import DataContract
-from sidecar.report import CheckResult, ValidationReport
+from sidecar.report import TABLE_FEATURE, ValidationReport, worst_by_series
 
-__all__ = ["TABLE_FEATURE", "MetricsRegistry", "SidecarMetrics"]
-
-#: ``feature`` label of table-level rows (schema order, row count): a real value, because an empty label
-#: is no label in PromQL and would fall out of joins ``on(feature)``.
-TABLE_FEATURE = "*"
+__all__ = ["MetricsRegistry", "SidecarMetrics"]
 
 _CHECK_LABELS = ("model", "contract", "check", "feature")
 
@@ -100,6 +96,9 @@ class SidecarMetrics:
             "model_health_dead_letter_failures",
             "Dead-letter copies that can never be delivered (quarantined locally, committed past), by reason.",
             ("model", "topic", "reason"), registry=r)
+        self.alert_events = Counter("model_health_alert_events",
+                                    "Alert events by target (kafka, alertmanager) and result (sent, failed attempt, "
+                                    "dropped).", ("model", "target", "result"), registry=r)
         self.worker_restarts = Counter("model_health_ingest_worker_restarts",
                                        "Times the ingest worker process was lost (its windows are replayed).",
                                        ("model",), registry=r)
@@ -141,12 +140,14 @@ class SidecarMetrics:
         if report.window_end is not None:
             self.window_end.labels(self.model, name).set(report.window_end.timestamp())
         self.eval_duration.labels(self.model).observe(duration_seconds)
-        for (check, feature), rows in _group(report.results).items():
-            worst = max(rows, key=lambda r: (r.status.severity, r.value if r.value is not None else -1.0))
+        values: dict[tuple[str, str], list[float]] = {}
+        for r in report.results:
+            if r.value is not None:
+                values.setdefault((r.check, r.column if r.column is not None else TABLE_FEATURE), []).append(r.value)
+        for (check, feature), worst in worst_by_series(report.results).items():
             self.status.labels(self.model, name, check, feature).set(worst.status.severity)
-            values = [r.value for r in rows if r.value is not None]
-            if values:
-                self.value.labels(self.model, name, check, feature).set(max(values))
+            if (check, feature) in values:
+                self.value.labels(self.model, name, check, feature).set(max(values[(check, feature)]))
             self._thresholds(name, check, feature, worst.warning, worst.critical)
             if check == "distribution" and worst.value is not None:
                 method = _method_label(str(worst.details.get("method", "")))
@@ -163,15 +164,6 @@ class SidecarMetrics:
         for metric, value in latest.items():
             self.production.labels(self.model, metric).set(value)
         self._production_metrics = set(latest)
-
-
-def _group(results: Iterable[CheckResult]) -> dict[tuple[str, str], list[CheckResult]]:
-    # Several rows can share (check, feature) (special values per value, custom checks); the metric
-    # reports the worst, because an alert needs one number per series.
-    out: dict[tuple[str, str], list[CheckResult]] = {}
-    for r in results:
-        out.setdefault((r.check, r.column if r.column is not None else TABLE_FEATURE), []).append(r)
-    return out
 
 
 def _method_label(method: str) -> str:

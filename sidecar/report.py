@@ -18,7 +18,11 @@ from typing_extensions import TypedDict
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CHECK_NAMES", "CheckResult", "RowCount", "Status", "ValidationReport"]
+__all__ = ["CHECK_NAMES", "TABLE_FEATURE", "CheckResult", "RowCount", "Status", "ValidationReport", "worst_by_series"]
+
+#: ``feature`` of table-level rows in metrics and alerts: a real value, because an empty label is no label in
+#: PromQL and would fall out of joins ``on(feature)``.
+TABLE_FEATURE = "*"
 
 #: Every check name a report can hold, in display order.
 CHECK_NAMES = ("schema", "row_count", "special_values", "min_max", "uniqueness", "domain", "distribution", "custom")
@@ -198,3 +202,24 @@ class ValidationReport(BaseModel):
 
     def __str__(self) -> str:
         return self.to_text()
+
+
+def worst_by_series(results: list[CheckResult], *, judged_only: bool = False) -> dict[tuple[str, str], CheckResult]:
+    """The worst row of each ``(check, feature)`` series (several rows share one: special values per value,
+    custom checks), the larger value breaking ties; what a metric or an alert reports for the series.
+
+    ``judged_only`` leaves out rows that judged nothing (a check skipped because the schema row says why).
+    """
+    out: dict[tuple[str, str], CheckResult] = {}
+    for r in results:
+        if judged_only and r.details.get("skipped"):
+            continue
+        key = (r.check, r.column if r.column is not None else TABLE_FEATURE)
+        best = out.get(key)
+        if best is None or _rank(r) > _rank(best):
+            out[key] = r
+    return out
+
+
+def _rank(r: CheckResult) -> tuple[int, float]:
+    return r.status.severity, r.value if r.value is not None else -1.0

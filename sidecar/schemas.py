@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sidecar.alerts.events import AlertEvent
 from sidecar.contract.fileformat import ContractFile
 from sidecar.contract.specmodel import ContractSpec
 from sidecar.report import ValidationReport
@@ -26,6 +27,7 @@ def generate_schemas() -> dict[str, dict[str, Any]]:
         ("contract.schema.json", ContractFile, "model-health-sidecar contract file"),
         ("report.schema.json", ValidationReport, "model-health-sidecar validation report"),
         ("spec.schema.json", ContractSpec, "model-health-sidecar contract spec"),
+        ("alert.schema.json", AlertEvent, "model-health-sidecar alert event (CloudEvents 1.0, structured mode)"),
     ):
         schema = model.model_json_schema(mode="serialization")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

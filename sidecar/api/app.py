@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from sidecar.alerts import AlertNotifier
 from sidecar.api.events import handle_events
 from sidecar.api.production import ProductionMetricExporter
 from sidecar.config import Settings
@@ -27,6 +28,7 @@ SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", SidecarMetrics)
 SERVICE = web.AppKey("service", SidecarService)
 PRODUCTION = web.AppKey("production", ProductionMetricExporter)
+ALERTS = web.AppKey("alerts", AlertNotifier)
 
 
 async def _metrics(request: web.Request) -> web.Response:
@@ -87,6 +89,15 @@ def create_app(settings: Settings, service: SidecarService | None = None) -> web
     app[SERVICE] = service if service is not None else SidecarService(settings, metrics, store.reports)
     app[PRODUCTION] = ProductionMetricExporter(store, metrics, settings.store.production_metrics_refresh_seconds)
 
+    app[ALERTS] = AlertNotifier(settings, metrics)
+    app[SERVICE].listeners.append(app[ALERTS].on_report)
+
+    async def alerts(app: web.Application) -> AsyncIterator[None]:
+        # Started before the service and stopped after it, so the last (partial) windows' events go out.
+        await app[ALERTS].start()
+        yield
+        await app[ALERTS].stop()
+
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[SERVICE].start()
         yield
@@ -97,6 +108,7 @@ def create_app(settings: Settings, service: SidecarService | None = None) -> web
         yield
         await app[PRODUCTION].stop()
 
+    app.cleanup_ctx.append(alerts)
     app.cleanup_ctx.append(lifecycle)
     app.cleanup_ctx.append(production)
     app.router.add_get("/metrics", _metrics)
