@@ -49,7 +49,8 @@ def test_table_rows_use_feature_star_and_series_are_per_contract() -> None:
 def test_worst_row_of_a_series_decides() -> None:
     # special values: one row per watched value, one series per column
     t = AlertTracker("m")
-    events = t.observe(_report(("special_values", "spend", "healthy", 0.0), ("special_values", "spend", "critical", 0.4)))
+    events = t.observe(_report(("special_values", "spend", "healthy", 0.0),
+                               ("special_values", "spend", "critical", 0.4)))
     assert [(e.data.status, e.data.value) for e in events] == [(Status.CRITICAL, 0.4)]
 
 
