@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sidecar.cli import EXIT_OK, CliError, Console, add_command, one_line
-from sidecar.cli_data import format_option, is_datetime, name_list, positive_int, read_data
+from sidecar.cli_data import (
+    create_contract,
+    input_options,
+    is_datetime,
+    name_list,
+    positive_int,
+    read_data,
+    streamable,
+)
 from sidecar.cli_diff import register_diff
 from sidecar.contract import DataContract, registry
 from sidecar.contract.specfile import read_spec
@@ -62,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="quantile bins per numeric column (default: the SDK's, 20)")
     create.add_argument("--parse-dates", type=name_list, default=[], metavar="A,B",
                         help="text columns to parse as datetimes (CSV, TSV and JSON have no datetime type)")
-    format_option(create)
+    input_options(create)
     create.set_defaults(handler=_create)
 
     show = add_command(sub, "show", help="print a contract's columns and checks")
@@ -90,7 +98,20 @@ def _create(args: argparse.Namespace, console: Console) -> int:
     registry.check_name(args.name)
     check_source(args.reference, args.format)
     hints = ReadHints(datetime_columns=dict.fromkeys(args.parse_dates))
-    df = read_data(console, args.reference, args.format, hints, columns=args.columns)
+    if spec is None and streamable(args.reference, args.format):
+        # Chunked: data larger than memory gives the contract reading it whole would.
+        contract = create_contract(console, args, args.reference, hints, args.columns,
+                                   **({"n_bins": args.bins} if args.bins is not None else {}))
+        kinds = {n: p.spec.kind for n, p in contract.reference.columns.items()}
+        unknown_dates = [c for c in args.parse_dates if c not in kinds]
+        if unknown_dates:
+            raise CliError(f"--parse-dates: no column(s) {unknown_dates} in {args.reference}")
+        unparsed_dates = [c for c in args.parse_dates if kinds[c] is not ColumnKind.DATETIME]
+        if unparsed_dates:
+            raise CliError(f"--parse-dates: column(s) {unparsed_dates} do not parse as datetimes")
+        return _save(args, console, contract)
+    df = read_data(console, args.reference, args.format, hints, columns=args.columns, sep=args.sep,
+                   encoding=args.encoding)
     unparsed_dates = [c for c in args.parse_dates if c in df.columns and not is_datetime(df[c])]
     unknown_dates = [c for c in args.parse_dates if c not in df.columns]
     if unknown_dates:
@@ -106,6 +127,10 @@ def _create(args: argparse.Namespace, console: Console) -> int:
         else:
             contract = DataContract(args.name, df, **kwargs)
         step.detail = f"{len(contract.columns)} columns"
+    return _save(args, console, contract)
+
+
+def _save(args: argparse.Namespace, console: Console, contract: DataContract) -> int:
     before = registry.latest_version(args.out, args.name)
     path = contract.save(args.out)
     if before is not None and contract.version == before:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sidecar.cli import EXIT_FAILED, EXIT_OK, CliError, Console, add_command
 from sidecar.cli_contract import resolve_contract
-from sidecar.cli_data import format_option, read_data
+from sidecar.cli_data import input_options, read_data, streamable, validate_data
 from sidecar.contract import DataContract
 from sidecar.io import check_source, hints_from_specs
 from sidecar.report import Status, ValidationReport
@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     validate.add_argument("--html", metavar="FILE",
                           help="also write a self-contained HTML report (charts per column, works offline) to FILE")
     validate.add_argument("--show-healthy", action="store_true", help="list healthy rows in the text report too")
-    format_option(validate)
+    input_options(validate)
     validate.set_defaults(handler=_validate)
 
 
@@ -52,9 +52,14 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     with console.step(f"loading contract {args.contract}") as step:
         contract = DataContract.from_file(path)
         step.detail = f"{contract.name} v{contract.version}, {len(contract.columns)} columns"
-    df = read_data(console, args.data, args.format, hints_from_specs(contract.reference.specs))
-    with console.step("validating") as step:
+    # Chunked (data larger than memory, same report) unless a custom check may want the rows themselves.
+    if streamable(args.data, args.format) and "custom" not in contract.settings:
+        report = validate_data(console, args, contract)
+    else:
+        df = read_data(console, args.data, args.format, hints_from_specs(contract.reference.specs),
+                       sep=args.sep, encoding=args.encoding)
         report = contract.validate(df)
+    with console.step("validating") as step:
         bad = {s: len(report.by_status(s)) for s in (Status.WARNING, Status.CRITICAL)}
         step.detail = (f"{report.status.value} ({bad[Status.WARNING]} warning, {bad[Status.CRITICAL]} critical "
                        f"of {len(report.results)} results)")
