@@ -102,7 +102,7 @@ class ColumnTally:
         name = whole_dtype(list(self.dtypes), self.nulls > 0)
         if name is None:
             raise ConfigurationError(f"column {self.name!r}: chunks read as {sorted(self.dtypes)}; read it as text")
-        return self.dtypes.get(name, np.dtype(name))
+        return self.dtypes[name] if name in self.dtypes else np.dtype(name)
 
     def kind(self) -> ColumnKind | None:
         """The kind :func:`~sidecar.stats.convert.infer_kind` gives the whole column."""
