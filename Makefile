@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo demo-batch test test-unit lint typecheck schemas bench clean
+.PHONY: setup demo demo-batch test test-unit lint typecheck schemas rules bench clean
 
 setup:
 	@scripts/bootstrap
@@ -34,6 +34,10 @@ typecheck: setup
 
 schemas: setup
 	$(PY) -m sidecar.schemas schemas
+
+# Alert rules: deploy/prometheus/rules.source.yaml rendered to the plain rules file and the PrometheusRule.
+rules: setup
+	$(PY) deploy/prometheus/render.py
 
 bench: setup
 	$(PY) benchmarks/batch_validate.py --rows 100000
