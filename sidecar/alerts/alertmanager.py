@@ -40,12 +40,16 @@ Counter = Callable[[str, int], None]
 
 
 def alertmanager_alert(event: AlertEvent, *, resend_seconds: float, now: datetime | None = None,
-                       generator_url: str | None = None) -> dict[str, Any]:
-    """The Alertmanager v2 alert for ``event``: labels, annotations, ``startsAt``, ``endsAt``."""
+                       generator_url: str | None = None, ended: bool | None = None) -> dict[str, Any]:
+    """The Alertmanager v2 alert for ``event``: labels, annotations, ``startsAt``, ``endsAt``.
+
+    ``ended`` (default: the event is a recovery) posts the alert as over (``endsAt`` = now). The severity
+    label is that of the episode the alert belongs to: a recovery ends the alert of its previous status.
+    """
     d = event.data
     now = now or datetime.now(UTC)
-    firing = d.state == "firing"
-    severity = (d.status if firing else d.previous_status).value
+    ended = d.state == "resolved" if ended is None else ended
+    severity = (d.status if d.state == "firing" else d.previous_status).value
     alert: dict[str, Any] = {
         "labels": {"alertname": ALERTNAME_PREFIX + "".join(p.title() for p in d.check.split("_")),
                    "severity": severity, "model": d.model, "contract": d.contract, "check": d.check,
@@ -57,7 +61,7 @@ def alertmanager_alert(event: AlertEvent, *, resend_seconds: float, now: datetim
             **({"reason": d.reason} if d.reason else {}),
         },
         "startsAt": d.started_at.isoformat(),
-        "endsAt": (now + timedelta(seconds=ENDS_AFTER_RESENDS * resend_seconds) if firing else now).isoformat(),
+        "endsAt": (now if ended else now + timedelta(seconds=ENDS_AFTER_RESENDS * resend_seconds)).isoformat(),
     }
     if generator_url:
         alert["generatorURL"] = generator_url
@@ -75,8 +79,10 @@ class AlertmanagerSink:
         self.give_up_seconds = give_up_seconds
         self.generator_url = generator_url
         self._count = count
-        self._firing: dict[str, AlertEvent] = {}      # re-sent every resend_seconds
-        self._pending: dict[str, tuple[AlertEvent, float]] = {}  # not yet delivered: event, submitted at
+        self._firing: dict[str, AlertEvent] = {}  # series -> its firing event, re-sent every resend_seconds
+        # Not yet delivered, per Alertmanager alert (series, severity): the event, whether it ends the
+        # alert, and when it was submitted. The newest state of an alert replaces an undelivered older one.
+        self._pending: dict[tuple[str, str], tuple[AlertEvent, bool, float]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -89,12 +95,17 @@ class AlertmanagerSink:
         return len(self._pending)
 
     def submit(self, event: AlertEvent) -> None:
-        """Deliver ``event`` soon (the newest event of a series replaces an undelivered older one)."""
+        """Deliver ``event`` soon. A change of severity ends the alert of the old severity (its labels
+        differ, so Alertmanager holds it as another alert) and starts the new one."""
+        now = time.monotonic()
+        old = self._firing.pop(event.key, None)
+        if old is not None and (event.data.state == "resolved" or old.data.status is not event.data.status):
+            self._pending[(event.key, old.data.status.value)] = (old, True, now)
         if event.data.state == "firing":
             self._firing[event.key] = event
-        else:
-            self._firing.pop(event.key, None)
-        self._pending[event.key] = (event, time.monotonic())
+            self._pending[(event.key, event.data.status.value)] = (event, False, now)
+        elif old is None:  # a recovery of an alert this process never saw fire (it restarted): end it anyway
+            self._pending[(event.key, event.data.previous_status.value)] = (event, True, now)
         self._wake.set()
 
     async def start(self) -> None:
@@ -127,7 +138,7 @@ class AlertmanagerSink:
             if time.monotonic() >= next_resend:
                 next_resend = time.monotonic() + self.resend_seconds
                 for key, event in self._firing.items():  # keeps endsAt ahead while the alert fires
-                    self._pending.setdefault(key, (event, time.monotonic()))
+                    self._pending.setdefault((key, event.data.status.value), (event, False, time.monotonic()))
             if not self._pending:
                 continue
             keys = list(self._pending)
@@ -144,12 +155,12 @@ class AlertmanagerSink:
             else:
                 self._backoff.reset()
 
-    async def _post(self, keys: list[str]) -> None:
+    async def _post(self, keys: list[tuple[str, str]]) -> None:
         assert self._session is not None
         batch = {k: self._pending[k] for k in keys if k in self._pending}
         now = datetime.now(UTC)
-        body = [alertmanager_alert(event, resend_seconds=self.resend_seconds, now=now,
-                                   generator_url=self.generator_url) for event, _ in batch.values()]
+        body = [alertmanager_alert(event, resend_seconds=self.resend_seconds, now=now, ended=ended,
+                                   generator_url=self.generator_url) for event, ended, _ in batch.values()]
         async with self._session.post(self.endpoint, json=body) as resp:
             if resp.status >= 400:
                 text = (await resp.text())[:200]
@@ -161,7 +172,7 @@ class AlertmanagerSink:
 
     def _drop_expired(self) -> None:
         horizon = time.monotonic() - self.give_up_seconds
-        expired = [k for k, (event, at) in self._pending.items() if at < horizon and k not in self._firing]
+        expired = [k for k, (_, ended, at) in self._pending.items() if ended and at < horizon]
         for key in expired:
             del self._pending[key]
         if expired:

@@ -55,7 +55,7 @@ def check_values(report: ValidationReport) -> dict[tuple[str, str], float | None
     """(check, feature) -> the value the metrics export (the largest of a feature's rows)."""
     out: dict[tuple[str, str], float | None] = {}
     for r in report.results:
-        key = (r.check, r.column or "")
+        key = (r.check, r.column if r.column is not None else "*")
         if r.value is not None:
             prev = out.get(key)
             out[key] = r.value if prev is None else max(prev, r.value)

@@ -132,3 +132,26 @@ async def test_unreachable_alertmanager_never_blocks_submit() -> None:
         assert counts["failed"] >= 1 and sink.pending == 0
     finally:
         await sink.stop()
+
+
+async def test_a_change_of_severity_ends_the_old_alert(receiver: tuple[Receiver, str]) -> None:
+    rec, url = receiver
+    sink = AlertmanagerSink(url, resend_seconds=60, count=lambda r, n: None)
+    warning, critical, healthy = _events("warning", "critical", "healthy")
+    await sink.start()
+    try:
+        sink.submit(warning)
+        await _until(lambda: len(rec.posts) == 1)
+        sink.submit(critical)
+        await _until(lambda: len(rec.posts) == 2)
+        sink.submit(healthy)
+        await _until(lambda: len(rec.posts) == 3)
+    finally:
+        await sink.stop()
+
+    def state(post: list[dict[str, Any]]) -> set[tuple[str, bool]]:
+        return {(a["labels"]["severity"], datetime.fromisoformat(a["endsAt"]) <= datetime.now(UTC)) for a in post}
+
+    assert state(rec.posts[0]) == {("warning", False)}
+    assert state(rec.posts[1]) == {("warning", True), ("critical", False)}  # warning ended, critical starts
+    assert state(rec.posts[2]) == {("critical", True)}
