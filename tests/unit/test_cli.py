@@ -126,10 +126,11 @@ def test_subcommand_modules_register_through_the_list(monkeypatch: pytest.Monkey
 
 def test_internal_error_exit_3_with_traceback(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                                               contract: Path, ref_csv: Path) -> None:
-    def boom(self: DataContract, df: pd.DataFrame) -> ValidationReport:
+    def boom(self: DataContract, *args: object, **kwargs: object) -> ValidationReport:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(DataContract, "validate", boom)
+    # Every validation, in memory or chunked, ends in DataContract.check.
+    monkeypatch.setattr(DataContract, "check", boom)
     code, _, err = run(capsys, "validate", "--contract", str(contract), "--data", str(ref_csv))
     assert code == 3
     assert "Traceback" in err and "RuntimeError: boom" in err and "internal error" in err
