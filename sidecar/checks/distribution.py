@@ -8,6 +8,7 @@ simulation as the registered ones, called draw by draw.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, time
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from sidecar.errors import ConfigurationError
 from sidecar.report import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.distances import ORDERED_ONLY, resolve_distance
+from sidecar.stats.kinds import ColumnKind
 from sidecar.stats.noise import distance_noise
 from sidecar.stats.nullmodels import NullModel
 from sidecar.stats.profile import Profile
@@ -138,8 +140,16 @@ def bin_labels(profile: ColumnProfile) -> list[str]:
     spec = profile.spec
     if spec.is_numeric:
         e = spec.edges
-        inner = [f"[{e[i]:.4g}, {e[i + 1]:.4g}{']' if i == len(e) - 2 else ')'}" for i in range(len(e) - 1)]
+        # Datetime edges are epoch seconds; a person reads dates.
+        f = _date_label if spec.kind is ColumnKind.DATETIME else (lambda x: f"{x:.4g}")
+        inner = [f"[{f(e[i])}, {f(e[i + 1])}{']' if i == len(e) - 2 else ')'}" for i in range(len(e) - 1)]
         if len(e) == 2 and e[0] == e[1]:
-            inner = [f"{e[0]:.4g}"]
-        return [f"< {e[0]:.4g}", *inner, f"> {e[-1]:.4g}", "missing"]
+            inner = [f(e[0])]
+        return [f"< {f(e[0])}", *inner, f"> {f(e[-1])}", "missing"]
     return [str(c) for c in spec.categories] + ["other", "missing"]
+
+
+def _date_label(epoch_seconds: float) -> str:
+    """``2024-03-01`` at midnight, ``2024-03-01 12:30`` otherwise (UTC)."""
+    ts = datetime.fromtimestamp(epoch_seconds, UTC)
+    return ts.strftime("%Y-%m-%d") if ts.time() == time(0) else ts.strftime("%Y-%m-%d %H:%M")

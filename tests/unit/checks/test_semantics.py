@@ -265,3 +265,10 @@ def test_one_argument_custom_check_reads_the_batch_column(reference: pd.DataFram
     assert _rows(c.validate(reference), "custom", "spend")[0].status is Status.HEALTHY
     bad = reference.assign(spend=reference["spend"] - 1000)
     assert _rows(c.validate(bad), "custom", "spend")[0].status is Status.CRITICAL
+
+
+def test_datetime_bins_are_labelled_with_dates() -> None:
+    from sidecar.checks.distribution import bin_labels
+    ref = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=400, freq="D")})
+    labels = bin_labels(DataContract("d", ref).reference.columns["t"])
+    assert labels[0] == "< 2024-01-01" and labels[1].startswith("[2024-01-01, 2024-01-2") and labels[-1] == "missing"
