@@ -1,4 +1,7 @@
-"""The Grafana dashboard: its PromQL parses (promtool) and names only metrics a live sidecar exports."""
+"""The Grafana dashboard: its PromQL parses (promtool) and names only metrics a live sidecar exports.
+
+The live check covers the alert rules' metric names too.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from sidecar.demo.data import churn_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "model-health.json"
+RULES = ROOT / "deploy" / "prometheus" / "model-health.rules.yml"
 #: Grafana's variables, replaced by values a real query would carry, so promtool sees plain PromQL.
 VARIABLES = {"$__rate_interval": "1m", "$__interval": "1m", "$model": "churn", "$contract": "churn_inputs"}
 #: Series the dashboard reads that the sidecar does not export, each with the reason.
@@ -194,3 +198,8 @@ def test_dashboard_names_only_metrics_a_live_sidecar_exports(tmp_path: Path) -> 
     assert {"model_health_feature_drift_score", "model_health_check_status", "model_health_records_total",
             "model_health_window_evaluation_duration_seconds_bucket", "model_health_kafka_up"} <= used
     assert used - exported == NOT_FROM_THE_SIDECAR, f"not exported by the sidecar: {used - exported}"
+    # The alert rules read the same page (plus Prometheus' own `up`).
+    rules = [r["expr"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]]
+    in_rules = set().union(*(metric_names(e) for e in rules))
+    assert "model_health_dead_letter_failures_total" in in_rules
+    assert in_rules - exported == NOT_FROM_THE_SIDECAR | {"up"}, f"rules read {in_rules - exported}"
