@@ -12,7 +12,6 @@ from sidecar.cli_data import input_options, read_data, streamable, validate_data
 from sidecar.contract import DataContract
 from sidecar.io import check_source, hints_from_specs
 from sidecar.report import Status, ValidationReport
-from sidecar.reporting.html import render_html
 
 __all__ = ["register"]
 
@@ -96,6 +95,9 @@ def _check_writable(flag: str, out: Path) -> None:
 
 
 def _write_outputs(report: ValidationReport, outputs: dict[Path, str], console: Console) -> None:
+    # Lazily: the HTML page imports pandas, which `sidecar run` (same parser) must never load.
+    from sidecar.reporting.html import render_html
+
     # Everything is rendered before the first write, so a rendering error leaves no file behind.
     texts = {out: report.to_json(indent=2) + "\n" if kind == "json" else render_html(report)
              for out, kind in outputs.items()}
