@@ -168,12 +168,13 @@ def _tally_pass(reader: ChunkReader, progress: Progress | None,
                     if spill_dir is not None:
                         files = {n: open(spill_dir / f"{i}.f8", "wb") for i, n in enumerate(names)}  # noqa: SIM115
                 for name in names:
-                    series = chunk[name]
-                    tallies[name].add(series)
+                    tallies[name].add(chunk[name])
                     if name in files:
-                        _spill(series, files[name])
+                        _spill(chunk[name], files[name])
                 if progress is not None:
                     progress(reader)
+                # Unbound before the reader reads the next chunk, so two chunks are never held at once.
+                del chunk
         finally:
             for f in files.values():
                 f.close()
@@ -212,6 +213,7 @@ def profile_source(contract: DataContract, reader: ChunkReader, progress: Progre
         state = _CurrentState(specs, unique)
         for chunk in reader:
             state.add(chunk)
+            del chunk  # freed before the next chunk is read
             if progress is not None:
                 progress(reader)
         mixed = {n for n, t in state.tallies.items() if t.mixed}

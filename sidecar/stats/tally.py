@@ -123,12 +123,12 @@ class ColumnTally:
 def learn_numeric(name: str, kind: ColumnKind, dtype: str, integer: bool, values: np.ndarray, n_bins: int,
                   identifier: bool | None) -> ColumnProfile:
     """The reference profile of a whole numeric column given as float64 (NaN = missing), as ``_learn`` makes
-    it. ``values`` is sorted in place when it holds no NaN (no copy of a column that may be most of memory)."""
-    missing = np.isnan(values)
-    n_missing = int(np.count_nonzero(missing))
-    present = values[~missing] if n_missing else values
-    del missing
-    present.sort()
+    it. ``values`` is sorted in place: NaN sorts last, so the present values are a view of its head and no
+    copy is made of a column that may be most of memory (a 20M-row column is 160 MB)."""
+    values.sort()
+    n_present = int(np.searchsorted(values, np.nan))  # the first NaN: searchsorted orders NaN as sort does
+    n_missing = values.size - n_present
+    present = values[:n_present]
     if identifier is None:
         identifier = (kind is ColumnKind.NUMERIC and integer and present.size >= MIN_IDENTIFIER_ROWS
                       and bool(np.all(present[1:] != present[:-1])))
