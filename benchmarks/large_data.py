@@ -22,6 +22,8 @@ Usage::
     .venv/bin/python benchmarks/large_data.py                   # 20M rows: about 10 minutes, 2.5 GB of /tmp
     .venv/bin/python benchmarks/large_data.py --rows 200000     # quick run
     .venv/bin/python benchmarks/large_data.py --json out.json
+
+Exits 1 when a peak reaches the ceiling or the in-memory and chunked results differ.
 """
 
 from __future__ import annotations
@@ -327,6 +329,20 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def failures(result: dict[str, Any]) -> list[str]:
+    """What the run must hold and did not: a peak at or over the ceiling, bodies or reports that differ."""
+    out = []
+    for step, label in (("create", "sidecar contract create"), ("validate", "sidecar validate")):
+        peak = result["full"][step]["peak"]
+        if peak >= CEILING:
+            out.append(f"{label} peak RSS {peak / 1e6:,.0f} MB >= {CEILING / 1e6:,.0f} MB")
+    if not result["sample"]["bodies_equal"]:
+        out.append("contract bodies differ")
+    if not result["sample"]["reports_equal"]:
+        out.append("reports differ")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -356,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-large-", dir=base) as tmp:
         result = measure(args.rows, min(args.sample_rows, args.rows), args.seed, Path(tmp), sys.stderr)
     print(render(result), flush=True)
+    failed = failures(result)
     if args.json:
         import pandas as pd
         import pyarrow as pa
@@ -364,7 +381,9 @@ def main(argv: list[str] | None = None) -> int:
                 "pyarrow": pa.__version__, "seed": args.seed, "ceiling_bytes": CEILING}
         Path(args.json).write_text(json.dumps({"meta": meta, "result": result}, indent=2), encoding="utf-8")
         print(f"wrote {args.json}", file=sys.stderr)
-    return 0
+    for problem in failed:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
