@@ -8,9 +8,9 @@ dictionaries that read as pandas ``category`` and 3 as plain strings, 2 bool) of
 temporary directory, with a drifted copy of the same size as the current data. Then
 
 * **full size**: ``.venv/bin/sidecar contract create`` on the reference and ``.venv/bin/sidecar validate``
-  of the drifted copy run as child processes; each one's wall time and peak RSS (``VmHWM`` of
-  ``/proc/<pid>/status``, polled every 20 ms while it runs, and its own reading just before it exits via
-  ``ru_maxrss`` of a fresh wrapper child) are printed against the 600 MB ceiling;
+  of the drifted copy run as child processes; each one's wall time and peak RSS (``ru_maxrss`` of
+  ``RUSAGE_CHILDREN`` in a fresh wrapper child whose only child is the command, so nothing is missed
+  between polls) are printed against the 600 MB ceiling;
 * **sample**: the first 1M rows of both data sets (several row groups) are validated both ways in fresh
   child processes: in memory (``DataContract(name, pd.read_parquet(...))``, ``contract.validate(df)``) and
   chunked (the CLI, and ``create_from_source`` / ``validate_source`` of the SDK with a chunk size that
