@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from sidecar import DataContract, ValidationReport
 
@@ -43,7 +44,11 @@ def run(out_dir: str | Path = "demo-out") -> ValidationReport:
     print(report.to_text())
     report_path = Path(out_dir) / "report.json"
     report_path.write_text(report.to_json(indent=2), encoding="utf-8")
-    print(f"\nfull report: {report_path}")
+    html_path = report.to_html(Path(out_dir) / "report.html")
+    spec_path = Path(out_dir) / "churn_inputs.spec.yaml"
+    spec_path.write_text(yaml.safe_dump(contract.to_spec(), sort_keys=False), encoding="utf-8")
+    print(f"\nfull report: {report_path}\nfor people:  {html_path.resolve().as_uri()} (opens offline in a browser)"
+          f"\nthe contract as a reviewable spec: {spec_path}")
     return report
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sidecar import Status
+from sidecar import DataContract, Status
 from sidecar.demo.batch import run as run_batch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +26,14 @@ def test_batch_demo_reports_the_drift(tmp_path: Path, capsys: pytest.CaptureFixt
     assert report.status is Status.CRITICAL
     assert "distribution" in out and "monthly_spend" in out
     assert (tmp_path / "contracts" / "churn_inputs" / "v1.json").exists()
+    html = (tmp_path / "report.html").read_text()
+    assert "uPlot" in html and "monthly_spend" in html and "report.html" in out
+    # The spec it writes builds the same contract from the same reference.
+    from sidecar.demo.batch import load_bundled
+
+    spec = tmp_path / "churn_inputs.spec.yaml"
+    again = DataContract.from_spec(load_bundled("churn_reference"), spec)
+    assert again.save(tmp_path / "contracts") == tmp_path / "contracts" / "churn_inputs" / "v1.json"
 
 
 @pytest.mark.kafka
