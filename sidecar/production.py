@@ -9,11 +9,14 @@ the same directory the sidecar writes its reports to and reads these series from
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pydantic import ValidationError
 
 from sidecar.errors import ConfigurationError
@@ -43,7 +46,8 @@ def _when(key: object) -> datetime:
         except ValueError as exc:
             raise ConfigurationError(f"production metric time {key!r} is not an ISO date or datetime") from exc
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise ConfigurationError(f"production metric time {key!r} must be a date, datetime, ISO string or epoch seconds")
+    raise TypeError(f"production metric time {key!r} must be a date, datetime, ISO string or epoch seconds, "
+                    f"not {type(key).__name__}")
 
 
 def _locate(store: str | os.PathLike[str] | None, model: str | None,
@@ -86,8 +90,11 @@ def track_production_metrics(metric: str, values: Mapping[object, float], *, mod
         ``model-health-store``); the series go to ``<store>/production-metrics.sqlite``
     settings : the sidecar's settings, to use its store and model
 
-    Returns the points written, sorted by time. Raises :class:`~sidecar.errors.ConfigurationError` for a
-    bad name, time or value, or a store path that is a file (``store.path`` is a directory).
+    Returns the points written, sorted by time; nothing is written unless every point is valid. Raises
+    ``TypeError`` naming the key for a value that is not a number (numpy scalars are numbers) or a time of
+    another type, and :class:`~sidecar.errors.ConfigurationError` (a ``ValueError``) for a bad name, an
+    unparsable time, a non-finite value, or a store path that is a file (``store.path`` is a directory).
+    Safe under concurrent writers (SQLite in WAL mode; a writer waits for another).
 
     Examples
     --------
@@ -102,8 +109,12 @@ def track_production_metrics(metric: str, values: Mapping[object, float], *, mod
         raise ConfigurationError(f"metric name must be a non-empty string, got {metric!r}")
     points: list[MetricPoint] = []
     for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-            raise ConfigurationError(f"production metric {metric!r} at {key!r}: value must be a number, got {value!r}")
+        # numpy scalars (np.float32, np.int64) are numbers.Real; bools and numpy bools are not a measurement.
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+            raise TypeError(f"production metric {metric!r} at {key!r}: value must be a number, "
+                            f"got {type(value).__name__} {value!r}")
+        if not math.isfinite(value):
+            raise ConfigurationError(f"production metric {metric!r} at {key!r}: value must be finite, got {value!r}")
         points.append((_when(key), float(value)))
     points.sort()
     directory, model = _locate(store, model, settings)

@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["MetricStore"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "MetricStore"]
+
+#: How long a write waits for another writer's transaction before giving up.
+BUSY_TIMEOUT_SECONDS = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS production_metric (
@@ -26,7 +29,10 @@ class MetricStore:
 
     def __init__(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path))
+        # Several writers (batch jobs, the joiner) and the sidecar's reader share the file: WAL lets readers
+        # run beside a writer, and a writer waits up to BUSY_TIMEOUT_SECONDS for another instead of failing.
+        self._db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
 
     def write(self, model: str, metric: str, points: Iterable[tuple[datetime, float]]) -> None:

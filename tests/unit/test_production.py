@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sidecar import get_production_metrics, track_production_metrics
@@ -80,17 +82,48 @@ def test_an_old_sqlite_file_fails_naming_the_setting(tmp_path: Path, monkeypatch
     assert old.read_bytes() == b"SQLite format 3\x00"
 
 
-@pytest.mark.parametrize(("metric", "values", "match"), [
-    ("", {DAY: 1.0}, "non-empty"),
-    ("accuracy", {DAY: "high"}, "must be a number"),
-    ("accuracy", {DAY: float("nan")}, "must be a number"),
-    ("accuracy", {"yesterday": 0.9}, "not an ISO date"),
+@pytest.mark.parametrize(("metric", "values", "error", "match"), [
+    ("", {DAY: 1.0}, ConfigurationError, "non-empty"),
+    ("accuracy", {"2019-08-22": "high"}, TypeError, r"at '2019-08-22'.*must be a number, got str 'high'"),
+    ("accuracy", {DAY: None}, TypeError, "must be a number, got NoneType"),
+    ("accuracy", {DAY: True}, TypeError, "must be a number, got bool"),
+    ("accuracy", {DAY: np.bool_(True)}, TypeError, "must be a number"),
+    ("accuracy", {DAY: np.array([0.9])}, TypeError, "must be a number, got ndarray"),
+    ("accuracy", {DAY: float("nan")}, ConfigurationError, "must be finite"),
+    ("accuracy", {DAY: 0.9, "2019-08-23": "x"}, TypeError, "at '2019-08-23'"),  # the bad key, not the first
+    ("accuracy", {"yesterday": 0.9}, ConfigurationError, "not an ISO date"),
+    ("accuracy", {(2019, 8, 22): 0.9}, TypeError, "must be a date, datetime, ISO string or epoch seconds"),
 ])
 def test_bad_input_is_refused_before_anything_is_written(tmp_path: Path, metric: str, values: dict[object, float],
-                                                         match: str) -> None:
-    with pytest.raises(ConfigurationError, match=match):
+                                                         error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
         track_production_metrics(metric, values, store=tmp_path / "s")
     assert not (tmp_path / "s").exists()
+
+
+def test_numpy_scalars_and_the_seed_talk_form(tmp_path: Path) -> None:
+    written = track_production_metrics("accuracy", {"2019-08-22": 0.91, date(2019, 8, 23): np.float32(0.5),
+                                                    datetime(2019, 8, 24, 12, tzinfo=UTC): np.int64(1)},
+                                       store=tmp_path, model="m")
+    assert [v for _, v in written] == [0.91, 0.5, 1.0]
+    assert get_production_metrics("accuracy", store=tmp_path, model="m") == written
+
+
+def _write_many(store: str, worker: int) -> None:
+    for i in range(50):
+        track_production_metrics("accuracy", {float(worker * 1000 + i): i / 100}, store=store, model="m")
+
+
+def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+    # Four processes, 50 separate transactions each, into one new database: every point lands.
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(str(tmp_path), w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    assert len(get_production_metrics("accuracy", store=tmp_path, model="m")) == 200
 
 
 def test_an_unparsable_section_variable_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
