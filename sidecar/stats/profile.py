@@ -25,7 +25,8 @@ from sidecar.stats.kinds import ColumnKind
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_BINS", "MIN_IDENTIFIER_ROWS", "MIN_VALUE_COUNT", "Profile", "infer_spec", "reference_profile"]
+__all__ = ["DEFAULT_BINS", "MIN_IDENTIFIER_ROWS", "MIN_VALUE_COUNT", "Profile", "frequent_values", "infer_spec",
+           "keep_frequent", "reference_profile"]
 
 #: Quantile bins per numeric column. Twenty keeps PSI stable on samples of a few thousand rows while
 #: still resolving a shift of a twentieth of the mass.
@@ -229,17 +230,31 @@ def _learn(name: str, series: pd.Series, n_bins: int, min_value_count: int,
     n_present = int(sum(freq))
     if identifier is None:
         identifier = (kind is ColumnKind.CATEGORICAL and n_present >= MIN_IDENTIFIER_ROWS and len(keys) == n_present)
-    ranked = sorted(zip(keys, freq, strict=True), key=lambda kv: (-kv[1], repr(kv[0])))
-    frequent = [] if identifier else [k for k, c in ranked if c >= min_value_count][:CATEGORY_CAP]
+    frequent = frequent_values(keys, freq, identifier, min_value_count)
     prof = ColumnProfile.empty(ColumnSpec(name, kind, dtype, categories=tuple(frequent), identifier=identifier))
     prof.add_value_counts(counts, len(series))
-    # Only values seen often enough are kept raw; the rest are counted in "other" and, when the whole domain
-    # fits the tracked size, remembered by keyed hash so the domain check still knows them.
-    prof.categories = {k: prof.categories.get(k, 0) for k in frequent}
+    return keep_frequent(prof, prof.categories, keys, counts, frequent, n_present)
+
+
+def frequent_values(keys: list[Any], freq: list[int], identifier: bool, min_value_count: int) -> list[Any]:
+    """The values a reference keeps raw: seen at least ``min_value_count`` times, most frequent first (ties
+    by ``repr``), at most :data:`CATEGORY_CAP`; none for an identifier."""
+    if identifier:
+        return []
+    ranked = sorted(zip(keys, freq, strict=True), key=lambda kv: (-kv[1], repr(kv[0])))
+    return [k for k, c in ranked if c >= min_value_count][:CATEGORY_CAP]
+
+
+def keep_frequent(prof: ColumnProfile, counted: Mapping[Any, int], keys: list[Any], counts: pd.Series,
+                  frequent: list[Any], n_present: int) -> ColumnProfile:
+    """Finish a categorical reference profile from its exact ``counts``: only ``frequent`` values are kept raw;
+    the rest are counted in "other" and, when the whole domain fits the tracked size, remembered by keyed
+    hash so the domain check still knows them (the batch and the chunked reference share this)."""
+    prof.categories = {k: counted.get(k, 0) for k in frequent}
     prof.other = n_present - sum(prof.categories.values())
     prof.singletons = int(np.count_nonzero(counts.to_numpy() == 1))
-    if not identifier and len(keys) <= CATEGORY_CAP:
-        key = column_key(name, prof.hll.registers)
+    if not prof.spec.identifier and len(keys) <= CATEGORY_CAP:
+        key = column_key(prof.spec.name, prof.hll.registers)
         kept = set(frequent)
         prof.domain_hashes = frozenset(value_hash(key, k) for k in keys if k not in kept)
     return prof

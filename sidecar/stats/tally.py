@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sidecar.errors import ConfigurationError
-from sidecar.stats.column import CATEGORY_CAP, ColumnProfile, ColumnSpec
+from sidecar.stats.column import ColumnProfile, ColumnSpec
 from sidecar.stats.convert import infer_kind
-from sidecar.stats.hashing import column_key, value_hash
 from sidecar.stats.histogram import quantile_edges_sorted
 from sidecar.stats.kinds import ColumnKind
-from sidecar.stats.profile import MIN_IDENTIFIER_ROWS
+from sidecar.stats.profile import MIN_IDENTIFIER_ROWS, frequent_values, keep_frequent
 from sidecar.stats.sketch import hash_values
 
 if TYPE_CHECKING:
@@ -151,18 +150,9 @@ def learn_categorical(name: str, kind: ColumnKind, dtype: str, counts: pd.Series
     n_present = int(sum(freq))
     if identifier is None:
         identifier = kind is ColumnKind.CATEGORICAL and n_present >= MIN_IDENTIFIER_ROWS and len(keys) == n_present
-    ranked = sorted(zip(keys, freq, strict=True), key=lambda kv: (-kv[1], repr(kv[0])))
-    frequent = [] if identifier else [k for k, c in ranked if c >= min_value_count][:CATEGORY_CAP]
+    frequent = frequent_values(keys, freq, identifier, min_value_count)
     prof = ColumnProfile.empty(ColumnSpec(name, kind, dtype, categories=tuple(frequent), identifier=identifier))
     prof.count, prof.nulls = n_rows, n_rows - n_present
     if keys and prof.spec.distinct:
         prof.hll.add_hashes(hash_values(np.array(counts.index.tolist(), dtype=object)))
-    exact = dict(zip(keys, freq, strict=True))
-    prof.categories = {k: exact.get(k, 0) for k in frequent}
-    prof.other = n_present - sum(prof.categories.values())
-    prof.singletons = int(np.count_nonzero(counts.to_numpy() == 1))
-    if not identifier and len(keys) <= CATEGORY_CAP:
-        key = column_key(name, prof.hll.registers)
-        kept = set(frequent)
-        prof.domain_hashes = frozenset(value_hash(key, k) for k in keys if k not in kept)
-    return prof
+    return keep_frequent(prof, dict(zip(keys, freq, strict=True)), keys, counts, frequent, n_present)

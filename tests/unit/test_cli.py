@@ -20,18 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import assert_one_line_error, run
 
 from sidecar import DataContract, Status, ValidationReport, cli
 from sidecar.io import DataFileError, ReadHints, detect_format, hints_from_specs, read_frame
 
 N_ROWS = 3000
 
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run ``sidecar argv...`` in-process; returns (exit code, stdout, stderr)."""
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -77,15 +72,6 @@ def write_csv(tmp_path: Path, df: pd.DataFrame, name: str) -> Path:
     df.to_csv(path, index=False)
     return path
 
-
-def assert_one_line_error(err: str, *fragments: str) -> None:
-    """stderr is exactly one ``sidecar: error:`` line holding ``fragments``, without a traceback."""
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("sidecar: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 # -- top level --------------------------------------------------------------------------------------------

@@ -7,22 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import assert_one_line_error, run
 
-from sidecar import DataContract, cli
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(err: str, *fragments: str) -> None:
-    lines = err.strip().splitlines()
-    assert "Traceback" not in err and len(lines) == 1, err
-    assert lines[0].startswith("sidecar: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+from sidecar import DataContract
 
 
 @pytest.fixture
