@@ -54,7 +54,9 @@ __all__ = [
 
 #: Modules that contribute subcommands, in the order they appear in ``sidecar --help``. Each defines
 #: ``register(subparsers: argparse._SubParsersAction) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ("sidecar.cli_contract", "sidecar.cli_validate", "sidecar.cli_run")
+COMMAND_MODULES: tuple[str, ...] = (
+    "sidecar.cli_contract", "sidecar.cli_validate", "sidecar.cli_run", "sidecar.cli_join",
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -29,6 +29,8 @@ __all__ = [
     "AlertSettings",
     "HttpSettings",
     "IngestSettings",
+    "JoinHttpSettings",
+    "JoinSettings",
     "KafkaSettings",
     "Settings",
     "StoreLocation",
@@ -168,6 +170,37 @@ class AlertSettings(_Section):
     generator_url: str | None = Field(None, description="link shown in Alertmanager (e.g. the dashboard)")
 
 
+class JoinHttpSettings(_Section):
+    """The joiner's own HTTP server (faust's web server): /metrics and /healthz."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(9465, ge=0, le=65535, description="0: no HTTP server")
+
+
+class JoinSettings(_Section):
+    """``sidecar join``: predictions joined with delayed outcomes by request id (see :mod:`sidecar.join`)."""
+
+    predictions_topic: str | None = Field(None, description="default: predictions.topic, else <model>.predictions")
+    outcomes_topic: str | None = Field(None, description="default: <model>.outcomes")
+    format: Format | None = Field(None, description="predictions' message format (default: predictions.format)")
+    id_field: str = "request_id"
+    timestamp_field: str = "timestamp"
+    task: Literal["classification", "regression"] = "classification"
+    score_field: str = Field("score", description="predicted probability (classification) or value (regression)")
+    label_field: str = Field("label", description="the outcome's true label (0/1) or value")
+    threshold: float = Field(0.5, description="score at or above it predicts the positive class")
+    ttl_seconds: float = Field(7 * 86400.0, gt=0, description="how long a prediction or outcome waits for its pair")
+    window_seconds: float = Field(3600.0, gt=0, description="windows by prediction time")
+    min_pairs: int = Field(100, ge=1, description="joined pairs a window needs before its metrics are exported")
+    store: Literal["memory", "rocksdb"] = "memory"
+    data_dir: str = Field("model-health-join", description="faust's data directory (RocksDB tables)")
+    partitions: int = Field(1, ge=1, description="partitions of the topics and the tables' changelogs")
+    reference: str | None = Field(None, description="Parquet or CSV of scores and labels: CBPE calibration")
+    sweep_seconds: float = Field(60.0, gt=0, description="how often expired entries are removed and windows judged")
+    batch_size: int = Field(1000, ge=1, description="records taken from the stream at once")
+    http: JoinHttpSettings = Field(default_factory=JoinHttpSettings)
+
+
 #: File suffixes of SQLite databases: ``store.path`` named one before it became a directory.
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
@@ -216,12 +249,22 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    join: JoinSettings | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @model_validator(mode="after")
     def _needs_a_topic(self) -> Settings:
-        if self.inputs is None and self.predictions is None:
-            raise ValueError("configure at least one of 'inputs' and 'predictions'")
+        if self.inputs is None and self.predictions is None and self.join is None:
+            raise ValueError("configure at least one of 'inputs' and 'predictions' (or 'join' for sidecar join)")
+        if self.join is not None:
+            # The joiner reads the sidecar's predictions topic unless told otherwise.
+            if self.join.predictions_topic is None:
+                self.join.predictions_topic = (self.predictions.topic if self.predictions is not None
+                                               else f"{self.model}.predictions")
+            if self.join.outcomes_topic is None:
+                self.join.outcomes_topic = f"{self.model}.outcomes"
+            if self.join.format is None:
+                self.join.format = self.predictions.format if self.predictions is not None else "auto"
         if self.kafka.group_id is None:
             self.kafka.group_id = f"model-health-{self.model}"
         return self

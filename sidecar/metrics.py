@@ -17,7 +17,7 @@ from prometheus_client.metrics_core import Metric
 from sidecar.contract import DataContract
 from sidecar.report import TABLE_FEATURE, ValidationReport, worst_by_series
 
-__all__ = ["MetricsRegistry", "SidecarMetrics"]
+__all__ = ["JoinMetrics", "MetricsRegistry", "SidecarMetrics"]
 
 _CHECK_LABELS = ("model", "contract", "check", "feature")
 
@@ -164,6 +164,34 @@ class SidecarMetrics:
         for metric, value in latest.items():
             self.production.labels(self.model, metric).set(value)
         self._production_metrics = set(latest)
+
+
+class JoinMetrics(SidecarMetrics):
+    """``sidecar join``'s metrics: the sidecar's (check status for SLA rows, production metrics, alert
+    events) plus estimated metrics, label coverage and delay, and the join's own counts."""
+
+    def __init__(self, model: str, registry: CollectorRegistry | None = None) -> None:
+        super().__init__(model, registry)
+        r = self.registry
+        self.estimated = Gauge("model_health_estimated_metric",
+                               "Metric estimated from prediction confidence before outcomes arrive.",
+                               ("model", "metric"), registry=r)
+        self.estimated_bound = Gauge("model_health_estimated_metric_bound",
+                                     "Confidence band of an estimated metric (bound lower or upper).",
+                                     ("model", "metric", "bound"), registry=r)
+        self.coverage = Gauge("model_health_label_coverage",
+                              "Share of the exported window's predictions that have an outcome.", ("model",),
+                              registry=r)
+        self.label_delay = Gauge("model_health_label_delay_seconds",
+                                 "Outcome time minus prediction time in the exported window, by quantile.",
+                                 ("model", "quantile"), registry=r)
+        self.join_events = Counter("model_health_join_events", "Join events (joined, duplicate, expired, "
+                                   "orphaned, ...).", ("model", "event"), registry=r)
+        self.join_pending = Gauge("model_health_join_pending", "Halves waiting for their pair, by kind.",
+                                  ("model", "kind"), registry=r)
+        self.coverage.labels(model).set(0)
+        for kind in ("prediction", "outcome"):
+            self.join_pending.labels(model, kind).set(0)
 
 
 def _method_label(method: str) -> str:

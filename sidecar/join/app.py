@@ -1,0 +1,252 @@
+"""The faust-streaming app of ``sidecar join``: :func:`create_join_app` builds it from the settings.
+
+Two agents, one per topic (``join.predictions_topic``, ``join.outcomes_topic``; both keyed by request id
+and partitioned alike, so faust assigns the same partitions of both, and of the table's changelog, to one
+worker), share the durable pair table (``join.store``: ``memory`` or ``rocksdb``, changelog-backed either
+way). Each agent yields the number of pairs an event completed, which is what faust's test context waits
+on. A timer (``join.sweep_seconds``) expires what waited past the TTL, evaluates the windows that
+changed and publishes them. After every recovery (start-up, rebalance) the per-window aggregation is
+rebuilt from the table, so a restart loses nothing the changelog holds.
+
+Examples
+--------
+>>> from sidecar.config import Settings
+>>> join = create_join_app(Settings(model="churn", join={"http": {"port": 0}}, alerts={"topic": None}))
+>>> join.faust.conf.id, join.settings.join.outcomes_topic
+('model-health-join-churn', 'churn.outcomes')
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faust
+import numpy as np
+from mode import Service
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from sidecar.config import JoinSettings, KafkaSettings, Settings
+from sidecar.errors import ConfigurationError
+from sidecar.join.exporter import JoinExporter
+from sidecar.join.joiner import JOIN_EVENTS, Joiner, SweepResult, rebuild
+from sidecar.join.records import OutcomeReader, PredictionReader
+from sidecar.join.tables import FaustPairStore
+from sidecar.join.windows import WindowBook
+from sidecar.metrics import JoinMetrics
+
+__all__ = ["JoinApp", "create_join_app", "load_reference"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JoinApp:
+    """The faust app and the objects its agents share (exposed for tests and the benchmark)."""
+
+    settings: Settings
+    faust: faust.App
+    table: Any
+    joiner: Joiner
+    book: WindowBook
+    metrics: JoinMetrics
+    exporter: JoinExporter
+    predictions: Any
+    outcomes: Any
+    clock: Callable[[], float] = time.time
+    _exported: dict[str, int] = field(default_factory=dict)
+
+    def sweep(self) -> SweepResult:
+        """Expire, evaluate changed windows, publish them and update the counters (the timer's work)."""
+        result = self.joiner.sweep(self.clock())
+        self.exporter.publish(self.book.evaluate_dirty())
+        self.metrics.join_pending.labels(self.settings.model, "prediction").set(result.pending_predictions)
+        self.metrics.join_pending.labels(self.settings.model, "outcome").set(result.pending_outcomes)
+        self.sync_counts()
+        return result
+
+    def sync_counts(self) -> None:
+        """Carry the joiner's counts over to ``model_health_join_events_total``."""
+        for event in JOIN_EVENTS:
+            now = self.joiner.counts[event]
+            delta = now - self._exported.get(event, 0)
+            if delta:
+                self.metrics.join_events.labels(self.settings.model, event).inc(delta)
+                self._exported[event] = now
+
+    def recover(self) -> int:
+        """Rebuild the window aggregation from the table; returns the entries read."""
+        self.book.windows.clear()
+        self.book.dirty.clear()
+        n = rebuild(FaustPairStore(self.table), self.book)
+        log.info("join: rebuilt %d windows from %d table entries", len(self.book.windows), n)
+        return n
+
+
+def load_reference(path: str, settings: JoinSettings) -> Any:
+    """Fit the CBPE calibration from a Parquet or CSV file with the score and label columns."""
+    import pandas as pd
+
+    from sidecar.join.records import label_value
+    from sidecar.stats.cbpe import CBPE
+
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigurationError(f"join.reference {path!r} is not a file")
+    frame = pd.read_parquet(file) if file.suffix.lower() in (".parquet", ".pq") else pd.read_csv(file)
+    missing = [c for c in (settings.score_field, settings.label_field) if c not in frame.columns]
+    if missing:
+        raise ConfigurationError(f"join.reference {path!r} lacks column(s) {missing}; it has {list(frame.columns)}")
+    y_score = frame[settings.score_field].to_numpy(dtype=np.float64)
+    y_true = np.array([label_value(v) for v in frame[settings.label_field]], dtype=np.float64)
+    return CBPE.fit(y_true, y_score, threshold=settings.threshold)
+
+
+def _broker(k: KafkaSettings) -> dict[str, Any]:
+    servers = [s.strip() for s in k.bootstrap_servers.split(",") if s.strip()]
+    options: dict[str, Any] = {"broker": ";".join(f"kafka://{s}" for s in servers)}
+    if k.security_protocol != "PLAINTEXT":
+        from aiokafka.helpers import create_ssl_context
+
+        ssl = (create_ssl_context(cafile=k.ssl_cafile, certfile=k.ssl_certfile, keyfile=k.ssl_keyfile)
+               if k.uses_ssl else None)
+        if k.sasl_mechanism:
+            options["broker_credentials"] = faust.SASLCredentials(
+                username=k.sasl_username, password=k.sasl_password, mechanism=k.sasl_mechanism, ssl_context=ssl)
+        else:
+            options["broker_credentials"] = faust.SSLCredentials(ssl)
+    return options
+
+
+def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.time,
+                    notifier: Any | None = None) -> JoinApp:
+    """Build the joiner for ``settings`` (which must have a ``join`` section).
+
+    Parameters
+    ----------
+    settings : model, kafka, join, store, alerts (and optionally the SLA section)
+    clock : epoch seconds "now" for the TTL (tests move it)
+    notifier : receives SLA reports (default: an :class:`~sidecar.alerts.AlertNotifier` when
+        ``alerts`` names a topic or Alertmanager, run as a service of the app)
+    """
+    join = settings.join
+    if join is None:
+        raise ConfigurationError("the settings have no 'join' section (sidecar join needs one)")
+    model = settings.model
+    app_id = f"{settings.kafka.group_id}-join" if settings.kafka.group_id != f"model-health-{model}" \
+        else f"model-health-join-{model}"
+    app = faust.App(
+        app_id,
+        store="rocksdb://" if join.store == "rocksdb" else "memory://",
+        datadir=join.data_dir,
+        topic_partitions=join.partitions,
+        # Port 0: no HTTP server (faust's web server takes no ephemeral port); tests of the agents need none.
+        web_enabled=join.http.port != 0, web_bind=join.http.host, web_port=join.http.port or 6066,
+        web_host=join.http.host,
+        consumer_auto_offset_reset=settings.kafka.auto_offset_reset,
+        autodiscover=False,
+        # Our own tables expire by the TTL; faust's windowed-table cleanup has nothing to do.
+        table_cleanup_interval=3600.0,
+        **_broker(settings.kafka),
+    )
+    metrics = JoinMetrics(model)
+    for event in JOIN_EVENTS:
+        metrics.join_events.labels(model, event)
+    metrics_fn = _metrics_function(join)
+    estimator = load_reference(join.reference, join) if join.reference and join.task == "classification" else None
+    book = WindowBook(join.window_seconds, metrics_fn, estimator, join.min_pairs)
+    raw_schema: faust.Schema = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw",
+                                            value_serializer="raw")
+    table = app.Table("pairs", schema=raw_schema, partitions=join.partitions)
+    joiner = Joiner(FaustPairStore(table), book, join.ttl_seconds)
+    if notifier is None and (settings.alerts.topic or settings.alerts.alertmanager_url):
+        from sidecar.alerts import AlertNotifier
+
+        notifier = AlertNotifier(settings, metrics)
+        app.service(_service_of(notifier))
+    exporter = JoinExporter(settings, metrics, notifier)
+    assert join.predictions_topic is not None and join.outcomes_topic is not None  # set by Settings
+    predictions_topic = app.topic(join.predictions_topic, schema=raw_schema)
+    outcomes_topic = app.topic(join.outcomes_topic, schema=raw_schema)
+    prediction_reader, outcome_reader = PredictionReader(join), OutcomeReader(join)
+
+    async def on_predictions(stream: faust.StreamT[bytes]) -> AsyncIterator[int]:
+        async for event in stream.events():
+            m = event.message
+            halves = prediction_reader.read(m.value, m.key, _headers(m.headers), m.timestamp)
+            if halves is None:
+                joiner.counts["invalid"] += 1
+                yield 0
+                continue
+            yield sum(joiner.prediction(h.request_id, h.time, h.value, m.partition) for h in halves)
+
+    async def on_outcomes(stream: faust.StreamT[bytes]) -> AsyncIterator[int]:
+        async for event in stream.events():
+            m = event.message
+            halves = outcome_reader.read(m.value, m.key, _headers(m.headers), m.timestamp)
+            if halves is None:
+                joiner.counts["invalid"] += 1
+                yield 0
+                continue
+            yield sum(joiner.outcome(h.request_id, h.time, h.value, m.partition) for h in halves)
+
+    predictions_agent = app.agent(predictions_topic, name="predictions")(on_predictions)
+    outcomes_agent = app.agent(outcomes_topic, name="outcomes")(on_outcomes)
+    joined = JoinApp(settings, app, table, joiner, book, metrics, exporter, predictions_agent, outcomes_agent,
+                     clock)
+
+    @table.on_recover
+    async def _recovered() -> None:
+        joined.recover()
+
+    @app.timer(join.sweep_seconds)
+    async def _sweep() -> None:
+        joined.sweep()
+
+    @app.page("/metrics")
+    async def _metrics(web: Any, request: Any) -> Any:
+        joined.sync_counts()
+        return web.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    @app.page("/healthz")
+    async def _healthz(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "model": model})
+
+    return joined
+
+
+def _metrics_function(join: JoinSettings) -> Callable[[np.ndarray, np.ndarray], dict[str, float]]:
+    from sidecar.stats import performance
+
+    if join.task == "regression":
+        return performance.regression_metrics
+    threshold = join.threshold
+
+    def classification(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float]:
+        return performance.classification_metrics(y_true, y_score, threshold=threshold)
+
+    return classification
+
+
+def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
+    if not headers:
+        return ()
+    items = headers.items() if isinstance(headers, dict) else headers
+    return tuple((str(k), v if isinstance(v, bytes) else str(v).encode()) for k, v in items)
+
+
+def _service_of(notifier: Any) -> type[Service]:
+    class NotifierService(Service):
+        """Runs the alert notifier's sinks for as long as the app runs."""
+
+        async def on_start(self) -> None:
+            await notifier.start()
+
+        async def on_stop(self) -> None:
+            await notifier.stop()
+
+    return NotifierService

@@ -1,0 +1,112 @@
+"""Where window results go: the joiner's gauges, the store's production-metric series, SLA reports.
+
+Every evaluated window is written to the store (``<store.path>/production-metrics.sqlite``, the database
+``track_production_metrics`` writes and ``get_production_metrics`` reads; re-evaluating a window replaces
+its points, keyed by the window's start). The gauges show the newest window with enough joined pairs
+(realized metrics, coverage, delay) and the newest window with an estimate. SLA rows of the exported
+window become a ValidationReport (``check="sla"``) published on the gauges and to the alert notifier.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from sidecar.config import Settings
+from sidecar.join.windows import WindowResult
+from sidecar.metrics import JoinMetrics
+from sidecar.store.layout import StoreDirectory
+
+__all__ = ["JoinExporter", "store_points"]
+
+log = logging.getLogger(__name__)
+
+
+def store_points(result: WindowResult) -> dict[str, float]:
+    """The store series of one window: realized metrics by name, ``estimated_<metric>``,
+    ``label_coverage`` and ``label_delay_<quantile>``; non-finite values are left out."""
+    points: dict[str, float] = dict(result.metrics)
+    points.update({f"estimated_{name}": _value(est) for name, est in result.estimated.items()})
+    points["label_coverage"] = result.coverage
+    points.update({f"label_delay_{q}": v for q, v in result.delays.items()})
+    return {k: float(v) for k, v in points.items() if math.isfinite(v)}
+
+
+def _value(estimate: Any) -> float:
+    return float(getattr(estimate, "value", estimate))
+
+
+class JoinExporter:
+    """Publishes window results of one model.
+
+    Parameters
+    ----------
+    settings : the joiner's settings (model, store, optional ``sla``)
+    metrics : the joiner's metrics
+    notifier : an :class:`~sidecar.alerts.AlertNotifier` (or anything with ``on_report(stream, report)``)
+    """
+
+    def __init__(self, settings: Settings, metrics: JoinMetrics, notifier: Any | None = None) -> None:
+        self.settings = settings
+        self.model = settings.model
+        self.metrics = metrics
+        self.notifier = notifier
+        self.store = StoreDirectory(settings.store)
+        self.realized: WindowResult | None = None
+        self.estimated: WindowResult | None = None
+
+    def publish(self, results: list[WindowResult]) -> None:
+        """Store every result, move the gauges to the newest complete-enough window, judge SLAs."""
+        if not results:
+            return
+        try:
+            with self.store.production_metrics() as db:
+                for result in results:
+                    for metric, value in store_points(result).items():
+                        db.write(self.model, metric, [(result.start, value)])
+        except Exception:  # the store is a side output: a full disk must not stop the join
+            log.exception("could not write production metrics to %s", self.store.production_metrics_path)
+            self.metrics.store_errors.labels(self.model, "production_metrics").inc()
+        changed = False
+        for result in results:
+            if result.metrics and (self.realized is None or result.start >= self.realized.start):
+                self.realized, changed = result, True
+            if result.estimated and (self.estimated is None or result.start >= self.estimated.start):
+                self.estimated, changed = result, True
+        if changed:
+            self._gauges()
+            self._sla()
+
+    def _gauges(self) -> None:
+        m, model = self.metrics, self.model
+        if self.realized is not None:
+            m.set_production({k: v for k, v in self.realized.metrics.items() if math.isfinite(v)})
+            m.coverage.labels(model).set(self.realized.coverage)
+            for q, v in self.realized.delays.items():
+                m.label_delay.labels(model, q).set(v)
+        if self.estimated is not None:
+            for name, est in self.estimated.estimated.items():
+                m.estimated.labels(model, name).set(_value(est))
+                for bound in ("lower", "upper"):
+                    if hasattr(est, bound):
+                        m.estimated_bound.labels(model, name, bound).set(float(getattr(est, bound)))
+
+    def _sla(self) -> None:
+        sla = getattr(self.settings, "sla", None)  # the SLA section (sidecar.sla); absent: no SLA rows
+        if sla is None:
+            return
+        from sidecar.sla import sla_report
+
+        window = self.realized or self.estimated
+        assert window is not None
+        realized: Mapping[str, float] = self.realized.metrics if self.realized is not None else {}
+        estimated = ({k: _value(v) for k, v in self.estimated.estimated.items()}
+                     if self.estimated is not None else {})
+        started = time.perf_counter()
+        report = sla_report(self.model, dict(realized), estimated, sla, window.start, window.end, window.pairs)
+        self.metrics.publish(report, time.perf_counter() - started)
+        if self.notifier is not None:
+            self.notifier.on_report(None, report)

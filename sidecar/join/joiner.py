@@ -1,0 +1,135 @@
+"""The join logic: predictions and outcomes meet in the pair table by request id.
+
+Each arriving half looks up its request id once: an empty slot makes it wait, the other half waiting
+makes a pair, and anything else is a duplicate delivery (counted, never joined twice: the join is
+idempotent by request id). :meth:`Joiner.sweep` expires predictions and outcomes that waited longer
+than the TTL and forgets pairs whose window can no longer change.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sidecar.join.tables import Entry, PairStore, State, decode_entry, encode_entry
+from sidecar.join.windows import WindowBook
+
+__all__ = ["JOIN_EVENTS", "Joiner", "SweepResult", "rebuild"]
+
+#: Names of the join's event counts (``model_health_join_events_total{event}``).
+JOIN_EVENTS = ("prediction", "outcome", "joined", "duplicate_prediction", "duplicate_outcome", "expired",
+               "orphaned", "invalid")
+
+_NAN = float("nan")
+
+
+@dataclass
+class SweepResult:
+    """What one sweep removed."""
+
+    expired: int = 0
+    orphaned: int = 0
+    forgotten: int = 0
+    pending_predictions: int = 0
+    pending_outcomes: int = 0
+
+
+@dataclass
+class Joiner:
+    """Joins halves arriving one at a time against ``store``, folding pairs into ``book``.
+
+    Parameters
+    ----------
+    store : the pair table
+    book : per-window aggregation (counts of predictions, joined pairs, expired predictions)
+    ttl_seconds : how long either half waits for the other
+    """
+
+    store: PairStore
+    book: WindowBook
+    ttl_seconds: float
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def prediction(self, request_id: bytes, when: float, score: float, partition: int) -> bool:
+        """A prediction arrived; returns True when it completed a pair."""
+        self.counts["prediction"] += 1
+        raw = self.store.get(request_id)
+        if raw is None:
+            self.store.set(request_id, encode_entry(Entry(State.PREDICTION, partition, when, score, _NAN, _NAN)))
+            self.book.add_prediction(when, score)
+            return False
+        entry = decode_entry(raw)
+        if entry.state is not State.OUTCOME:
+            self.counts["duplicate_prediction"] += 1
+            return False
+        pair = Entry(State.JOINED, partition, when, score, entry.outcome_time, entry.label)
+        self.store.set(request_id, encode_entry(pair))
+        self.book.add_prediction(when, score)
+        self.book.add_pair(pair)
+        self.counts["joined"] += 1
+        return True
+
+    def outcome(self, request_id: bytes, when: float, label: float, partition: int) -> bool:
+        """An outcome arrived; returns True when it completed a pair."""
+        self.counts["outcome"] += 1
+        raw = self.store.get(request_id)
+        if raw is None:
+            self.store.set(request_id, encode_entry(Entry(State.OUTCOME, partition, _NAN, _NAN, when, label)))
+            return False
+        entry = decode_entry(raw)
+        if entry.state is State.PREDICTION:
+            pair = Entry(State.JOINED, partition, entry.prediction_time, entry.score, when, label)
+            self.store.set(request_id, encode_entry(pair))
+            self.book.add_pair(pair)
+            self.counts["joined"] += 1
+            return True
+        self.counts["duplicate_outcome"] += 1
+        return False
+
+    def sweep(self, now: float) -> SweepResult:
+        """Expire halves older than the TTL at ``now`` and forget entries of windows that are final.
+
+        An expired prediction is counted (in its window too, lowering coverage) and removed; an outcome
+        arriving for it later waits like one for an unknown id and is counted orphaned when its own TTL
+        passes. Joined pairs stay until their window is final (prediction time older than TTL plus one
+        window): until then a duplicate outcome is recognised and the window can be re-evaluated.
+        """
+        result = SweepResult()
+        limit = now - self.ttl_seconds
+        final = limit - self.book.window_seconds
+        for key, raw in self.store.items():
+            entry = decode_entry(raw)
+            if entry.state is State.PREDICTION:
+                if entry.prediction_time < limit:
+                    self.store.delete(key, entry.partition)
+                    self.book.expire(entry.prediction_time)
+                    result.expired += 1
+                else:
+                    result.pending_predictions += 1
+            elif entry.state is State.OUTCOME:
+                if entry.outcome_time < limit:
+                    self.store.delete(key, entry.partition)
+                    result.orphaned += 1
+                else:
+                    result.pending_outcomes += 1
+            elif entry.prediction_time < final:
+                self.store.delete(key, entry.partition)
+                result.forgotten += 1
+        self.counts["expired"] += result.expired
+        self.counts["orphaned"] += result.orphaned
+        self.book.forget_before(final)
+        return result
+
+
+def rebuild(store: PairStore, book: WindowBook) -> int:
+    """Refill ``book`` from every entry in ``store`` (after recovery); returns the entries read."""
+    n = 0
+    for _key, raw in store.items():
+        entry = decode_entry(raw)
+        n += 1
+        if entry.state is State.OUTCOME:
+            continue
+        book.add_prediction(entry.prediction_time, entry.score)
+        if entry.state is State.JOINED:
+            book.add_pair(entry)
+    return n

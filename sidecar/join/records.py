@@ -1,0 +1,102 @@
+"""Decoding the joiner's two streams, one Kafka record at a time.
+
+Predictions keep every message format the sidecar decodes (``record``, ``flat``, ``columns``, ``oip``,
+``arrow``, CloudEvents; ``format`` from the join settings): the joiner builds the same decoder as
+``sidecar run`` (:func:`sidecar.stream.decoders.make_decoder`) with one column, the score. Outcomes are
+JSON objects ``{"request_id": ..., "timestamp": ..., "label": ...}`` (or any of the JSON formats) with
+the label a number or a boolean. A record without a request id in its body uses its Kafka key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sidecar.config import JoinSettings
+from sidecar.stats.kinds import ColumnKind
+from sidecar.stream.decoders import Decoder, RawMessage, make_decoder
+
+__all__ = ["Half", "OutcomeReader", "PredictionReader", "label_value"]
+
+
+@dataclass(frozen=True, slots=True)
+class Half:
+    """One decoded half of a pair: request id, time (epoch seconds) and score or label."""
+
+    request_id: bytes
+    time: float
+    value: float
+
+
+def label_value(raw: object) -> float:
+    """A label as a float: numbers as they are, booleans and ``"true"``/``"false"`` as 1/0; else NaN.
+
+    Examples
+    --------
+    >>> label_value(True), label_value("false"), label_value(3), label_value("x")
+    (1.0, 0.0, 3.0, nan)
+    """
+    if isinstance(raw, bool | np.bool_):
+        return float(raw)
+    if isinstance(raw, int | float | np.integer | np.floating):
+        return float(raw)
+    if isinstance(raw, str):
+        text = raw.strip().lower()
+        if text in ("true", "false"):
+            return 1.0 if text == "true" else 0.0
+        try:
+            return float(text)
+        except ValueError:
+            return math.nan
+    return math.nan
+
+
+class _Reader:
+    def __init__(self, decoder: Decoder, column: str) -> None:
+        self.decoder = decoder
+        self.column = column
+
+    def read(self, value: bytes | None, key: bytes | None = None,
+             headers: Sequence[tuple[str, bytes]] = (), timestamp: float | None = None) -> list[Half] | None:
+        """The halves in one record (a ``columns`` or Arrow message can hold several); None if it does
+        not decode or lacks an id or value."""
+        message = RawMessage(value, tuple(headers), None if timestamp is None else int(timestamp * 1000), key)
+        batch = self.decoder.decode([message])
+        if batch.errors or batch.n_rows == 0:
+            return None
+        values = self._values(batch.columns[self.column])
+        halves = []
+        for rid, when, v in zip(batch.request_ids, batch.timestamps, values, strict=True):
+            request_id = rid.encode() if isinstance(rid, str) and rid else key
+            if not request_id or math.isnan(v) or math.isnan(when):
+                return None
+            halves.append(Half(request_id, float(when), float(v)))
+        return halves
+
+    def _values(self, column: object) -> list[float]:
+        return [float(v) for v in np.asarray(column, dtype=np.float64)]
+
+
+class PredictionReader(_Reader):
+    """Predictions: the score (probability of the positive class, or the predicted value)."""
+
+    def __init__(self, settings: JoinSettings) -> None:
+        decoder = make_decoder(settings.format or "auto", {settings.score_field: ColumnKind.NUMERIC},
+                               request_id_key=settings.id_field, timestamp_key=settings.timestamp_field)
+        super().__init__(decoder, settings.score_field)
+
+
+class OutcomeReader(_Reader):
+    """Outcomes: the true label (0/1, a boolean) or value."""
+
+    def __init__(self, settings: JoinSettings) -> None:
+        # Categorical, so booleans pass the decoder; label_value turns them into numbers.
+        decoder = make_decoder("auto", {settings.label_field: ColumnKind.CATEGORICAL},
+                               request_id_key=settings.id_field, timestamp_key=settings.timestamp_field)
+        super().__init__(decoder, settings.label_field)
+
+    def _values(self, column: object) -> list[float]:
+        return [label_value(v) for v in np.asarray(column, dtype=object)]

@@ -1,0 +1,152 @@
+"""The join's durable state: one keyed table, request id -> a compact binary entry.
+
+One entry per request id holds whatever is known about it, so every question the joiner asks (is this
+a duplicate? is the other half waiting?) is one key lookup, and a restart rebuilds everything from the
+table alone (faust recovers it from its changelog topic, into memory or RocksDB).
+
+Entries are ``struct``-packed, little-endian, so a pending prediction costs 19 bytes of value:
+
+===========  ==========================================  ==============================
+state        fields after ``state, partition``           meaning
+===========  ==========================================  ==============================
+PREDICTION   prediction time, score                      waits for its outcome
+OUTCOME      outcome time, label                         waits for its prediction
+JOINED       prediction time, score, outcome time, label  the pair (kept for re-evaluation)
+===========  ==========================================  ==============================
+
+The Kafka partition is kept in the entry because the periodic sweep deletes entries outside any stream
+event, and a deletion must go to the changelog partition the key lives in.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, Protocol
+
+__all__ = ["DictPairStore", "Entry", "FaustPairStore", "PairStore", "State", "decode_entry", "encode_entry"]
+
+
+class State(IntEnum):
+    """What an entry of the pair table holds."""
+
+    PREDICTION = 1
+    OUTCOME = 2
+    JOINED = 3
+
+
+_HALF = struct.Struct("<BHdd")
+_FULL = struct.Struct("<BHdddd")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One decoded entry; the fields of the missing half are NaN."""
+
+    state: State
+    partition: int
+    prediction_time: float
+    score: float
+    outcome_time: float
+    label: float
+
+
+def encode_entry(entry: Entry) -> bytes:
+    """Pack ``entry`` (half entries for waiting and expired ones, full for joined pairs).
+
+    Examples
+    --------
+    >>> e = Entry(State.PREDICTION, 0, 1.0e9, 0.75, float("nan"), float("nan"))
+    >>> len(encode_entry(e)), decode_entry(encode_entry(e)).score
+    (19, 0.75)
+    """
+    if entry.state is State.JOINED:
+        return _FULL.pack(entry.state, entry.partition, entry.prediction_time, entry.score,
+                          entry.outcome_time, entry.label)
+    if entry.state is State.OUTCOME:
+        return _HALF.pack(entry.state, entry.partition, entry.outcome_time, entry.label)
+    return _HALF.pack(entry.state, entry.partition, entry.prediction_time, entry.score)
+
+
+def decode_entry(raw: bytes) -> Entry:
+    """Unpack what :func:`encode_entry` packed."""
+    nan = float("nan")
+    if len(raw) == _FULL.size:
+        state, partition, pt, score, ot, label = _FULL.unpack(raw)
+        return Entry(State(state), partition, pt, score, ot, label)
+    state, partition, a, b = _HALF.unpack(raw)
+    if state == State.OUTCOME:
+        return Entry(State.OUTCOME, partition, nan, nan, a, b)
+    return Entry(State(state), partition, a, b, nan, nan)
+
+
+class PairStore(Protocol):
+    """Where entries live: the faust table in the app, a dict in tests of the join logic."""
+
+    def get(self, key: bytes) -> bytes | None:
+        """The entry of ``key`` or None."""
+        ...
+
+    def set(self, key: bytes, value: bytes) -> None:
+        """Write an entry while processing a stream event of the key's partition."""
+        ...
+
+    def delete(self, key: bytes, partition: int) -> None:
+        """Remove an entry outside stream processing (the sweep), changelogged to ``partition``."""
+        ...
+
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every entry held by this worker."""
+        ...
+
+
+class DictPairStore:
+    """A plain dict: the join logic's unit tests and benchmarks of it without faust."""
+
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def set(self, key: bytes, value: bytes) -> None:
+        self.data[key] = value
+
+    def delete(self, key: bytes, partition: int) -> None:
+        self.data.pop(key, None)
+
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        return iter(list(self.data.items()))
+
+
+class FaustPairStore:
+    """A faust ``Table`` (raw bytes keys and values).
+
+    Writes during stream processing go through the table's own ``__setitem__``, which changelogs to the
+    current event's partition. The sweep runs from a timer, where faust has no current event, so it
+    deletes from the store directly and sends the tombstone to the partition recorded in the entry with
+    the table's public ``send_changelog``.
+    """
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def get(self, key: bytes) -> bytes | None:
+        value = self.table.get(key)
+        return None if value is None else bytes(value)
+
+    def set(self, key: bytes, value: bytes) -> None:
+        self.table[key] = value
+
+    def delete(self, key: bytes, partition: int) -> None:
+        try:
+            del self.table.data[key]
+        except KeyError:
+            return
+        self.table.send_changelog(partition, key, None, value_serializer="raw")
+
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        # A snapshot: the sweep deletes while it walks.
+        return iter(list(self.table.data.items()))
