@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from sidecar.errors import ConfigurationError
+from sidecar.sla import SlaBound, check_sla_settings
 
 __all__ = [
     "WORKER_MIN_CPUS",
@@ -250,7 +251,18 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     join: JoinSettings | None = None
+    sla: dict[str, SlaBound] = Field(
+        default_factory=dict,
+        description="production-metric bounds by metric name (accuracy: {warning: 0.85, critical: 0.8}); "
+        "see sidecar.sla",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("sla")
+    @classmethod
+    def _judgeable_slas(cls, value: dict[str, SlaBound]) -> dict[str, SlaBound]:
+        check_sla_settings(value)
+        return value
 
     @model_validator(mode="after")
     def _needs_a_topic(self) -> Settings:

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.metrics_core import Metric
 
 from sidecar.contract import DataContract
 from sidecar.report import TABLE_FEATURE, ValidationReport, worst_by_series
+
+if TYPE_CHECKING:
+    from sidecar.sla import SlaBound
+    from sidecar.stats.cbpe import Estimate
 
 __all__ = ["JoinMetrics", "MetricsRegistry", "SidecarMetrics"]
 
@@ -57,6 +62,7 @@ class SidecarMetrics:
         self.model = model
         self.registry = registry if registry is not None else MetricsRegistry()
         self._production_metrics: set[str] = set()
+        self._estimated_metrics: set[str] = set()
         r = self.registry
         self.records = Counter("model_health_records", "Records consumed, by outcome.",
                                ("model", "topic", "result"), registry=r)
@@ -77,6 +83,15 @@ class SidecarMetrics:
                                        buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
         self.production = Gauge("model_health_production_metric", "Production metric (accuracy, roc_auc, ...).",
                                 ("model", "metric"), registry=r)
+        self.estimated = Gauge("model_health_estimated_metric",
+                               "Production metric estimated from the scores before outcomes arrive (CBPE).",
+                               ("model", "metric"), registry=r)
+        self.estimated_bound = Gauge("model_health_estimated_metric_bound",
+                                     "Confidence band of an estimated metric (bound: lower, upper).",
+                                     ("model", "metric", "bound"), registry=r)
+        self.production_sla = Gauge("model_health_production_metric_sla",
+                                    "Lower bound a production metric must stay at or above (sla: settings).",
+                                    ("model", "metric", "severity"), registry=r)
         self.contract_info = Info("model_health_contract", "The contract a stream is judged against.",
                                   ("model", "contract"), registry=r)
         self.kafka_up = Gauge("model_health_kafka_up", "1 when the Kafka consumer is connected.", ("model",),
@@ -164,6 +179,38 @@ class SidecarMetrics:
         for metric, value in latest.items():
             self.production.labels(self.model, metric).set(value)
         self._production_metrics = set(latest)
+
+    def set_estimated(self, estimates: Mapping[str, Estimate]) -> None:
+        """Set ``model_health_estimated_metric`` and its band from a window's ``CBPE.estimate``.
+
+        A metric the window leaves undefined (NaN) or does not carry loses its series rather than keeping
+        the previous window's value.
+        """
+        defined = {m: e for m, e in estimates.items() if e.value == e.value}    # NaN != NaN
+        for metric in self._estimated_metrics - defined.keys():
+            self.estimated.remove(self.model, metric)
+            for bound in ("lower", "upper"):
+                self.estimated_bound.remove(self.model, metric, bound)
+        for metric, e in defined.items():
+            self.estimated.labels(self.model, metric).set(e.value)
+            self.estimated_bound.labels(self.model, metric, "lower").set(e.lower)
+            self.estimated_bound.labels(self.model, metric, "upper").set(e.upper)
+        self._estimated_metrics = set(defined)
+
+    def init_sla(self, sla: Mapping[str, SlaBound]) -> None:
+        """Export the ``sla:`` lower bounds as ``model_health_production_metric_sla{model,metric,severity}``.
+
+        Only ``direction: min`` bounds judged on realized values (``on: realized`` or ``both``): the rule
+        ``ModelHealthProductionMetricBelowSLA`` reads the series as a lower bound of the realized
+        ``model_health_production_metric``. Upper bounds and estimate-only bounds are judged by the sidecar
+        itself (``check="sla"`` rows, see :func:`sidecar.sla.sla_report`).
+        """
+        for metric, bound in sla.items():
+            if bound.direction != "min" or bound.on == "estimated":
+                continue
+            for severity, value in (("warning", bound.warning), ("critical", bound.critical)):
+                if value is not None:
+                    self.production_sla.labels(self.model, metric, severity).set(value)
 
 
 class JoinMetrics(SidecarMetrics):

@@ -85,6 +85,7 @@ def create_app(settings: Settings, service: SidecarService | None = None) -> web
     app[SETTINGS] = settings
     metrics = service.metrics if service is not None else SidecarMetrics(settings.model)
     app[METRICS] = metrics
+    metrics.init_sla(settings.sla)
     store = StoreDirectory(settings.store)
     app[SERVICE] = service if service is not None else SidecarService(settings, metrics, store.reports)
     app[PRODUCTION] = ProductionMetricExporter(store, metrics, settings.store.production_metrics_refresh_seconds)
