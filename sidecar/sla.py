@@ -59,6 +59,15 @@ class SlaBound(BaseModel):
     direction: Literal["min", "max"] = "min"
     on: Literal["realized", "estimated", "both"] = "both"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        # YAML 1.1 (PyYAML) reads the bare key `on` as the boolean True: `{critical: 0.7, on: estimated}`
+        # arrives as {True: "estimated"}. Take it back as the `on` it was written as.
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> SlaBound:
         if self.warning is None and self.critical is None:

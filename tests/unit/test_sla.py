@@ -120,6 +120,10 @@ def test_settings_sla_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
                       "critical: 0.9}\n")
     with pytest.raises(ConfigurationError, match=r"sla.accuracy: .*critical \(0.9\) must be at or below"):
         Settings.load(config)
+    # YAML 1.1 reads a bare `on` key as True; it still means `on`.
+    config.write_text("model: churn\ninputs: {topic: t, contract: c/x}\nsla:\n  recall: {critical: 0.5, "
+                      "on: estimated}\n")
+    assert Settings.load(config).sla == {"recall": SlaBound(critical=0.5, on="estimated")}
     monkeypatch.setenv("SIDECAR_SLA__ACCURACY__CRITICAL", "0.75")
     config.write_text("model: churn\ninputs: {topic: t, contract: c/x}\n")
     assert Settings.load(config).sla == {"accuracy": SlaBound(critical=0.75)}
