@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.optimize import isotonic_regression
-from scipy.stats import norm
 
 from sidecar.errors import ConfigurationError
 from sidecar.stats.performance import _binary, _pairs
@@ -114,7 +114,7 @@ class CBPE:
         self.threshold = threshold
         self.confidence = confidence
         self.reference_rows = reference_rows
-        self._z = float(norm.ppf(0.5 + confidence / 2.0))
+        self._z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
     @classmethod
     def fit(cls, y_true: np.ndarray, y_score: np.ndarray, threshold: float = 0.5, *,
