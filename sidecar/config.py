@@ -198,7 +198,9 @@ class JoinSettings(_Section):
     partitions: int = Field(1, ge=1, description="partitions of the topics and the tables' changelogs")
     reference: str | None = Field(None, description="Parquet or CSV of scores and labels: CBPE calibration")
     sweep_seconds: float = Field(60.0, gt=0, description="how often expired entries are removed and windows judged")
-    batch_size: int = Field(1000, ge=1, description="records taken from the stream at once")
+    session_timeout_seconds: float = Field(
+        30.0, ge=6, description="a joiner that died (kill -9) leaves the group after this long; its restart waits"
+    )
     http: JoinHttpSettings = Field(default_factory=JoinHttpSettings)
 
 

@@ -214,18 +214,12 @@ class SidecarMetrics:
 
 
 class JoinMetrics(SidecarMetrics):
-    """``sidecar join``'s metrics: the sidecar's (check status for SLA rows, production metrics, alert
-    events) plus estimated metrics, label coverage and delay, and the join's own counts."""
+    """``sidecar join``'s metrics: the sidecar's (check status for SLA rows, production and estimated
+    metrics, alert events) plus label coverage and delay, and the join's own counts."""
 
     def __init__(self, model: str, registry: CollectorRegistry | None = None) -> None:
         super().__init__(model, registry)
         r = self.registry
-        self.estimated = Gauge("model_health_estimated_metric",
-                               "Metric estimated from prediction confidence before outcomes arrive.",
-                               ("model", "metric"), registry=r)
-        self.estimated_bound = Gauge("model_health_estimated_metric_bound",
-                                     "Confidence band of an estimated metric (bound lower or upper).",
-                                     ("model", "metric", "bound"), registry=r)
         self.coverage = Gauge("model_health_label_coverage",
                               "Share of the exported window's predictions that have an outcome.", ("model",),
                               registry=r)

@@ -151,17 +151,18 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         autodiscover=False,
         # Our own tables expire by the TTL; faust's windowed-table cleanup has nothing to do.
         table_cleanup_interval=3600.0,
+        broker_session_timeout=join.session_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, join.session_timeout_seconds / 3),
         **_broker(settings.kafka),
     )
     metrics = JoinMetrics(model)
+    metrics.init_sla(settings.sla)
     for event in JOIN_EVENTS:
         metrics.join_events.labels(model, event)
     metrics_fn = _metrics_function(join)
     estimator = load_reference(join.reference, join) if join.reference and join.task == "classification" else None
     book = WindowBook(join.window_seconds, metrics_fn, estimator, join.min_pairs)
-    raw_schema: faust.Schema = faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw",
-                                            value_serializer="raw")
-    table = app.Table("pairs", schema=raw_schema, partitions=join.partitions)
+    table = app.Table("pairs", key_type=bytes, value_type=bytes, partitions=join.partitions)  # raw serializers
     joiner = Joiner(FaustPairStore(table), book, join.ttl_seconds)
     if notifier is None and (settings.alerts.topic or settings.alerts.alertmanager_url):
         from sidecar.alerts import AlertNotifier
@@ -170,8 +171,9 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         app.service(_service_of(notifier))
     exporter = JoinExporter(settings, metrics, notifier)
     assert join.predictions_topic is not None and join.outcomes_topic is not None  # set by Settings
-    predictions_topic = app.topic(join.predictions_topic, schema=raw_schema)
-    outcomes_topic = app.topic(join.outcomes_topic, schema=raw_schema)
+    # One schema object each: faust updates a channel's schema in place, so a shared one leaks settings.
+    predictions_topic = app.topic(join.predictions_topic, schema=_raw_schema())
+    outcomes_topic = app.topic(join.outcomes_topic, schema=_raw_schema())
     prediction_reader, outcome_reader = PredictionReader(join), OutcomeReader(join)
 
     async def on_predictions(stream: faust.StreamT[bytes]) -> AsyncIterator[int]:
@@ -230,6 +232,11 @@ def _metrics_function(join: JoinSettings) -> Callable[[np.ndarray, np.ndarray], 
         return performance.classification_metrics(y_true, y_score, threshold=threshold)
 
     return classification
+
+
+def _raw_schema() -> faust.Schema:
+    """Bytes in, bytes out: the records are decoded by the sidecar's decoders, entries by the join."""
+    return faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
 
 def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:

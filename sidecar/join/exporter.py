@@ -88,25 +88,21 @@ class JoinExporter:
             for q, v in self.realized.delays.items():
                 m.label_delay.labels(model, q).set(v)
         if self.estimated is not None:
-            for name, est in self.estimated.estimated.items():
-                m.estimated.labels(model, name).set(_value(est))
-                for bound in ("lower", "upper"):
-                    if hasattr(est, bound):
-                        m.estimated_bound.labels(model, name, bound).set(float(getattr(est, bound)))
+            m.set_estimated(self.estimated.estimated)
 
     def _sla(self) -> None:
-        sla = getattr(self.settings, "sla", None)  # the SLA section (sidecar.sla); absent: no SLA rows
-        if sla is None:
+        sla = self.settings.sla
+        if not sla:
             return
         from sidecar.sla import sla_report
 
         window = self.realized or self.estimated
         assert window is not None
         realized: Mapping[str, float] = self.realized.metrics if self.realized is not None else {}
-        estimated = ({k: _value(v) for k, v in self.estimated.estimated.items()}
-                     if self.estimated is not None else {})
+        estimated = dict(self.estimated.estimated) if self.estimated is not None else {}
         started = time.perf_counter()
-        report = sla_report(self.model, dict(realized), estimated, sla, window.start, window.end, window.pairs)
+        report = sla_report(self.model, dict(realized), estimated, sla, window.start, window.end,
+                            window.predictions)
         self.metrics.publish(report, time.perf_counter() - started)
         if self.notifier is not None:
             self.notifier.on_report(None, report)
