@@ -63,8 +63,10 @@ async def test_agents_join_once_and_count_duplicates(join: JoinApp) -> None:
         await outcomes.put(body("r2", T0 + 3, label=0), key=b"r2")  # outcome first
         await predictions.put(body("r2", T0 + 1, score=0.2), key=b"r2")
         await predictions.put(b"garbage", key=b"r3")
-        assert list(outcomes.results.values()) == [1, 0, 0]
-        assert list(predictions.results.values()) == [0, 0, 1, 0]
+        # The agents handle an event without awaiting, so put() returns after it was handled.
+        assert len(outcomes.results) == 3 and len(predictions.results) == 4
+        assert dict(join.joiner.counts) == {"prediction": 3, "outcome": 3, "joined": 2, "duplicate_outcome": 1,
+                                            "duplicate_prediction": 1, "invalid": 1}
     join.sweep()
     assert sample(join, "model_health_join_events_total", event="joined") == 2
     assert sample(join, "model_health_join_events_total", event="duplicate_outcome") == 1
@@ -127,3 +129,30 @@ async def test_estimated_metrics_from_a_reference_file(tmp_path: Path, clock: Cl
     assert sample(app, "model_health_production_metric", metric="accuracy") is None  # no outcomes yet
     stored = get_production_metrics("estimated_accuracy", model="churn", settings=app.settings)
     assert stored[0][1] == pytest.approx(expected["accuracy"].value, abs=1e-12)
+
+
+class Reports:
+    def __init__(self) -> None:
+        self.reports: list[object] = []
+
+    def on_report(self, _stream: object, report: object) -> None:
+        self.reports.append(report)
+
+
+@pytest.mark.timeout(60)
+async def test_sla_crossing_is_a_check_result_and_an_alert_report(tmp_path: Path, clock: Clock) -> None:
+    notifier = Reports()
+    base = settings(tmp_path).model_dump()
+    base["sla"] = {"accuracy": {"warning": 0.9, "critical": 0.8}}
+    app = create_join_app(Settings(**base), clock=clock, notifier=notifier)
+    app.faust.finalize()
+    async with app.predictions.test_context() as predictions, app.outcomes.test_context() as outcomes:
+        for i, (score, label) in enumerate([(0.9, 1), (0.8, 0), (0.2, 1), (0.1, 0)]):  # accuracy 0.5
+            await predictions.put(body(f"s{i}", T0 + i, score=score), key=f"s{i}".encode())
+            await outcomes.put(body(f"s{i}", T0 + 30, label=label), key=f"s{i}".encode())
+    app.sweep()
+    assert sample(app, "model_health_production_metric", metric="accuracy") == 0.5
+    status = sample(app, "model_health_check_status", contract="churn.performance", check="sla", feature="accuracy")
+    assert status == 2
+    (report,) = notifier.reports
+    assert [(r.check, r.column, r.status.value) for r in report.results] == [("sla", "accuracy", "critical")]
