@@ -198,6 +198,8 @@ class JoinSettings(_Section):
     partitions: int = Field(1, ge=1, description="partitions of the topics and the tables' changelogs")
     reference: str | None = Field(None, description="Parquet or CSV of scores and labels: CBPE calibration")
     sweep_seconds: float = Field(60.0, gt=0, description="how often expired entries are removed and windows judged")
+    batch_size: int = Field(1000, ge=1, description="records an agent takes from its stream at most at once")
+    batch_seconds: float = Field(0.02, gt=0, description="how long an agent waits to fill a batch")
     session_timeout_seconds: float = Field(
         30.0, ge=6, description="a joiner that died (kill -9) leaves the group after this long; its restart waits"
     )

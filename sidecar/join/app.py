@@ -3,10 +3,10 @@
 Two agents, one per topic (``join.predictions_topic``, ``join.outcomes_topic``; both keyed by request id
 and partitioned alike, so faust assigns the same partitions of both, and of the table's changelog, to one
 worker), share the durable pair table (``join.store``: ``memory`` or ``rocksdb``, changelog-backed either
-way). The agents handle each event synchronously (no await between reading an entry and writing it), so
-faust's test context finds an event handled when ``put`` returns. A timer (``join.sweep_seconds``)
-expires what waited past the TTL, evaluates the windows that
-changed and publishes them. After every recovery (start-up, rebalance) the per-window aggregation is
+way). Each agent takes its events in batches (``join.batch_size``, ``join.batch_seconds``), decodes a
+batch at once with the sidecar's decoders and joins it row by row (see :mod:`sidecar.join.faustcompat`).
+A timer (``join.sweep_seconds``) expires what waited past the TTL, evaluates the windows that changed
+and publishes them. After every recovery (start-up, rebalance) the per-window aggregation is
 rebuilt from the table, so a restart loses nothing the changelog holds.
 
 Examples
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,11 +34,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sidecar.config import JoinSettings, KafkaSettings, Settings
 from sidecar.errors import ConfigurationError
 from sidecar.join.exporter import JoinExporter
+from sidecar.join.faustcompat import BATCHES, current_event_scope
 from sidecar.join.joiner import JOIN_EVENTS, Joiner, SweepResult, rebuild
 from sidecar.join.records import OutcomeReader, PredictionReader
 from sidecar.join.tables import FaustPairStore
 from sidecar.join.windows import WindowBook
 from sidecar.metrics import JoinMetrics
+from sidecar.stream.decoders import RawMessage
 
 __all__ = ["JoinApp", "create_join_app", "load_reference"]
 
@@ -181,31 +183,35 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     outcomes_topic = app.topic(join.outcomes_topic, schema=_raw_schema())
     prediction_reader, outcome_reader = PredictionReader(join), OutcomeReader(join)
 
-    # Per event, not in batches: faust writes a table key to the changelog partition (and RocksDB
-    # partition) of the stream's current event, which only events() keeps right. The agents do not yield:
-    # a yielding agent costs faust a sink dispatch per event (measured: 40 % of the ceiling's rate).
-    async def on_predictions(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            m = event.message
-            halves = prediction_reader.read(m.value, m.key, _headers(m.headers), m.timestamp)
-            if halves is None:
-                joiner.counts["invalid"] += 1
-                continue
-            for h in halves:
-                joiner.prediction(h.request_id, h.time, h.value, m.partition)
+    def handle(events: Sequence[faust.EventT], reader: PredictionReader | OutcomeReader,
+               add: Callable[[bytes, float, float, int], bool]) -> None:
+        messages = [RawMessage(e.message.value, _headers(e.message.headers), _millis(e.message.timestamp),
+                               e.message.key) for e in events]
+        halves, rejected = reader.read_batch(messages)
+        joiner.counts["invalid"] += rejected
+        partition = events[-1].message.partition  # isolated partitions: the batch's only one
+        for h in halves:
+            add(h.request_id, h.time, h.value, partition)
 
-    async def on_outcomes(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            m = event.message
-            halves = outcome_reader.read(m.value, m.key, _headers(m.headers), m.timestamp)
-            if halves is None:
-                joiner.counts["invalid"] += 1
-                continue
-            for h in halves:
-                joiner.outcome(h.request_id, h.time, h.value, m.partition)
+    def agent(reader: PredictionReader | OutcomeReader, add: Callable[[bytes, float, float, int], bool]) -> Any:
+        # The agents never await between reading an entry and writing it, and never yield (a yielding agent
+        # costs faust a sink dispatch per event). See sidecar.join.faustcompat for why batches need it.
+        if BATCHES:
+            async def batches(stream: faust.Stream[bytes]) -> None:
+                async for events in stream.take_events(join.batch_size, within=join.batch_seconds):
+                    with current_event_scope(events[-1]):
+                        handle(events, reader, add)
+            return batches
 
-    predictions_agent = app.agent(predictions_topic, name="predictions")(on_predictions)
-    outcomes_agent = app.agent(outcomes_topic, name="outcomes")(on_outcomes)
+        async def one_by_one(stream: faust.StreamT[bytes]) -> None:
+            async for event in stream.events():
+                handle([event], reader, add)
+        return one_by_one
+
+    predictions_agent = app.agent(predictions_topic, name="predictions", isolated_partitions=BATCHES)(
+        agent(prediction_reader, joiner.prediction))
+    outcomes_agent = app.agent(outcomes_topic, name="outcomes", isolated_partitions=BATCHES)(
+        agent(outcome_reader, joiner.outcome))
     joined = JoinApp(settings, app, table, joiner, book, metrics, exporter, predictions_agent, outcomes_agent,
                      clock)
 
@@ -245,6 +251,10 @@ def _metrics_function(join: JoinSettings) -> Callable[[np.ndarray, np.ndarray], 
 def _raw_schema() -> faust.Schema:
     """Bytes in, bytes out: the records are decoded by the sidecar's decoders, entries by the join."""
     return faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+
+def _millis(timestamp: float | None) -> int | None:
+    return None if timestamp is None else int(timestamp * 1000)
 
 
 def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:

@@ -1,4 +1,4 @@
-"""Decoding the joiner's two streams, one Kafka record at a time.
+"""Decoding the joiner's two streams, a batch of Kafka records at a time.
 
 Predictions keep every message format the sidecar decodes (``record``, ``flat``, ``columns``, ``oip``,
 ``arrow``, CloudEvents; ``format`` from the join settings): the joiner builds the same decoder as
@@ -64,20 +64,27 @@ class _Reader:
         """The halves in one record (a ``columns`` or Arrow message can hold several); None if it does
         not decode or lacks an id or value."""
         message = RawMessage(value, tuple(headers), None if timestamp is None else int(timestamp * 1000), key)
-        batch = self.decoder.decode([message])
-        if batch.errors or batch.n_rows == 0:
-            return None
+        halves, rejected = self.read_batch([message])
+        return None if rejected or not halves else halves
+
+    def read_batch(self, messages: Sequence[RawMessage]) -> tuple[list[Half], int]:
+        """The halves of a batch of records, decoded at once, in message order; and how many messages were
+        rejected (undecodable, or a row without a request id, time or value)."""
+        batch = self.decoder.decode(messages)
+        bad = {e.index for e in batch.errors}
         values = self._values(batch.columns[self.column])
-        halves = []
-        for rid, when, v in zip(batch.request_ids, batch.timestamps, values, strict=True):
-            request_id = rid.encode() if isinstance(rid, str) and rid else key
-            if not request_id or math.isnan(v) or math.isnan(when):
-                return None
-            halves.append(Half(request_id, float(when), float(v)))
-        return halves
+        halves: list[Half] = []
+        for index, rid, when, v in zip(batch.message_index.tolist(), batch.request_ids, batch.timestamps.tolist(),
+                                       values, strict=True):
+            request_id = rid.encode() if isinstance(rid, str) and rid else messages[index].key
+            if not request_id or v != v or when != when:  # NaN != NaN
+                bad.add(index)
+                continue
+            halves.append(Half(request_id, when, v))
+        return halves, len(bad)
 
     def _values(self, column: object) -> list[float]:
-        return [float(v) for v in np.asarray(column, dtype=np.float64)]
+        return np.asarray(column, dtype=np.float64).tolist()  # type: ignore[no-any-return]
 
 
 class PredictionReader(_Reader):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,19 @@ async def join(tmp_path: Path, clock: Clock) -> AsyncIterator[JoinApp]:
     yield app
 
 
+async def until(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Agents take events in batches (up to join.batch_seconds later than put() returns): wait for them."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+def handled(app: JoinApp, n: int) -> Callable[[], bool]:
+    c = app.joiner.counts
+    return lambda: c["prediction"] + c["outcome"] + c["invalid"] >= n
+
+
 def sample(app: JoinApp, name: str, **labels: str) -> float | None:
     return app.metrics.registry.get_sample_value(name, {"model": "churn", **labels})
 
@@ -63,8 +78,7 @@ async def test_agents_join_once_and_count_duplicates(join: JoinApp) -> None:
         await outcomes.put(body("r2", T0 + 3, label=0), key=b"r2")  # outcome first
         await predictions.put(body("r2", T0 + 1, score=0.2), key=b"r2")
         await predictions.put(b"garbage", key=b"r3")
-        # The agents handle an event without awaiting, so put() returns after it was handled.
-        assert len(outcomes.results) == 3 and len(predictions.results) == 4
+        await until(handled(join, 7), "7 records")
         assert dict(join.joiner.counts) == {"prediction": 3, "outcome": 3, "joined": 2, "duplicate_outcome": 1,
                                             "duplicate_prediction": 1, "invalid": 1}
     join.sweep()
@@ -85,6 +99,7 @@ async def test_unknown_outcome_is_orphaned_and_a_lonely_prediction_expires(join:
     async with join.predictions.test_context() as predictions, join.outcomes.test_context() as outcomes:
         await outcomes.put(body("nobody", T0, label=1), key=b"nobody")
         await predictions.put(body("alone", T0, score=0.3), key=b"alone")
+        await until(handled(join, 2), "2 records")
     first = join.sweep()
     assert (first.pending_outcomes, first.pending_predictions) == (1, 1)
     assert sample(join, "model_health_join_pending", kind="outcome") == 1
@@ -103,6 +118,7 @@ async def test_recovery_rebuilds_windows_from_the_table(join: JoinApp) -> None:
         for i in range(4):
             await predictions.put(body(f"r{i}", T0 + i, score=0.8), key=f"r{i}".encode())
         await outcomes.put(body("r0", T0 + 20, label=1), key=b"r0")
+        await until(handled(join, 5), "5 records")
     before = join.book.evaluate(math.floor(T0 / 60))
     assert join.recover() == 4
     after = join.book.evaluate(math.floor(T0 / 60))
@@ -122,6 +138,7 @@ async def test_estimated_metrics_from_a_reference_file(tmp_path: Path, clock: Cl
     async with app.predictions.test_context() as predictions:
         for i, s in enumerate(current):
             await predictions.put(body(f"e{i}", T0 + i * 0.1, score=float(s)), key=f"e{i}".encode())
+        await until(handled(app, 200), "200 records")
     app.sweep()
     expected = CBPE.fit(label.astype(float), score).estimate(current)
     assert sample(app, "model_health_estimated_metric", metric="accuracy") == pytest.approx(
@@ -150,6 +167,7 @@ async def test_sla_crossing_is_a_check_result_and_an_alert_report(tmp_path: Path
         for i, (score, label) in enumerate([(0.9, 1), (0.8, 0), (0.2, 1), (0.1, 0)]):  # accuracy 0.5
             await predictions.put(body(f"s{i}", T0 + i, score=score), key=f"s{i}".encode())
             await outcomes.put(body(f"s{i}", T0 + 30, label=label), key=f"s{i}".encode())
+        await until(handled(app, 8), "8 records")
     app.sweep()
     assert sample(app, "model_health_production_metric", metric="accuracy") == 0.5
     status = sample(app, "model_health_check_status", contract="churn.performance", check="sla", feature="accuracy")
