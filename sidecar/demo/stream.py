@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import yaml
 from aiokafka import AIOKafkaProducer
@@ -36,6 +37,10 @@ __all__ = ["main"]
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_LOCAL = ROOT / "scripts" / "kafka-local"
+#: Seconds between a prediction and its real outcome (uniform).
+OUTCOME_DELAY = (2.0, 6.0)
+#: Weight of the reversed label relationship after --concept-drift-after.
+CONCEPT_DRIFT = 0.7
 
 
 def _free_port() -> int:
@@ -71,20 +76,42 @@ def _messages(rows: Any, preds: Any, start: float, step: float, offset: int) -> 
     return inputs, outputs
 
 
-async def _traffic(bootstrap: str, rate: float, drift_after: float, stop: asyncio.Event) -> None:
+def outcome_labels(probability: np.ndarray, concept_drift: float, rng: np.random.Generator) -> np.ndarray:
+    """The real outcome of each prediction: churn with the model's probability (the model is calibrated),
+    until concept drift mixes in the opposite relationship with weight ``concept_drift`` (inputs unchanged)."""
+    p_true = (1.0 - concept_drift) * probability + concept_drift * (1.0 - probability)
+    return (rng.random(probability.size) < p_true).astype(np.int8)
+
+
+async def _traffic(bootstrap: str, args: argparse.Namespace, stop: asyncio.Event) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
     await producer.start()
     started, sent, tick = time.time(), 0, 0.5
+    rng = np.random.default_rng(7)
+    pending: list[tuple[float, bytes]] = []  # outcomes not due yet: (due time, message)
     try:
         while not stop.is_set():
             now = time.time()
-            drift = 0.6 if now - started >= drift_after else 0.0
-            n = max(int(rate * tick), 1)
+            drift = 0.6 if now - started >= args.drift_after else 0.0
+            concept = CONCEPT_DRIFT if now - started >= args.concept_drift_after else 0.0
+            n = max(int(args.rate * tick), 1)
             rows = churn_frame(n, seed=1000 + sent // max(n, 1), drift=drift)
-            ins, outs = _messages(rows, predict(rows), now, tick / n, sent)
+            preds = predict(rows)
+            ins, outs = _messages(rows, preds, now, tick / n, sent)
             for a, b in zip(ins, outs, strict=True):
                 await producer.send("churn.inputs", a)
                 await producer.send("churn.predictions", b)
+            # Real outcomes arrive later, as they do from a CRM: OUTCOME_DELAY seconds after the prediction.
+            labels = outcome_labels(preds["churn_probability"].to_numpy(), concept, rng)
+            delays = rng.uniform(*OUTCOME_DELAY, size=n)
+            for i in range(n):
+                body = {"request_id": f"req-{sent + i}", "timestamp": float(now + delays[i]),
+                        "churned": int(labels[i])}
+                pending.append((now + delays[i], orjson.dumps(body)))
+            due = [m for t, m in pending if t <= now]
+            pending = [(t, m) for t, m in pending if t > now]
+            for message in due:
+                await producer.send("churn.outcomes", message)
             sent += n
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(tick - (time.time() - now), 0.01))
@@ -114,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m sidecar.demo stream")
     p.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
     p.add_argument("--drift-after", type=float, default=60.0, help="seconds before inputs start to drift")
+    p.add_argument("--concept-drift-after", type=float, default=120.0,
+                   help="seconds before the outcomes' relationship to the inputs changes (inputs stay put)")
     p.add_argument("--rate", type=float, default=200.0, help="requests per second")
     p.add_argument("--window", type=float, default=15.0, help="window size in seconds")
     p.add_argument("--port", type=int, default=0, help="sidecar HTTP port (default: a free one)")
@@ -138,9 +167,11 @@ def main(argv: list[str] | None = None) -> int:
                                  check=True, stdout=subprocess.PIPE, text=True)
             bootstrap = res.stdout.strip().splitlines()[-1]
         print(f"Kafka at {bootstrap}")
-        asyncio.run(_create_topics(bootstrap, ["churn.inputs", "churn.predictions"]))
+        asyncio.run(_create_topics(bootstrap, ["churn.inputs", "churn.predictions", "churn.outcomes"]))
         build_contracts(out / "contracts")
+        write_outcome_reference(out / "reference-outcomes.csv")
         port = args.port or _free_port()
+        join_port = _free_port()
         config = {
             "model": "churn",
             "kafka": {"bootstrap_servers": bootstrap, "group_id": f"demo-{int(time.time())}",
@@ -150,6 +181,11 @@ def main(argv: list[str] | None = None) -> int:
             "window": {"size_seconds": args.window, "lateness_seconds": 2, "min_rows": 100},
             "http": {"host": "127.0.0.1", "port": port},
             "store": {"path": str(out / "reports")},
+            # sidecar join: predictions joined with the delayed outcomes, accuracy per window by prediction time
+            "join": {"outcomes_topic": "churn.outcomes", "score_field": "churn_probability",
+                     "label_field": "churned", "window_seconds": args.window, "min_pairs": 50,
+                     "ttl_seconds": 300, "sweep_seconds": 1, "reference": str(out / "reference-outcomes.csv"),
+                     "data_dir": str(out / "join-data"), "http": {"host": "127.0.0.1", "port": join_port}},
         }
         (out / "sidecar.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         sidecar_bin = Path(sys.executable).parent / "sidecar"
@@ -157,17 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SIDECAR_")}
         procs.append(subprocess.Popen([str(sidecar_bin), "run", "--config", str(out / "sidecar.yaml")],
                                       stdout=log, stderr=subprocess.STDOUT, env=env))
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _get(url + "/readyz")
-                break
-            except OSError:
-                if procs[0].poll() is not None or time.monotonic() > deadline:
-                    print((out / "sidecar.log").read_text()[-3000:], file=sys.stderr)
-                    raise RuntimeError("the sidecar did not start") from None
-                time.sleep(0.2)
+        join_log = open(out / "join.log", "ab")  # noqa: SIM115 - the child keeps it
+        procs.append(subprocess.Popen([str(sidecar_bin), "join", "--config", str(out / "sidecar.yaml")],
+                                      stdout=join_log, stderr=subprocess.STDOUT, env=env))
+        url, join_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{join_port}"
+        _wait_ready(url + "/readyz", procs[0], out / "sidecar.log", "sidecar")
+        _wait_ready(join_url + "/healthz", procs[1], out / "join.log", "joiner")
         print(f"""
 The sidecar is running. Watch the numbers change (inputs drift after {args.drift_after:.0f}s):
   metrics:  {url}/metrics        (model_health_feature_drift_score, model_health_check_status, ...)
@@ -175,14 +206,19 @@ The sidecar is running. Watch the numbers change (inputs drift after {args.drift
   health:   {url}/healthz  {url}/readyz
   reports:  {out / 'reports'}   log: {out / 'sidecar.log'}
   sidecar:  pid {procs[0].pid}
+The joiner pairs each prediction with its outcome ({OUTCOME_DELAY[0]:.0f}-{OUTCOME_DELAY[1]:.0f}s later); the
+outcomes' relationship to the inputs changes after {args.concept_drift_after:.0f}s (concept drift):
+  accuracy: {join_url}/metrics   (model_health_production_metric, model_health_estimated_metric)
+  joiner:   pid {procs[1].pid}   log: {out / 'join.log'}
 Ctrl-C stops everything.
 """, flush=True)
-        code = asyncio.run(_produce_and_watch(bootstrap, args, url, procs[0]))
-        if code is not None:
+        died = asyncio.run(_produce_and_watch(bootstrap, args, url, join_url, procs))
+        if died is not None:
             exit_code = 1
-            tail = (out / "sidecar.log").read_text(errors="replace").splitlines()[-15:]
-            print("\n".join(["", f"the sidecar exited with code {code}; the demo stops. Last lines of "
-                              f"{out / 'sidecar.log'}:", *(f"  {line}" for line in tail)]), file=sys.stderr)
+            name, code, log_path = died
+            tail = log_path.read_text(errors="replace").splitlines()[-15:]
+            print("\n".join(["", f"the {name} exited with code {code}; the demo stops. Last lines of "
+                              f"{log_path}:", *(f"  {line}" for line in tail)]), file=sys.stderr)
     except KeyboardInterrupt:
         print("\nstopping ...")
     finally:
@@ -223,26 +259,30 @@ async def _create_topics(bootstrap: str, names: list[str]) -> None:
         await admin.close()
 
 
-async def _produce_and_watch(bootstrap: str, args: argparse.Namespace, url: str,
-                             sidecar: subprocess.Popen[bytes]) -> int | None:
-    """Produce and print verdicts until the duration ends or SIGTERM; the sidecar's exit code if it died."""
+async def _produce_and_watch(bootstrap: str, args: argparse.Namespace, url: str, join_url: str,
+                             procs: list[subprocess.Popen[bytes]]) -> tuple[str, int, Path] | None:
+    """Produce and print verdicts until the duration ends or SIGTERM; (name, exit code, log) of a child
+    (the sidecar or the joiner) that died."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # A plain handler, not loop.add_signal_handler: removing that one at loop close resets SIGTERM to its
     # default (kill), which would skip the clean-up in main().
     previous = signal.signal(signal.SIGTERM, lambda *_: loop.call_soon_threadsafe(stop.set))
-    traffic = asyncio.create_task(_traffic(bootstrap, args.rate, args.drift_after, stop))
+    traffic = asyncio.create_task(_traffic(bootstrap, args, stop))
     seen: dict[str, str] = {}
     started = time.monotonic()
-    died: int | None = None
+    died: tuple[str, int, Path] | None = None
+    out = Path(args.out).resolve()
+    children = [("sidecar", procs[0], out / "sidecar.log"), ("joiner", procs[1], out / "join.log")]
     try:
         while not stop.is_set():
             if args.duration is not None and time.monotonic() - started >= args.duration:
                 break
-            died = sidecar.poll()
+            died = next(((name, code, log) for name, p, log in children if (code := p.poll()) is not None), None)
             if died is not None:  # no point producing traffic nobody watches
                 break
             await asyncio.to_thread(_watch, url, seen)
+            await asyncio.to_thread(_watch_accuracy, join_url, seen)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
     finally:
@@ -252,3 +292,51 @@ async def _produce_and_watch(bootstrap: str, args: argparse.Namespace, url: str,
             await asyncio.to_thread(_watch, url, seen)
         signal.signal(signal.SIGTERM, previous)
     return died
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, name: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _get(url)
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                print(log.read_text(errors="replace")[-3000:], file=sys.stderr)
+                raise RuntimeError(f"the {name} did not start") from None
+            time.sleep(0.2)
+
+
+def write_outcome_reference(path: Path) -> Path:
+    """Scores and real outcomes of the reference period: the joiner calibrates its estimates on them."""
+    import pandas as pd
+
+    reference = load_bundled("churn_reference")
+    p = predict(reference)["churn_probability"].to_numpy()
+    labels = outcome_labels(p, 0.0, np.random.default_rng(11))
+    pd.DataFrame({"churn_probability": p, "churned": labels}).to_csv(path, index=False)
+    return path
+
+
+def _watch_accuracy(url: str, seen: dict[str, str]) -> None:
+    """One line when the joiner's realized or estimated accuracy changes."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        text = _get(url + "/metrics").decode()
+    except OSError:
+        return
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in ("model_health_production_metric", "model_health_estimated_metric",
+                               "model_health_label_coverage") and sample.labels.get("metric", "") in ("accuracy", ""):
+                values[sample.name] = sample.value
+    if values.get("model_health_label_coverage", 0.0) < 0.5 or values.get("model_health_production_metric") is None:
+        return  # the newest window has few outcomes yet: its accuracy is mostly noise
+    line = (f"accuracy realized {values.get('model_health_production_metric', float('nan')):.3f}  "
+            f"estimated {values.get('model_health_estimated_metric', float('nan')):.3f}  "
+            f"label coverage {values.get('model_health_label_coverage', float('nan')):.0%}")
+    if seen.get("accuracy") != line:
+        seen["accuracy"] = line
+        print(f"[{time.strftime('%H:%M:%S')}] {'churn (joiner)':<40} {line}", flush=True)

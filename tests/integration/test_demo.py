@@ -37,12 +37,13 @@ def test_batch_demo_reports_the_drift(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 @pytest.mark.kafka
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(240)
 def test_stream_demo_shows_healthy_then_drift(tmp_path: Path, kafka_bootstrap: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "sidecar.demo", "stream", "--bootstrap", kafka_bootstrap, "--duration", "28",
-         "--drift-after", "12", "--window", "5", "--rate", "150", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=150, check=False,
+        [sys.executable, "-m", "sidecar.demo", "stream", "--bootstrap", kafka_bootstrap, "--duration", "40",
+         "--drift-after", "12", "--concept-drift-after", "20", "--window", "5", "--rate", "150",
+         "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=200, check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [line for line in proc.stdout.splitlines() if "window ending" in line and "churn_inputs" in line]
@@ -50,6 +51,13 @@ def test_stream_demo_shows_healthy_then_drift(tmp_path: Path, kafka_bootstrap: s
     assert "CRITICAL" not in lines[0]  # before the drift (a small first window may show sampling noise)
     assert any("CRITICAL" in line and "distribution:" in line for line in lines[1:]), proc.stdout
     assert "/metrics" in proc.stdout
+    # The joiner's accuracy: the model's own level before the concept drift, far lower after it, while the
+    # estimate from the scores alone stays (CBPE cannot see a change of the label relationship).
+    accuracy = [tuple(float(x) for x in m.groups()) for m in
+                re.finditer(r"accuracy realized ([0-9.]+)\s+estimated ([0-9.]+)", proc.stdout)]
+    assert accuracy, proc.stdout
+    assert accuracy[0][0] > 0.6 and min(a for a, _ in accuracy) < 0.55, accuracy
+    assert all(e > 0.6 for _, e in accuracy), accuracy
 
 
 class _Demo:
