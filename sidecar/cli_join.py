@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _join(args: argparse.Namespace, console: Console) -> int:
     from sidecar.config import Settings
 
-    settings = Settings.load(args.config)  # ConfigurationError -> exit 2 with one line
+    settings = Settings.load(args.config, streams=False)  # ConfigurationError -> exit 2 with one line
     if settings.join is None:
         where = args.config or "the environment"
         raise CliError(f"settings ({where}) have no 'join' section; sidecar join needs one (see the README)")

@@ -303,10 +303,12 @@ class Settings(BaseSettings):
         return [(role, t) for role, t in (("inputs", self.inputs), ("predictions", self.predictions)) if t]
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None) -> Settings:
+    def load(cls, path: str | os.PathLike[str] | None = None, *, streams: bool = True) -> Settings:
         """Settings from a YAML file (optional) overridden by ``SIDECAR_*`` variables.
 
-        Raises :class:`ConfigurationError` with one line per problem, naming the key.
+        ``streams`` (``sidecar run``) requires ``inputs`` or ``predictions``; ``sidecar join`` passes False,
+        since its file may have only ``model``, ``kafka`` and ``join``. Raises :class:`ConfigurationError`
+        with one line per problem, naming the key.
         """
         data: dict[str, Any] = {}
         where = "environment"
@@ -322,7 +324,7 @@ class Settings(BaseSettings):
                 raise ConfigurationError(f"config file {where!r}: expected a mapping at the top level")
             data = loaded or {}
         try:
-            return cls(**data)
+            settings = cls(**data)
         except ValidationError as exc:
             hint = ""
             if path is None and any(e["type"] == "missing" for e in exc.errors()):
@@ -330,6 +332,10 @@ class Settings(BaseSettings):
                 hint = ("; pass a settings file with --config FILE (e.g. sidecar run --config sidecar.yaml; see "
                         "the README's sidecar section) or set SIDECAR_* variables such as SIDECAR_MODEL")
             raise ConfigurationError(f"invalid settings ({where}): {_problems(exc)}{hint}") from exc
+        if streams and not settings.topics:
+            raise ConfigurationError(f"invalid settings ({where}): (top): configure at least one of 'inputs' and "
+                                     "'predictions' (a file with only 'join' is for sidecar join)")
+        return settings
 
 
 class StoreLocation(_Section):

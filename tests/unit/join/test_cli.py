@@ -30,3 +30,23 @@ def test_bad_join_setting_names_the_key(tmp_path: Path, capsys: pytest.CaptureFi
     code, _out, err = run(capsys, "join", "-c", str(config))
     assert code == 2
     assert_one_line_error(err, "join.task")
+
+
+def test_a_join_only_file_is_not_enough_for_sidecar_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "join.yaml"
+    config.write_text("model: churn\njoin: {}\n")
+    code, out, err = run(capsys, "run", "--config", str(config))
+    assert (code, out) == (2, "")
+    assert_one_line_error(err, "configure at least one of 'inputs' and 'predictions'", "sidecar join")
+
+
+def test_join_topics_default_to_the_sidecar_predictions_and_the_model() -> None:
+    from sidecar.config import Settings
+
+    s = Settings(model="churn", predictions={"topic": "p.topic", "contract": "c/churn", "format": "oip"}, join={})
+    assert s.join is not None
+    assert (s.join.predictions_topic, s.join.outcomes_topic, s.join.format) == ("p.topic", "churn.outcomes", "oip")
+    alone = Settings(model="fraud", join={"task": "regression"})
+    assert alone.join is not None
+    assert (alone.join.predictions_topic, alone.join.format, alone.join.ttl_seconds) == (
+        "fraud.predictions", "auto", 7 * 86400.0)
