@@ -38,7 +38,7 @@ def test_tiny_run_joins_every_pair_and_recovers_every_pending_prediction(
     out = capsys.readouterr().out
     m = json.loads(out_json.read_text())
     assert "### sidecar join: 2,000 pairs, 2,000 pending" in out
-    assert "| do-nothing faust app (ceiling) |" in out and "| sidecar join (RocksDB) |" in out
+    assert "| do-nothing faust app (ceiling)" in out and "| sidecar join (RocksDB)" in out
     assert m["join"]["counts"]["joined"] == 2000
     assert m["join"]["counts"]["prediction"] == m["join"]["counts"]["outcome"] == 2000
     assert m["held"]["counts"]["prediction"] == 2000
@@ -47,4 +47,4 @@ def test_tiny_run_joins_every_pair_and_recovers_every_pending_prediction(
     assert m["restart"]["to_done"] < 60
     assert m["ceiling"]["seconds"] > 0 and m["join"]["seconds"] > 0
     # Exit 1 only for a missed target; which ones a tiny run on a shared machine meets varies.
-    assert code == (0 if all(bench.report(m)[1:]) else 1)
+    assert code == (0 if bench.report(m)[1] else 1)
