@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from scipy.optimize import isotonic_regression
 
 from sidecar.errors import ConfigurationError
 from sidecar.stats.performance import _binary, _pairs
@@ -150,6 +149,9 @@ class CBPE:
         # Pool adjacent violators over the distinct scores (weighted by their counts), not the rows.
         distinct, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
         rate = np.bincount(inverse, weights=positive.astype(np.float64)) / counts
+        # Lazily: scipy.optimize costs the sidecar's main process ~20 MB, and it only needs the names here.
+        from scipy.optimize import isotonic_regression
+
         fitted = np.clip(isotonic_regression(rate, weights=counts.astype(np.float64)).x, 0.0, 1.0)
         # Inside a block the fit is flat, so only the blocks' first and last scores matter to interpolation.
         changes = np.flatnonzero(np.diff(fitted) != 0)

@@ -12,7 +12,7 @@ from sidecar.demo.data import churn_frame
 from sidecar.memory import tune_malloc
 
 
-def test_main_process_runs_without_pandas_or_pyarrow(tmp_path: Path) -> None:
+def test_main_process_runs_without_pandas_pyarrow_scipy_optimize_or_faust(tmp_path: Path) -> None:
     DataContract("churn_inputs", churn_frame(500, seed=1)).save(tmp_path)
     code = f"""
 import sys
@@ -22,7 +22,7 @@ from sidecar.api import create_app
 settings = Settings(model="m", inputs={{"topic": "t", "contract": {str(tmp_path / "churn_inputs")!r}}})
 build_parser()
 create_app(settings)
-print(sorted(m for m in ("pandas", "pyarrow") if m in sys.modules))
+print(sorted(m for m in ("pandas", "pyarrow", "scipy.optimize", "faust") if m in sys.modules))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stderr
