@@ -4,9 +4,11 @@ Two agents, one per topic (``join.predictions_topic``, ``join.outcomes_topic``; 
 and partitioned alike, so faust assigns the same partitions of both, and of the table's changelog, to one
 worker), share the durable pair table (``join.store``: ``memory`` or ``rocksdb``, changelog-backed either
 way). Each agent takes its events in batches (``join.batch_size``, ``join.batch_seconds``), decodes a
-batch at once with the sidecar's decoders and joins it row by row (see :mod:`sidecar.join.faustcompat`).
-A timer (``join.sweep_seconds``) expires what waited past the TTL, evaluates the windows that changed
-and publishes them. After every recovery (start-up, rebalance) the per-window aggregation is
+batch at once with the sidecar's decoders, joins it row by row (see :mod:`sidecar.join.faustcompat`) and
+hands the batch's changelog records to the producer in one go (:mod:`sidecar.join.changelog`).
+A timer (``join.sweep_seconds``) expires what waited past the TTL (only what fell due, in slices of
+:data:`SWEEP_SLICE` entries that yield to the event loop in between), evaluates the windows that
+changed and publishes them. After every recovery (start-up, rebalance) the per-window aggregation is
 rebuilt from the table, so a restart loses nothing the changelog holds.
 
 Examples
@@ -19,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -33,16 +36,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sidecar.config import JoinSettings, KafkaSettings, Settings
 from sidecar.errors import ConfigurationError
+from sidecar.join.changelog import ChangelogOutbox
 from sidecar.join.exporter import JoinExporter
 from sidecar.join.faustcompat import BATCHES, current_event_scope
-from sidecar.join.joiner import JOIN_EVENTS, Joiner, SweepResult, rebuild
+from sidecar.join.joiner import JOIN_EVENTS, Joiner, SweepResult
 from sidecar.join.records import OutcomeReader, PredictionReader
 from sidecar.join.tables import FaustPairStore
 from sidecar.join.windows import WindowBook
 from sidecar.metrics import JoinMetrics
 from sidecar.stream.decoders import RawMessage
 
-__all__ = ["JoinApp", "create_join_app", "load_reference"]
+__all__ = ["SWEEP_SLICE", "JoinApp", "create_join_app", "load_reference"]
+
+#: Entries a sweep removes before it lets the agents run again (about 50 ms of work).
+SWEEP_SLICE = 20_000
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +68,31 @@ class JoinApp:
     predictions: Any
     outcomes: Any
     clock: Callable[[], float] = time.time
+    outbox: ChangelogOutbox | None = None
     _exported: dict[str, int] = field(default_factory=dict)
 
     def sweep(self) -> SweepResult:
-        """Expire, evaluate changed windows, publish them and update the counters (the timer's work)."""
-        result = self.joiner.sweep(self.clock())
+        """Expire everything due at once, evaluate changed windows, publish them and update the counters."""
+        return self._published(self.joiner.sweep(self.clock()))
+
+    async def sweep_in_slices(self, limit: int = SWEEP_SLICE) -> SweepResult:
+        """The timer's sweep: at most ``limit`` entries at a time, flushing their tombstones and yielding
+        to the event loop between slices, so a large expiry never stalls the agents for long."""
+        now = self.clock()
+        total = SweepResult()
+        while True:
+            result = self.joiner.sweep(now, limit)
+            total.expired += result.expired
+            total.orphaned += result.orphaned
+            total.forgotten += result.forgotten
+            total.pending_predictions, total.pending_outcomes = result.pending_predictions, result.pending_outcomes
+            if self.outbox is not None:
+                await self.outbox.flush()
+            if not result.more:
+                return self._published(total)
+            await asyncio.sleep(0)
+
+    def _published(self, result: SweepResult) -> SweepResult:
         self.exporter.publish(self.book.evaluate_dirty())
         self.metrics.join_pending.labels(self.settings.model, "prediction").set(result.pending_predictions)
         self.metrics.join_pending.labels(self.settings.model, "outcome").set(result.pending_outcomes)
@@ -85,7 +112,7 @@ class JoinApp:
         """Rebuild the window aggregation from the table; returns the entries read."""
         self.book.windows.clear()
         self.book.dirty.clear()
-        n = rebuild(FaustPairStore(self.table), self.book)
+        n = self.joiner.rebuild()
         log.info("join: rebuilt %d windows from %d table entries", len(self.book.windows), n)
         return n
 
@@ -170,7 +197,8 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     metrics_fn = _metrics_function(join)
     book = WindowBook(join.window_seconds, metrics_fn, estimator, join.min_pairs)
     table = app.Table("pairs", key_type=bytes, value_type=bytes, partitions=join.partitions)  # raw serializers
-    joiner = Joiner(FaustPairStore(table), book, join.ttl_seconds)
+    store = FaustPairStore(table)
+    joiner = Joiner(store, book, join.ttl_seconds)
     if notifier is None and (settings.alerts.topic or settings.alerts.alertmanager_url):
         from sidecar.alerts import AlertNotifier
 
@@ -196,16 +224,19 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     def agent(reader: PredictionReader | OutcomeReader, add: Callable[[bytes, float, float, int], bool]) -> Any:
         # The agents never await between reading an entry and writing it, and never yield (a yielding agent
         # costs faust a sink dispatch per event). See sidecar.join.faustcompat for why batches need it.
+        # The batch's changelog records are handed to the producer before the next batch is taken.
         if BATCHES:
             async def batches(stream: faust.Stream[bytes]) -> None:
                 async for events in stream.take_events(join.batch_size, within=join.batch_seconds):
                     with current_event_scope(events[-1]):
                         handle(events, reader, add)
+                    await store.outbox.flush()
             return batches
 
         async def one_by_one(stream: faust.StreamT[bytes]) -> None:
             async for event in stream.events():
                 handle([event], reader, add)
+                await store.outbox.flush()
         return one_by_one
 
     predictions_agent = app.agent(predictions_topic, name="predictions", isolated_partitions=BATCHES)(
@@ -213,7 +244,7 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     outcomes_agent = app.agent(outcomes_topic, name="outcomes", isolated_partitions=BATCHES)(
         agent(outcome_reader, joiner.outcome))
     joined = JoinApp(settings, app, table, joiner, book, metrics, exporter, predictions_agent, outcomes_agent,
-                     clock)
+                     clock, store.outbox)
 
     @table.on_recover
     async def _recovered() -> None:
@@ -221,7 +252,7 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
 
     @app.timer(join.sweep_seconds)
     async def _sweep() -> None:
-        joined.sweep()
+        await joined.sweep_in_slices()
 
     @app.page("/metrics")
     async def _metrics(web: Any, request: Any) -> Any:

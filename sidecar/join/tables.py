@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Protocol
 
+from sidecar.join.changelog import ChangelogOutbox
+
 __all__ = ["DictPairStore", "Entry", "FaustPairStore", "PairStore", "State", "decode_entry", "encode_entry"]
 
 
@@ -89,8 +91,8 @@ class PairStore(Protocol):
         """The entry of ``key`` or None."""
         ...
 
-    def set(self, key: bytes, value: bytes) -> None:
-        """Write an entry while processing a stream event of the key's partition."""
+    def set(self, key: bytes, value: bytes, partition: int) -> None:
+        """Write an entry while processing a stream event of the key's partition, ``partition``."""
         ...
 
     def delete(self, key: bytes, partition: int) -> None:
@@ -111,7 +113,7 @@ class DictPairStore:
     def get(self, key: bytes) -> bytes | None:
         return self.data.get(key)
 
-    def set(self, key: bytes, value: bytes) -> None:
+    def set(self, key: bytes, value: bytes, partition: int) -> None:
         self.data[key] = value
 
     def delete(self, key: bytes, partition: int) -> None:
@@ -122,31 +124,36 @@ class DictPairStore:
 
 
 class FaustPairStore:
-    """A faust ``Table`` (raw bytes keys and values).
+    """A faust ``Table`` (raw bytes keys and values), its changelog written in batches.
 
-    Writes during stream processing go through the table's own ``__setitem__``, which changelogs to the
-    current event's partition. The sweep runs from a timer, where faust has no current event, so it
-    deletes from the store directly and sends the tombstone to the partition recorded in the entry with
-    the table's public ``send_changelog``.
+    Reads and writes go to the table's store (``table.data``) directly, and every write queues its
+    changelog record in ``outbox`` (:class:`~sidecar.join.changelog.ChangelogOutbox`), which the agents
+    flush after each batch and the sweep after each slice. ``table[key] = value`` would changelog each
+    record on its own through faust's producer buffer, and run the table's sensors on every get and set.
+    A store write during stream processing goes to the RocksDB partition of faust's current event, which
+    is the key's (isolated partitions); the sweep deletes outside any event, from every partition's
+    database, and its tombstone goes to the partition recorded in the entry.
     """
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, outbox: ChangelogOutbox | None = None) -> None:
         self.table = table
+        self.outbox = outbox if outbox is not None else ChangelogOutbox(table)
 
     def get(self, key: bytes) -> bytes | None:
-        value = self.table.get(key)
+        value = self.table.data.get(key)
         return None if value is None else bytes(value)
 
-    def set(self, key: bytes, value: bytes) -> None:
-        self.table[key] = value
+    def set(self, key: bytes, value: bytes, partition: int) -> None:
+        self.table.data[key] = value
+        self.outbox.put(partition, key, value)
 
     def delete(self, key: bytes, partition: int) -> None:
         try:
             del self.table.data[key]
         except KeyError:
             return
-        self.table.send_changelog(partition, key, None, value_serializer="raw")
+        self.outbox.put(partition, key, None)
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
-        # A snapshot: the sweep deletes while it walks.
+        # A snapshot: callers may delete while they walk.
         return iter(list(self.table.data.items()))
