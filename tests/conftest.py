@@ -1,38 +1,18 @@
-"""Shared fixtures: deterministic reference and drifted frames."""
+"""Shared fixtures: deterministic reference and drifted frames (built by :func:`frames.make_frame`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 import pandas as pd
 import pytest
+from frames import make_frame
 from hypothesis import settings
 
 # Hypothesis fails an example that takes over 200 ms by default: a timing assertion, which flakes when two
 # cores are shared with a broker. Speed lives in benchmarks/; property tests check properties only.
 settings.register_profile("sidecar", deadline=None)
 settings.load_profile("sidecar")
-
-
-def make_frame(n: int = 5000, seed: int = 0) -> pd.DataFrame:
-    """A small mixed-type frame like a churn model's inputs."""
-    rng = np.random.default_rng(seed)
-    spend = rng.gamma(2.0, 50.0, n)
-    spend[rng.random(n) < 0.02] = np.nan
-    spend[rng.random(n) < 0.03] = -1.0
-    return pd.DataFrame(
-        {
-            "cust_id": np.arange(n),
-            "age": rng.integers(18, 90, n),
-            "tenure": rng.normal(24, 8, n),
-            "spend": spend,
-            "plan": pd.Series(rng.choice(["basic", "plus", "pro"], n, p=[0.5, 0.3, 0.2]), dtype="string"),
-            "country": pd.Categorical(rng.choice(["DE", "FR", "US", "UK"], n)),
-            "active": rng.random(n) > 0.3,
-            "signup": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365 * 24, n), unit="h"),
-        }
-    )
 
 
 @pytest.fixture

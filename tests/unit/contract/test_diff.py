@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_frame
+from frames import make_frame
 
 from sidecar import DataContract
 from sidecar.contract.diff import ContractDiff, SettingChange
