@@ -20,7 +20,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API runs, its event loop counts as running in the main
+# thread, so every async test collected after this module would fail with "Runner.run() cannot be called from
+# a running event loop".
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     """A headless Chromium browser (Playwright ``Browser``) for the session."""
     if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
