@@ -69,7 +69,7 @@ class Joiner:
     def prediction(self, request_id: bytes, when: float, score: float, partition: int) -> bool:
         """A prediction arrived; returns True when it completed a pair."""
         self.counts["prediction"] += 1
-        raw = self.store.get(request_id)
+        raw = self.store.get(request_id, partition)
         if raw is None:
             self.store.set(request_id, encode_entry(Entry(State.PREDICTION, partition, when, score, _NAN, _NAN)),
                            partition)
@@ -93,7 +93,7 @@ class Joiner:
     def outcome(self, request_id: bytes, when: float, label: float, partition: int) -> bool:
         """An outcome arrived; returns True when it completed a pair."""
         self.counts["outcome"] += 1
-        raw = self.store.get(request_id)
+        raw = self.store.get(request_id, partition)
         if raw is None:
             self.store.set(request_id, encode_entry(Entry(State.OUTCOME, partition, _NAN, _NAN, when, label)),
                            partition)

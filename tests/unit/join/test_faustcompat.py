@@ -47,3 +47,26 @@ async def test_table_writes_in_a_batch_go_to_the_batch_partition() -> None:
             await asyncio.sleep(0.01)
     assert seen == [3, 3]
     assert dict(table.data) == {b"k1": b"v1", b"k2": b"v2"}
+
+
+def test_partition_databases_are_the_ones_the_rocksdb_store_reads(tmp_path: Any) -> None:
+    app = faust.App("faustcompat-rocks", store="rocksdb://", datadir=str(tmp_path), autodiscover=False,
+                    web_enabled=False)
+    table = app.Table("faustcompat-rocks-table", key_type=bytes, value_type=bytes, partitions=4)
+    app.finalize()
+    database = faustcompat.partition_databases(table)
+    assert database is not None, "the pinned faust-streaming with rocksdict must take the direct path"
+    database(2).put(b"k", b"v")
+    # The store's own reads (no current event: the sweep's) find it, and its deletes remove it.
+    assert table.data.get(b"k") == b"v"
+    del table.data[b"k"]
+    assert database(2).get(b"k") is None and table.data.get(b"k") is None
+
+
+def test_partition_databases_declines_the_memory_store_and_other_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = faust.App("faustcompat-mem", store="memory://", autodiscover=False, web_enabled=False)
+    table = app.Table("faustcompat-mem-table", key_type=bytes, value_type=bytes)
+    app.finalize()
+    assert faustcompat.partition_databases(table) is None
+    monkeypatch.setattr(faust, "__version__", "0.0.0")
+    assert faustcompat.partition_databases(table) is None

@@ -25,9 +25,9 @@ class CountingStore(DictPairStore):
         super().__init__()
         self.reads = 0
 
-    def get(self, key: bytes) -> bytes | None:
+    def get(self, key: bytes, partition: int | None = None) -> bytes | None:
         self.reads += 1
-        return super().get(key)
+        return super().get(key, partition)
 
 
 def joiner(ttl: float = 100.0, window: float = 60.0) -> Joiner:
