@@ -163,9 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         if bootstrap is None:
             print("starting local Kafka (first run fetches the broker jars with Maven) ...", flush=True)
             started_kafka = True  # before the call: an interrupt while it starts must still stop it
-            res = subprocess.run([sys.executable, str(KAFKA_LOCAL), "start", "--state-dir", str(state)],
-                                 check=True, stdout=subprocess.PIPE, text=True)
-            bootstrap = res.stdout.strip().splitlines()[-1]
+            bootstrap = _start_kafka(state)
         print(f"Kafka at {bootstrap}")
         asyncio.run(_create_topics(bootstrap, ["churn.inputs", "churn.predictions", "churn.outcomes"]))
         build_contracts(out / "contracts")
@@ -235,12 +233,55 @@ Ctrl-C stops everything.
         if started_kafka:
             subprocess.run([sys.executable, str(KAFKA_LOCAL), "stop", "--state-dir", str(state)],
                            check=False, stdout=subprocess.DEVNULL)
+            _wait_gone(state)
     print("demo stopped; everything it started is down.")
     return exit_code
 
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+def _start_kafka(state: Path) -> str:
+    """``kafka-local start``; interrupted, it gets a Ctrl-C of its own (it then stops a half-started broker
+    and its storage formatter) instead of the SIGKILL ``subprocess.run`` would send, which orphans them."""
+    proc = subprocess.Popen([sys.executable, str(KAFKA_LOCAL), "start", "--state-dir", str(state)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        out, _ = proc.communicate()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(60)
+        raise
+    if proc.returncode != 0:
+        raise RuntimeError(f"kafka-local start failed with exit code {proc.returncode}")
+    return out.strip().splitlines()[-1]
+
+
+def _wait_gone(state: Path, timeout: float = 40.0) -> None:
+    """Wait until no process names the broker's state directory (a broker or formatter still exiting);
+    SIGKILL what is left at the deadline, so the demo never leaves a JVM behind."""
+    deadline = time.monotonic() + timeout
+    while (left := _processes_naming(str(state))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _processes_naming(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                zombie = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+            except OSError:
+                continue
+            if text in cmdline and not zombie:
+                found.append(int(entry.name))
+    return found
 
 
 async def _create_topics(bootstrap: str, names: list[str]) -> None:
