@@ -124,6 +124,9 @@ class DictPairStore:
         return iter(list(self.data.items()))
 
 
+_UNRESOLVED = object()
+
+
 class FaustPairStore:
     """A faust ``Table`` (raw bytes keys and values), its changelog written in batches.
 
@@ -139,19 +142,31 @@ class FaustPairStore:
     def __init__(self, table: Any, outbox: ChangelogOutbox | None = None) -> None:
         self.table = table
         self.outbox = outbox if outbox is not None else ChangelogOutbox(table)
-        # RocksDB: the partition's database directly, where faustcompat vouches for it (5x cheaper reads).
-        self.database = partition_databases(table)
+        self._database: Any = _UNRESOLVED
+
+    @property
+    def database(self) -> Any:
+        """RocksDB: ``partition -> database`` where faustcompat vouches for it (5x cheaper reads), else None.
+
+        Resolved on first use: touching ``table.data`` before the app starts creates the store outside
+        faust's start-up order, and the app then hangs when it stops.
+        """
+        if self._database is _UNRESOLVED:
+            self._database = partition_databases(self.table)
+        return self._database
 
     def get(self, key: bytes, partition: int | None = None) -> bytes | None:
-        if partition is not None and self.database is not None:
-            value = self.database(partition).get(key)
+        database = self.database
+        if partition is not None and database is not None:
+            value = database(partition).get(key)
         else:
             value = self.table.data.get(key)
         return None if value is None else bytes(value)
 
     def set(self, key: bytes, value: bytes, partition: int) -> None:
-        if self.database is not None:
-            self.database(partition).put(key, value)
+        database = self.database
+        if database is not None:
+            database(partition).put(key, value)
         else:
             self.table.data[key] = value
         self.outbox.put(partition, key, value)
