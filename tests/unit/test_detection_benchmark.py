@@ -3,27 +3,15 @@ of the 60 untouched columns, here at 20,000 rows (the script itself runs 100k an
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "detection.py"
+from benchscripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def detection() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_detection", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(spec.name, None)
-    return module
+    return load_benchmark("detection.py")
 
 
 @pytest.mark.timeout(60)

@@ -3,30 +3,19 @@ real broker (``$KAFKA_BOOTSTRAP_SERVERS``, else the script starts its own with s
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "join_throughput.py"
+from benchscripts import load_benchmark
 
 pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_join_throughput", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(spec.name, None)
-    return module
+    return load_benchmark("join_throughput.py")
 
 
 @pytest.mark.timeout(300)

@@ -3,28 +3,17 @@ measured child processes under the ceiling, and the in-memory and chunked runs o
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "large_data.py"
+from benchscripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def large_data() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_large_data", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(spec.name, None)
-    return module
+    return load_benchmark("large_data.py")
 
 
 @pytest.mark.timeout(180)

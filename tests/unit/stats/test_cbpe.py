@@ -4,35 +4,23 @@ shift, on the synthetic classifier of ``benchmarks/estimation.py``)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from benchscripts import load_benchmark
 from sklearn.isotonic import IsotonicRegression
 
 from sidecar.errors import ConfigurationError
 from sidecar.stats.cbpe import CBPE, ESTIMATED_METRICS, Estimate
 from sidecar.stats.performance import classification_metrics
 
-SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "estimation.py"
-
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_estimation", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(spec.name, None)
-    return module
+    return load_benchmark("estimation.py")
 
 
 def identity() -> CBPE:
