@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: isolated child runs, peak-memory readings and Markdown tables.
+"""Helpers shared by the benchmark scripts: isolated child runs, peak-memory readings, Markdown tables, and
+the Kafka broker of the benchmarks that need one.
 
 Every measured configuration runs in a fresh Python process (the script re-invokes itself with a hidden
 ``--_child`` flag). The child pins itself to one core, builds its input, records the resident set size,
@@ -21,14 +22,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "CHILD_FLAG",
+    "REPO",
     "THREAD_ENV",
+    "broker",
     "child_env",
+    "delete_topics",
     "fmt_bytes",
     "fmt_pct",
     "fmt_ratio",
@@ -201,3 +205,41 @@ def children(pid: int) -> list[int]:
             with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
                 found += [int(c) for c in f.read().split()]
     return found
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def broker(bootstrap: str | None, prefix: str = "bench-kafka-") -> Iterator[str]:
+    """The given broker, or one started with scripts/kafka-local and always stopped."""
+    if bootstrap:
+        yield bootstrap
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as state:
+        script = [sys.executable, str(REPO / "scripts" / "kafka-local")]
+        res = subprocess.run([*script, "start", "--state-dir", state], capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL, check=False, timeout=180)
+        try:
+            if res.returncode != 0:
+                raise RuntimeError(f"kafka-local start failed:\n{res.stderr}")
+            yield res.stdout.strip().splitlines()[-1]
+        finally:
+            subprocess.run([*script, "stop", "--state-dir", state], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, check=False, timeout=60)
+
+
+async def delete_topics(bootstrap: str, topics: list[str]) -> None:
+    """Delete ``topics`` (clean-up only: a failure is printed, not raised)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    if not topics:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(topics)
+    except Exception as exc:  # cleanup only
+        print(f"(could not delete topics: {exc})", file=sys.stderr)
+    finally:
+        await admin.close()

@@ -45,15 +45,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import CHILD_FLAG, markdown_table, run_child, write_child_result
+from _common import CHILD_FLAG, broker, delete_topics, markdown_table, run_child, write_child_result
 
-REPO = Path(__file__).resolve().parents[1]
 T0 = 1_800_000_000.0
 TARGET_SHARE = 0.70
 TARGET_PAIRS_PER_S = 5_000.0
@@ -61,28 +59,7 @@ TARGET_BYTES = 500.0
 TARGET_RESTART_S = 60.0
 
 
-# -- broker and topics ----------------------------------------------------------------------------------
-@contextmanager
-def broker(bootstrap: str | None) -> Iterator[str]:
-    """The given broker, or one started with scripts/kafka-local and always stopped."""
-    import subprocess
-
-    if bootstrap:
-        yield bootstrap
-        return
-    with tempfile.TemporaryDirectory(prefix="join-bench-kafka-") as state:
-        script = [sys.executable, str(REPO / "scripts" / "kafka-local")]
-        res = subprocess.run([*script, "start", "--state-dir", state], capture_output=True, text=True,
-                             stdin=subprocess.DEVNULL, check=False, timeout=180)
-        try:
-            if res.returncode != 0:
-                raise RuntimeError(f"kafka-local start failed:\n{res.stderr}")
-            yield res.stdout.strip().splitlines()[-1]
-        finally:
-            subprocess.run([*script, "stop", "--state-dir", state], capture_output=True, text=True,
-                           stdin=subprocess.DEVNULL, check=False, timeout=60)
-
-
+# -- topics ---------------------------------------------------------------------------------------------
 async def create_topics(bootstrap: str, topics: list[str]) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -90,19 +67,6 @@ async def create_topics(bootstrap: str, topics: list[str]) -> None:
     await admin.start()
     try:
         await admin.create_topics([NewTopic(t, 1, 1) for t in topics])
-    finally:
-        await admin.close()
-
-
-async def delete_topics(bootstrap: str, topics: list[str]) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics(topics)
-    except Exception as exc:  # cleanup only
-        print(f"(could not delete topics: {exc})", file=sys.stderr)
     finally:
         await admin.close()
 
@@ -285,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(json.loads(args.child))
         return 0
-    with tempfile.TemporaryDirectory(prefix="join-bench-") as tmp, broker(args.bootstrap) as bootstrap:
+    with (tempfile.TemporaryDirectory(prefix="join-bench-") as tmp,
+          broker(args.bootstrap, "join-bench-kafka-") as bootstrap):
         m = measure(bootstrap, args.pairs, args.pending, Path(tmp), args.timeout)
     text, ok = report(m)
     print(text)

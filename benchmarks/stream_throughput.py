@@ -79,8 +79,6 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,8 +91,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO))
 from _common import (  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
     CHILD_FLAG,
+    broker,
     child_env,
     children,
+    delete_topics,
     markdown_table,
     median,
     run_child,
@@ -253,26 +253,7 @@ def encode(fmt: str, n_messages: int, seed: int = 2, t0: float = T0) -> Encoded:
     return Encoded(fmt, bodies, ts_ms, per)
 
 
-# -- broker -------------------------------------------------------------------------------------------
-@contextmanager
-def broker(bootstrap: str | None) -> Iterator[str]:
-    """The given broker, or one started with scripts/kafka-local and always stopped."""
-    if bootstrap:
-        yield bootstrap
-        return
-    with tempfile.TemporaryDirectory(prefix="stream-bench-kafka-") as state:
-        script = [sys.executable, str(REPO / "scripts" / "kafka-local")]
-        res = subprocess.run([*script, "start", "--state-dir", state], capture_output=True, text=True,
-                             stdin=subprocess.DEVNULL, check=False, timeout=180)
-        try:
-            if res.returncode != 0:
-                raise RuntimeError(f"kafka-local start failed:\n{res.stderr}")
-            yield res.stdout.strip().splitlines()[-1]
-        finally:
-            subprocess.run([*script, "stop", "--state-dir", state], capture_output=True, text=True,
-                           stdin=subprocess.DEVNULL, check=False, timeout=60)
-
-
+# -- topics -------------------------------------------------------------------------------------------
 async def create_topic(bootstrap: str, topic: str) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -283,21 +264,6 @@ async def create_topic(bootstrap: str, topic: str) -> None:
     finally:
         await admin.close()
     await asyncio.sleep(0.2)
-
-
-async def delete_topics(bootstrap: str, topics: list[str]) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    if not topics:
-        return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics(topics)
-    except Exception as exc:  # cleanup only
-        print(f"(could not delete topics: {exc})", file=sys.stderr)
-    finally:
-        await admin.close()
 
 
 async def produce(bootstrap: str, topic: str, bodies: list[bytes], timestamps_ms: list[int]) -> None:
@@ -774,7 +740,8 @@ def main(argv: list[str] | None = None) -> int:
     raw: dict[str, Any] = {"formats": {}, "loadavg_before": os.getloadavg()}
     topics: list[str] = []
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="stream-bench-") as tmp, broker(args.bootstrap) as bootstrap:
+    with (tempfile.TemporaryDirectory(prefix="stream-bench-") as tmp,
+          broker(args.bootstrap, "stream-bench-kafka-") as bootstrap):
         work = Path(tmp)
         contract = build_contract(work / "contracts")
         results: list[FormatResult] = []

@@ -17,7 +17,7 @@ from sidecar.join.expiry import ExpiryIndex
 from sidecar.join.tables import Entry, PairStore, State, decode_entry, encode_entry
 from sidecar.join.windows import WindowBook
 
-__all__ = ["JOIN_EVENTS", "Joiner", "SweepResult", "rebuild"]
+__all__ = ["JOIN_EVENTS", "Joiner", "SweepResult"]
 
 #: Names of the join's event counts (``model_health_join_events_total{event}``).
 JOIN_EVENTS = ("prediction", "outcome", "joined", "duplicate_prediction", "duplicate_outcome", "expired",
@@ -66,14 +66,17 @@ class Joiner:
             return entry.outcome_time + self.ttl_seconds
         return entry.prediction_time + self.ttl_seconds + self.book.window_seconds
 
+    def _put(self, request_id: bytes, entry: Entry) -> None:
+        """Write ``entry`` and file it in the expiry index under its deadline (one place for both)."""
+        self.store.set(request_id, encode_entry(entry), entry.partition)
+        self.index.add(request_id, self.deadline(entry))
+
     def prediction(self, request_id: bytes, when: float, score: float, partition: int) -> bool:
         """A prediction arrived; returns True when it completed a pair."""
         self.counts["prediction"] += 1
         raw = self.store.get(request_id, partition)
         if raw is None:
-            self.store.set(request_id, encode_entry(Entry(State.PREDICTION, partition, when, score, _NAN, _NAN)),
-                           partition)
-            self.index.add(request_id, when + self.ttl_seconds)
+            self._put(request_id, Entry(State.PREDICTION, partition, when, score, _NAN, _NAN))
             self.pending_predictions += 1
             self.book.add_prediction(when, score)
             return False
@@ -82,8 +85,7 @@ class Joiner:
             self.counts["duplicate_prediction"] += 1
             return False
         pair = Entry(State.JOINED, partition, when, score, entry.outcome_time, entry.label)
-        self.store.set(request_id, encode_entry(pair), partition)
-        self.index.add(request_id, self.deadline(pair))
+        self._put(request_id, pair)
         self.pending_outcomes -= 1
         self.book.add_prediction(when, score)
         self.book.add_pair(pair)
@@ -95,16 +97,13 @@ class Joiner:
         self.counts["outcome"] += 1
         raw = self.store.get(request_id, partition)
         if raw is None:
-            self.store.set(request_id, encode_entry(Entry(State.OUTCOME, partition, _NAN, _NAN, when, label)),
-                           partition)
-            self.index.add(request_id, when + self.ttl_seconds)
+            self._put(request_id, Entry(State.OUTCOME, partition, _NAN, _NAN, when, label))
             self.pending_outcomes += 1
             return False
         entry = decode_entry(raw)
         if entry.state is State.PREDICTION:
             pair = Entry(State.JOINED, partition, entry.prediction_time, entry.score, when, label)
-            self.store.set(request_id, encode_entry(pair), partition)
-            self.index.add(request_id, self.deadline(pair))
+            self._put(request_id, pair)
             self.pending_predictions -= 1
             self.book.add_pair(pair)
             self.counts["joined"] += 1
@@ -166,17 +165,3 @@ class Joiner:
             else:
                 self.pending_predictions += 1
         return n
-
-
-def rebuild(store: PairStore, book: WindowBook) -> int:
-    """Refill ``book`` from every entry in ``store`` (after recovery); returns the entries read."""
-    n = 0
-    for _key, raw in store.items():
-        entry = decode_entry(raw)
-        n += 1
-        if entry.state is State.OUTCOME:
-            continue
-        book.add_prediction(entry.prediction_time, entry.score)
-        if entry.state is State.JOINED:
-            book.add_pair(entry)
-    return n

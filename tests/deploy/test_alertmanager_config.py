@@ -7,7 +7,6 @@ port, posts the alerts the rules would send and reads back which ones it inhibit
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -18,23 +17,15 @@ from typing import Any
 
 import pytest
 import yaml
+from tools import required_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 RULES = ROOT / "deploy" / "prometheus" / "model-health.rules.yml"
 
 
-def tool(name: str) -> str:
-    """An Alertmanager binary, or a failure (never a skip) saying how to get it."""
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} not found on PATH: install the Debian package 'prometheus-alertmanager' "
-                    "(listed in scripts/apt-packages.txt; `make test` runs scripts/bootstrap, which installs it)")
-    return found
-
-
 def amtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([tool("amtool"), *args], capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run([required_tool("amtool"), *args], capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_amtool_check_config_is_clean() -> None:
@@ -88,7 +79,7 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     log = tmp_path / "alertmanager.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([tool("prometheus-alertmanager"), f"--config.file={CONFIG}",
+        proc = subprocess.Popen([required_tool("prometheus-alertmanager"), f"--config.file={CONFIG}",
                                  f"--storage.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
                                  "--cluster.listen-address="], stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

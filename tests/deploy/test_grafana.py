@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 from integration.sidecar_proc import SidecarProcess, free_port, get, post
+from tools import required_tool
 
 from sidecar import DataContract
 from sidecar.demo.data import churn_frame
@@ -130,10 +130,7 @@ def test_dashboard_has_the_variables_and_panels() -> None:
 
 
 def test_every_expression_parses_with_promtool(tmp_path: Path) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.fail("promtool not found on PATH: install the Debian package 'prometheus' "
-                    "(listed in scripts/apt-packages.txt; `make test` runs scripts/bootstrap, which installs it)")
+    promtool = required_tool("promtool")
     exprs = expressions(dashboard())
     rules = [{"record": f"grafana:expr_{i}", "expr": substitute(e)} for i, e in enumerate(exprs)]
     path = tmp_path / "dashboard.rules.yml"

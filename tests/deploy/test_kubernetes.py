@@ -13,9 +13,7 @@ import base64
 import copy
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from tools import required_tool
 
 from sidecar import DataContract
 from sidecar.api import create_app
@@ -41,15 +40,8 @@ VERSIONS = ["1.29.0", kubernetes_validate.latest_version()]
 MEASURED_PEAK_BYTES = 292e6
 
 
-def _tool(name: str) -> str:
-    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed; scripts/bootstrap installs it into .venv/bin")
-    return found
-
-
 def _render(directory: Path) -> list[dict[str, Any]]:
-    proc = subprocess.run([_tool("kustomize"), "build", str(directory)], capture_output=True, text=True,
+    proc = subprocess.run([required_tool("kustomize"), "build", str(directory)], capture_output=True, text=True,
                           timeout=120, check=False)
     assert proc.returncode == 0, f"kustomize build {directory} failed: {proc.stderr}"
     return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
@@ -90,7 +82,7 @@ def test_every_object_passes_strict_validation_for_1_29_and_the_newest(directory
     objects = _render(directory)
     rendered = tmp_path / "rendered.yaml"
     rendered.write_text(yaml.safe_dump_all(objects), encoding="utf-8")
-    args = [_tool("kubernetes-validate"), "--strict", *(a for v in VERSIONS for a in ("-k", v)), str(rendered)]
+    args = [required_tool("kubernetes-validate"), "--strict", *(a for v in VERSIONS for a in ("-k", v)), str(rendered)]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ERROR" not in proc.stdout
@@ -302,9 +294,7 @@ def test_custom_resources_have_the_operator_shape(example: list[dict[str, Any]])
 
 
 def test_the_prometheus_rule_groups_pass_promtool(example: list[dict[str, Any]], tmp_path: Path) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not installed (Debian package prometheus, scripts/apt-packages.txt)")
+    promtool = required_tool("promtool")
     rules = tmp_path / "rules.yml"
     rules.write_text(yaml.safe_dump({"groups": _one(example, "PrometheusRule")["spec"]["groups"]}), encoding="utf-8")
     proc = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60,

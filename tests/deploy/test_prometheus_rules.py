@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tools import required_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 PROM = ROOT / "deploy" / "prometheus"
@@ -31,17 +31,8 @@ def load_render() -> ModuleType:
     return module
 
 
-def promtool_path() -> str:
-    """promtool, or a failure (never a skip) saying how to get it."""
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.fail("promtool not found on PATH: install the Debian package 'prometheus' "
-                    "(listed in scripts/apt-packages.txt; `make test` runs scripts/bootstrap, which installs it)")
-    return found
-
-
 def promtool(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([promtool_path(), *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+    return subprocess.run([required_tool("promtool"), *args], cwd=cwd, capture_output=True, text=True, timeout=120,
                           check=False)
 
 

@@ -7,7 +7,6 @@ port with its data in the test's temporary directory, and is stopped by the test
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 import time
@@ -18,17 +17,9 @@ from typing import Any
 
 import yaml
 from sidecar_proc import free_port, get
+from tools import required_tool
 
-__all__ = ["Alertmanager", "Prometheus", "Webhook", "binary"]
-
-
-def binary(name: str) -> str:
-    """The path of ``name``; a missing one fails the test (``make test`` installs it via bootstrap)."""
-    path = shutil.which(name)
-    if path is None:
-        raise AssertionError(f"{name} is not installed: run scripts/bootstrap (Debian packages in "
-                             "scripts/apt-packages.txt: prometheus, prometheus-alertmanager)")
-    return path
+__all__ = ["Alertmanager", "Prometheus", "Webhook"]
 
 
 class Webhook:
@@ -127,7 +118,7 @@ class Alertmanager(_Server):
         }
         path = self.workdir / "alertmanager.yml"
         path.write_text(yaml.safe_dump(config))
-        self._start([binary("prometheus-alertmanager"), f"--config.file={path}",
+        self._start([required_tool("prometheus-alertmanager"), f"--config.file={path}",
                      f"--storage.path={self.workdir / 'am-data'}", f"--web.listen-address=127.0.0.1:{self.port}",
                      "--cluster.listen-address="], "/-/ready")
         return self
@@ -147,8 +138,9 @@ class Prometheus(_Server):
         }
         path = self.workdir / "prometheus.yml"
         path.write_text(yaml.safe_dump(config))
-        self._start([binary("prometheus"), f"--config.file={path}", f"--storage.tsdb.path={self.workdir / 'tsdb'}",
-                     f"--web.listen-address=127.0.0.1:{self.port}", "--rules.alert.resend-delay=1s"], "/-/ready")
+        self._start([required_tool("prometheus"), f"--config.file={path}",
+                     f"--storage.tsdb.path={self.workdir / 'tsdb'}", f"--web.listen-address=127.0.0.1:{self.port}",
+                     "--rules.alert.resend-delay=1s"], "/-/ready")
         return self
 
     def alerts(self) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sidecar.config import JoinSettings
-from sidecar.join.joiner import Joiner, rebuild
+from sidecar.join.joiner import Joiner
 from sidecar.join.records import OutcomeReader, PredictionReader, label_value
 from sidecar.join.tables import DictPairStore, Entry, State, decode_entry, encode_entry
 from sidecar.join.windows import WindowBook
@@ -108,7 +108,7 @@ def test_regression_window_and_rebuild_from_the_table() -> None:
     (result,) = book.evaluate_dirty()
     assert result.metrics["mae"] == pytest.approx(2 / 3) and result.metrics["bias"] == pytest.approx(0.0)
     fresh = WindowBook(60.0, regression_metrics, None, 1)
-    assert rebuild(j.store, fresh) == 4
+    assert Joiner(j.store, fresh, 100.0).rebuild() == 4
     (rebuilt,) = fresh.evaluate_dirty()
     assert (rebuilt.predictions, rebuilt.pairs, dict(rebuilt.metrics)) == (4, 3, dict(result.metrics))
 
