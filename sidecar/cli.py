@@ -50,6 +50,8 @@ __all__ = [
     "build_parser",
     "main",
     "one_line",
+    "quiet_aiokafka",
+    "service_options",
 ]
 
 #: Modules that contribute subcommands, in the order they appear in ``sidecar --help``. Each defines
@@ -149,6 +151,20 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
         name, help=help, description=description or help, epilog=epilog, parents=[_common_options()],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def service_options(parser: argparse.ArgumentParser, config_help: str) -> None:
+    """``--config FILE`` and ``--log-level`` of the long-running commands (``run``, ``join``)."""
+    parser.add_argument("--config", "-c", metavar="FILE", help=config_help)
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="log verbosity (default: the settings' log_level, INFO)")
+
+
+def quiet_aiokafka(level: str) -> None:
+    """aiokafka logs every rebalance step at INFO: keep it to warnings unless debugging."""
+    import logging
+
+    logging.getLogger("aiokafka").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,9 +7,8 @@ a file with only ``model``, ``kafka`` and ``join`` is enough.
 from __future__ import annotations
 
 import argparse
-import logging
 
-from sidecar.cli import EXIT_FAILED, EXIT_OK, CliError, Console, add_command
+from sidecar.cli import EXIT_FAILED, EXIT_OK, CliError, Console, add_command, quiet_aiokafka, service_options
 
 __all__ = ["register"]
 
@@ -20,9 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         subparsers, "join", help="join predictions with delayed outcomes: production metrics per window",
         epilog="every setting can also come from SIDECAR_<SECTION>__<KEY>, e.g. SIDECAR_JOIN__TTL_SECONDS",
     )
-    join.add_argument("--config", "-c", metavar="FILE", help="YAML settings file with a join: section")
-    join.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                      help="log verbosity (default: the settings' log_level, INFO)")
+    service_options(join, "YAML settings file with a join: section")
     join.set_defaults(handler=_join)
 
 
@@ -39,7 +36,7 @@ def _join(args: argparse.Namespace, console: Console) -> int:
     app = create_join_app(settings)  # a bad reference file -> ConfigurationError -> exit 2
     import faust
 
-    logging.getLogger("aiokafka").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    quiet_aiokafka(level)
     worker = faust.Worker(app.faust, loglevel=level, quiet=True)
     try:
         worker.execute_from_commandline()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from sidecar.cli import EXIT_FAILED, EXIT_OK, Console, add_command
+from sidecar.cli import EXIT_FAILED, EXIT_OK, Console, add_command, quiet_aiokafka, service_options
 
 __all__ = ["register"]
 
@@ -16,9 +16,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         subparsers, "run", help="run the sidecar: consume a model's Kafka topics, expose metrics",
         epilog="every setting can also come from SIDECAR_<SECTION>__<KEY>, e.g. SIDECAR_KAFKA__BOOTSTRAP_SERVERS",
     )
-    run.add_argument("--config", "-c", metavar="FILE", help="YAML settings file (optional if env vars say it all)")
-    run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                     help="log verbosity (default: the settings' log_level, INFO)")
+    service_options(run, "YAML settings file (optional if env vars say it all)")
     run.set_defaults(handler=_run)
 
 
@@ -29,6 +27,5 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     settings = Settings.load(args.config)  # ConfigurationError -> exit 2 with one line
     level = args.log_level or settings.log_level
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # aiokafka logs every rebalance step at INFO; keep it to warnings unless debugging.
-    logging.getLogger("aiokafka").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    quiet_aiokafka(level)
     return EXIT_OK if run(settings) == 0 else EXIT_FAILED
