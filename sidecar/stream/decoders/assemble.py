@@ -4,7 +4,9 @@ Formats hand over their rows in one of two shapes: *row parts* (one dict per row
 dict instances) and *column parts* (per message a dict of equally long lists: columns, Open Inference
 Protocol tensors). :meth:`JsonBatchBuilder.finish` then builds each schema column once for the whole
 batch, with one list pass and one numpy conversion, and rejects whole the messages that hold a value
-the column's kind does not accept.
+the column's kind does not accept. Rows parsed by a typed parser (``typed``) come as *struct parts*
+(record, flat) or *trusted* column parts: their values are known to fit their kinds, so a column made only
+of such parts skips the type scan.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class _RowPart:
     """Rows given as one dict each (all keys of a dict are candidate columns except ``ignored``)."""
 
     __slots__ = ("ignored", "indexes", "request_ids", "rows", "timestamps")
+    trusted = False
 
     def __init__(
         self,
@@ -58,12 +61,41 @@ class _RowPart:
         return found
 
 
+class _StructRowPart:
+    """Rows from a typed parser: one tuple each, with contract column ``names[i]`` at position ``i``.
+
+    The parser refused unknown keys and values of the wrong type, so there is nothing unknown to count.
+    The tuples are transposed once (``zip``, in C) when the first column is asked for.
+    """
+
+    __slots__ = ("_columns", "indexes", "positions", "request_ids", "rows", "timestamps")
+    trusted = True
+
+    def __init__(self, indexes: list[int], rows: list[tuple[Any, ...]], request_ids: list[Any],
+                 timestamps: list[Any], names: list[str]) -> None:
+        self.indexes = indexes
+        self.rows = rows
+        self.request_ids = request_ids
+        self.timestamps = timestamps
+        self.positions = {name: i for i, name in enumerate(names)}
+        self._columns: list[tuple[Any, ...]] | None = None
+
+    def column(self, name: str) -> list[Any]:
+        if self._columns is None:
+            self._columns = list(zip(*self.rows, strict=True))
+        return list(self._columns[self.positions[name]])
+
+    def unknown(self, known: frozenset[str]) -> list[tuple[int, list[str], int]]:
+        return []
+
+
 class _ColumnPart:
-    """Rows given per message as a dict of equally long lists."""
+    """Rows given per message as a dict of equally long lists (``trusted``: values known to fit)."""
 
-    __slots__ = ("entries", "indexes", "request_ids", "timestamps")
+    __slots__ = ("entries", "indexes", "request_ids", "timestamps", "trusted")
 
-    def __init__(self) -> None:
+    def __init__(self, trusted: bool = False) -> None:
+        self.trusted = trusted
         self.entries: list[tuple[int, int, dict[str, list[Any]], Mapping[str, int] | None]] = []
         self.indexes: list[int] = []
         self.request_ids: list[Any] = []
@@ -100,7 +132,7 @@ class JsonBatchBuilder:
     def __init__(self, options: DecoderOptions, prepared: Prepared) -> None:
         self.options = options
         self.prepared = prepared
-        self._parts: list[_RowPart | _ColumnPart] = []
+        self._parts: list[_RowPart | _StructRowPart | _ColumnPart] = []
         self._rejected: dict[int, MessageError] = {}
         self._spans: dict[int, tuple[int, int]] | None = None
 
@@ -139,6 +171,16 @@ class JsonBatchBuilder:
         if rows:
             self._parts.append(_RowPart(indexes, rows, request_ids, timestamps, ignored))
 
+    def add_typed_rows(self, indexes: list[int], rows: list[tuple[Any, ...]], request_ids: list[Any],
+                       timestamps: list[Any], names: list[str]) -> None:
+        """Add one row per tuple from a typed parser, holding contract column ``names[i]`` at ``i``.
+
+        Every value must be of a type its column's kind accepts, and every row must hold some column not
+        null (the typed parser sends the others down the general path, see ``TypedModel.take``).
+        """
+        if rows:
+            self._parts.append(_StructRowPart(indexes, rows, request_ids, timestamps, names))
+
     def add_columns(
         self,
         index: int,
@@ -147,17 +189,20 @@ class JsonBatchBuilder:
         request_ids: list[Any],
         timestamps: list[Any],
         key_rows: Mapping[str, int] | None = None,
+        *,
+        trusted: bool = False,
     ) -> None:
         """Add ``n_rows`` rows of one message given as columns; every list must have ``n_rows`` entries.
 
         ``key_rows`` says in how many rows a key really appeared, for keys that were not in every row (rows
-        given as objects); an unknown key counts that many rows instead of ``n_rows``.
+        given as objects); an unknown key counts that many rows instead of ``n_rows``. ``trusted``: a typed
+        parser checked every value against its column's kind.
         """
         if n_rows == 0:
             return
         part = self._parts[-1] if self._parts else None
-        if not isinstance(part, _ColumnPart):
-            part = _ColumnPart()
+        if not isinstance(part, _ColumnPart) or part.trusted != trusted:
+            part = _ColumnPart(trusted)
             self._parts.append(part)
         part.entries.append((index, n_rows, columns, key_rows))
         part.indexes.extend(repeat(index, n_rows))
@@ -170,9 +215,10 @@ class JsonBatchBuilder:
         parts = self._parts
         message_index = np.array(_joined([part.indexes for part in parts]), dtype=np.int64)
         columns: dict[str, np.ndarray | CodedValues] = {}
+        trusted = all(part.trusted for part in parts)
         for name, kind in options.schema.items():
             values = _joined([part.column(name) for part in parts])
-            columns[name], problems = coerce_column(name, kind, values)
+            columns[name], problems = coerce_column(name, kind, values, trusted=trusted)
             for position, error_class, reason in problems:
                 self._reject_row(message_index, position, error_class, reason)
         request_ids, problems = coerce_request_ids(

@@ -58,7 +58,7 @@ def describe(value: Any) -> str:
 
 
 def coerce_column(
-    name: str, kind: ColumnKind, values: list[Any], *, label: str | None = None
+    name: str, kind: ColumnKind, values: list[Any], *, label: str | None = None, trusted: bool = False
 ) -> tuple[np.ndarray, list[Problem]]:
     """Convert the values of column ``name`` to its kind's array.
 
@@ -72,6 +72,9 @@ def coerce_column(
         One Python value per row (``None`` for null or missing).
     label
         How reasons name the values; default ``column '<name>' (<kind>)``.
+    trusted
+        Every value is already known to be of a type the kind accepts (a typed parser checked it), so
+        the per-value type scan is skipped; ranges are still checked.
 
     Returns
     -------
@@ -88,11 +91,11 @@ def coerce_column(
     [(2, <ErrorClass.TYPE_MISMATCH: 'TypeMismatch'>, "column 'age' (numeric) expects a number or null, got str '42'")]
     """
     converter = _CONVERTERS[kind]
-    return converter(label or f"column {name!r} ({kind.value})", values)
+    return converter(label or f"column {name!r} ({kind.value})", values, trusted)
 
 
-def _numeric(label: str, values: list[Any]) -> tuple[np.ndarray, list[Problem]]:
-    if set(map(type, values)) <= _NUMBER_TYPES:
+def _numeric(label: str, values: list[Any], trusted: bool) -> tuple[np.ndarray, list[Problem]]:
+    if trusted or set(map(type, values)) <= _NUMBER_TYPES:
         try:
             array = np.array(values, dtype=np.float64)
         except OverflowError:  # a Python int beyond float64: find it below
@@ -119,8 +122,8 @@ def _check_number(label: str, value: Any) -> tuple[Any, ErrorClass | None, str]:
     return None, ErrorClass.TYPE_MISMATCH, f"{label} expects a number or null, got {describe(value)}"
 
 
-def _categorical(label: str, values: list[Any]) -> tuple[np.ndarray, list[Problem]]:
-    if set(map(type, values)) <= _CATEGORY_TYPES:
+def _categorical(label: str, values: list[Any], trusted: bool) -> tuple[np.ndarray, list[Problem]]:
+    if trusted or set(map(type, values)) <= _CATEGORY_TYPES:
         return _object_array(values), []
     return _scan(values, object, lambda value: _check_category(label, value))
 
@@ -131,8 +134,8 @@ def _check_category(label: str, value: Any) -> tuple[Any, ErrorClass | None, str
     return None, ErrorClass.TYPE_MISMATCH, f"{label} expects a string, number, boolean or null, got {describe(value)}"
 
 
-def _boolean(label: str, values: list[Any]) -> tuple[np.ndarray, list[Problem]]:
-    if set(map(type, values)) <= _BOOLEAN_TYPES:
+def _boolean(label: str, values: list[Any], trusted: bool) -> tuple[np.ndarray, list[Problem]]:
+    if trusted or set(map(type, values)) <= _BOOLEAN_TYPES:
         return _object_array(values), []
     return _scan(values, object, lambda value: _check_boolean(label, value))
 
@@ -143,7 +146,8 @@ def _check_boolean(label: str, value: Any) -> tuple[Any, ErrorClass | None, str]
     return None, ErrorClass.TYPE_MISMATCH, f"{label} expects true, false or null, got {describe(value)}"
 
 
-def _datetime(label: str, values: list[Any]) -> tuple[np.ndarray, list[Problem]]:
+def _datetime(label: str, values: list[Any], trusted: bool) -> tuple[np.ndarray, list[Problem]]:
+    # Trusted or not, numbers and strings take different paths, so the types are looked at anyway.
     types = set(map(type, values))
     if types <= _NUMBER_TYPES:
         try:
@@ -242,7 +246,7 @@ def _scan(
     return np.array(cleaned, dtype=np.float64), problems
 
 
-_CONVERTERS: dict[ColumnKind, Callable[[str, list[Any]], tuple[np.ndarray, list[Problem]]]] = {
+_CONVERTERS: dict[ColumnKind, Callable[[str, list[Any], bool], tuple[np.ndarray, list[Problem]]]] = {
     ColumnKind.NUMERIC: _numeric,
     ColumnKind.CATEGORICAL: _categorical,
     ColumnKind.BOOLEAN: _boolean,

@@ -46,6 +46,21 @@ class ColumnsDecoder(JsonFormatDecoder):
                 continue
             builder.add_columns(index, n_rows, columns, request_ids, timestamps)
 
+    def collect_typed(self, indexes: list[int], structs: list[Any], builder: JsonBatchBuilder) -> None:
+        assert self.typed is not None
+        request_id_key = self.options.request_id_key
+        timestamp_key = self.options.timestamp_key
+        names = self.typed.names
+        for index, (values, n_rows, request_id, timestamp) in zip(indexes, structs, strict=True):
+            columns = {name: column for name, column in zip(names, values, strict=True) if column is not None}
+            try:
+                request_ids = per_row(request_id, n_rows, request_id_key)
+                timestamps = per_row(timestamp, n_rows, timestamp_key)
+            except Rejected as rejected:
+                builder.reject(index, rejected.error_class, rejected.reason)
+                continue
+            builder.add_columns(index, n_rows, columns, request_ids, timestamps, trusted=True)
+
 
 def _columns(obj: dict[str, Any]) -> tuple[dict[str, list[Any]], int]:
     columns = obj.get("columns")

@@ -1,10 +1,11 @@
 """First stage of every decoder: open each message and route its payload to a format.
 
 For each message: read the headers (CloudEvents binary mode, request id, content type), tell Arrow from
-JSON, parse JSON with orjson, unwrap a structured CloudEvent, and (for ``auto``) tell the JSON formats
-apart by their keys. The result groups payloads by format, so that each format then decodes its whole
-group at once, and keeps per-message fallbacks for request id and time. A message that fails here is
-rejected with a :class:`~sidecar.stream.decoders.base.MessageError` and goes no further.
+JSON, parse JSON with orjson (or first with the format's typed parser, ``typed``), unwrap a structured
+CloudEvent, and (for ``auto``) tell the JSON formats apart by their keys. The result groups payloads by
+format, so that each format then decodes its whole group at once, and keeps per-message fallbacks for
+request id and time. A message that fails here is rejected with a
+:class:`~sidecar.stream.decoders.base.MessageError` and goes no further.
 
 The common case (no headers, a JSON object that is not a CloudEvent, a JSON format or ``auto``) runs
 inline in the loop; everything else goes through :meth:`_Router.route`, which handles all cases.
@@ -29,6 +30,7 @@ from sidecar.stream.decoders.cloudevents import (
     unwrap_structured,
 )
 from sidecar.stream.decoders.coerce import none_mask
+from sidecar.stream.decoders.typed import ParseError, TypedModel
 
 __all__ = ["JSON_FORMATS", "Prepared", "looks_like_arrow", "prepare", "sniff_json_format"]
 
@@ -51,6 +53,9 @@ class Prepared:
         Size of the batch.
     json_groups
         Format name to ``(message indexes, parsed JSON objects)``.
+    typed_group
+        ``(message indexes, what TypedModel.take returned)`` for the messages the forced format's typed
+        parser took.
     arrow_group
         ``(message indexes, Arrow IPC bytes)``.
     fallback_request_ids
@@ -63,6 +68,7 @@ class Prepared:
 
     n_messages: int
     json_groups: dict[str, tuple[list[int], list[dict[str, Any]]]] = field(default_factory=dict)
+    typed_group: tuple[list[int], list[Any]] = field(default_factory=lambda: ([], []))
     arrow_group: tuple[list[int], list[bytes]] = field(default_factory=lambda: ([], []))
     fallback_request_ids: list[str | None] = field(default_factory=list)
     fallback_times: list[float] = field(default_factory=list)
@@ -127,7 +133,7 @@ def looks_like_arrow(body: bytes | bytearray | memoryview) -> bool:
     return body[:4] == _ARROW_STREAM_CONTINUATION or body[:6] == _ARROW_FILE_MAGIC
 
 
-def prepare(messages: Sequence[RawMessage], forced: str | None) -> Prepared:
+def prepare(messages: Sequence[RawMessage], forced: str | None, typed: TypedModel | None = None) -> Prepared:
     """Route every message of a batch to its format.
 
     Parameters
@@ -137,6 +143,9 @@ def prepare(messages: Sequence[RawMessage], forced: str | None) -> Prepared:
     forced
         The configured format (``"record"``, ``"flat"``, ``"columns"``, ``"oip"``, ``"arrow"``) or ``None``
         for ``auto``.
+    typed
+        The forced JSON format's typed parser: messages without headers that it takes go to
+        ``typed_group``; the others are parsed again the general way.
     """
     n_messages = len(messages)
     prepared = Prepared(n_messages, fallback_request_ids=[None] * n_messages, fallback_times=[math.nan] * n_messages)
@@ -149,12 +158,27 @@ def prepare(messages: Sequence[RawMessage], forced: str | None) -> Prepared:
         fast_indexes, fast_objects = prepared.json_groups[forced]
     sniffs = forced is None
     loads = orjson.loads
+    parse_typed = typed.parse if typed is not None and json_fast else None
+    take = typed.take if typed is not None else None
+    typed_indexes, typed_objects = prepared.typed_group
     for index, message in enumerate(messages):
         timestamp_ms = message.timestamp_ms
         if timestamp_ms is not None and timestamp_ms >= 0:  # Kafka's "no timestamp" is -1
             times[index] = timestamp_ms / 1000.0
         body = message.value
         if body and not message.headers and (json_fast or (sniffs and body[:1] == b"{")):
+            if parse_typed is not None:
+                try:
+                    parsed = parse_typed(body)
+                except ParseError:
+                    pass  # not the common shape: the general path below names what is wrong, if anything
+                else:
+                    assert take is not None
+                    taken = take(parsed)
+                    if taken is not None:
+                        typed_indexes.append(index)
+                        typed_objects.append(taken)
+                        continue
             # Hot path: one orjson call and two type checks; anything unusual falls through to route().
             try:
                 obj = loads(body)

@@ -42,3 +42,8 @@ class FlatDecoder(JsonFormatDecoder):
             [obj.get(timestamp_key) for obj in objects],
             ignored=frozenset({request_id_key, timestamp_key}),
         )
+
+    def collect_typed(self, indexes: list[int], structs: list[Any], builder: JsonBatchBuilder) -> None:
+        assert self.typed is not None
+        rows, request_ids, timestamps = (list(part) for part in zip(*structs, strict=True))
+        builder.add_typed_rows(indexes, rows, request_ids, timestamps, self.typed.names)

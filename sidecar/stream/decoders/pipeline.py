@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from sidecar.stream.decoders.assemble import JsonBatchBuilder
 from sidecar.stream.decoders.base import DecodedBatch, DecoderOptions, MessageError, RawMessage
 from sidecar.stream.decoders.dispatch import Prepared, prepare
+from sidecar.stream.decoders.typed import TypedModel, typed_model
 
 __all__ = ["FormatDecoder", "JsonFormatDecoder", "with_errors"]
 
@@ -61,16 +62,37 @@ class FormatDecoder:
 
 
 class JsonFormatDecoder(FormatDecoder):
-    """A format whose payload is a JSON object; subclasses implement :meth:`collect`."""
+    """A format whose payload is a JSON object; subclasses implement :meth:`collect`.
+
+    A format with a typed parser (``typed``) also implements :meth:`collect_typed` for the messages that
+    parser took.
+    """
+
+    def __init__(self, options: DecoderOptions) -> None:
+        super().__init__(options)
+        self.typed: TypedModel | None = typed_model(
+            self.format_name, options.schema, options.request_id_key, options.timestamp_key
+        )
+
+    def decode(self, messages: Sequence[RawMessage]) -> DecodedBatch:
+        prepared = prepare(messages, self.format_name, self.typed)
+        return with_errors(self.decode_prepared(prepared), prepared.errors)
 
     def decode_prepared(self, prepared: Prepared) -> DecodedBatch:
         builder = JsonBatchBuilder(self.options, prepared)
+        indexes, structs = prepared.typed_group
+        if indexes:
+            self.collect_typed(indexes, structs, builder)
         indexes, objects = prepared.json_groups.get(self.format_name, ([], []))
         self.collect(indexes, objects, builder)
         return builder.finish()
 
     def collect(self, indexes: list[int], objects: list[dict[str, Any]], builder: JsonBatchBuilder) -> None:
         """Hand the rows of ``objects`` (messages ``indexes``) to ``builder``, rejecting malformed ones."""
+        raise NotImplementedError
+
+    def collect_typed(self, indexes: list[int], structs: list[Any], builder: JsonBatchBuilder) -> None:
+        """Like :meth:`collect`, for the structs of the format's typed parser (``self.typed``)."""
         raise NotImplementedError
 
 

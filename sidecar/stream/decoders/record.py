@@ -51,3 +51,8 @@ class RecordDecoder(JsonFormatDecoder):
             request_ids.append(obj.get(request_id_key))
             timestamps.append(obj.get(timestamp_key))
         builder.add_rows(kept, rows, request_ids, timestamps)
+
+    def collect_typed(self, indexes: list[int], structs: list[Any], builder: JsonBatchBuilder) -> None:
+        assert self.typed is not None
+        rows, request_ids, timestamps = (list(part) for part in zip(*structs, strict=True))
+        builder.add_typed_rows(indexes, rows, request_ids, timestamps, self.typed.names)

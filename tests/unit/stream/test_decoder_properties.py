@@ -7,16 +7,20 @@ Arrow and Python datetime parsers).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 import orjson
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stream.decoders import DecodedBatch, RawMessage, make_decoder
+from sidecar.stream.decoders.dispatch import prepare
+from sidecar.stream.decoders.typed import typed_model
 
 SCHEMA = {
     "age": ColumnKind.NUMERIC,
@@ -180,3 +184,107 @@ def test_decode_never_raises_and_accounts_for_every_message(
     assert all(error.error_class and error.reason for error in batch.errors)
     for column in batch.columns.values():
         assert column.shape == (batch.n_rows,)
+
+
+# -- the typed fast path (decoders/typed.py) against the general path -----------------------------------
+edgy_scalars = st.one_of(
+    scalars,
+    st.sampled_from([10**30, 2**64, -(2**70), 1e301, -1e301, 1e300, 5e-324, -0.0, "", "1", [], {}, [1], {"a": 1}]),
+)
+edgy_times = st.one_of(times, st.sampled_from([10**30, 1e13, -1e13, True, [1], {"t": 1}]))
+metas = st.one_of(
+    st.none(), st.text(max_size=3), st.integers(0, 9), st.floats(allow_nan=False), st.booleans(),
+    st.lists(st.one_of(st.none(), st.text(max_size=2), st.integers(0, 3)), max_size=4),
+)
+
+
+def edgy(name: str) -> st.SearchStrategy[Any]:
+    return edgy_times if name == "signup" else edgy_scalars
+
+
+@st.composite
+def shaped_bodies(draw: st.DrawFn, fmt: str) -> bytes:
+    """A body of ``fmt``'s own shape, most of them valid, with every kind of value that must be refused."""
+    meta: dict[str, Any] = {}
+    for key in ("request_id", "timestamp"):
+        if draw(st.booleans()):
+            meta[key] = draw(metas if key == "request_id" else edgy_times)
+    if draw(st.integers(0, 9)) == 0:
+        meta["specversion"] = "1.0"
+    keys = draw(st.lists(names, unique=True, max_size=5))
+    if fmt == "columns":
+        n = draw(st.integers(0, 4))
+        columns: dict[str, Any] = {}
+        for key in keys:
+            length = n if draw(st.integers(0, 9)) else n + 1
+            columns[key] = draw(st.one_of(
+                st.lists(edgy(key), min_size=length, max_size=length),
+                st.sampled_from([None, 3, "x", {}]),
+            )) if draw(st.integers(0, 9)) == 0 else draw(st.lists(times if key == "signup" else scalars,
+                                                                   min_size=length, max_size=length))
+        return _dumps({**meta, "columns": columns})
+    row = {key: draw(edgy(key) if draw(st.integers(0, 4)) == 0 else (times if key == "signup" else scalars))
+           for key in keys}
+    if fmt == "record":
+        return _dumps({**meta, "values": row if draw(st.integers(0, 9)) else draw(edgy_scalars)})
+    return _dumps({**row, **meta})
+
+
+def _dumps(obj: Any) -> bytes:
+    # The standard library writes integers beyond 64 bits, which orjson refuses.
+    return json.dumps(obj).encode()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), fmt=st.sampled_from(["record", "flat", "columns"]))
+def test_the_typed_fast_path_decodes_every_message_as_the_general_path_does(data: st.DataObject, fmt: str) -> None:
+    bodies = data.draw(st.lists(shaped_bodies(fmt) | any_body, max_size=10), label="bodies")
+    batch = [RawMessage(body, timestamp_ms=1_000 * i) for i, body in enumerate(bodies)]
+    typed = make_decoder(fmt, SCHEMA, now=lambda: NOW)
+    general = make_decoder(fmt, SCHEMA, now=lambda: NOW)
+    general.typed = None  # type: ignore[attr-defined]
+    assert typed.typed is not None  # type: ignore[attr-defined]
+    assert_same(typed.decode(batch), general.decode(batch))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "body"),
+    [
+        ("record", b'{"request_id": "r1", "timestamp": 5, "values": {"age": 41, "plan": "pro", "active": true}}'),
+        ("flat", b'{"request_id": 7, "age": 41.5, "signup": "2026-11-26T10:00:00Z"}'),
+        ("columns", b'{"request_id": ["a", "b"], "timestamp": 5, "columns": {"age": [1, null], "plan": [1, "x"]}}'),
+    ],
+)
+def test_conforming_messages_take_the_typed_path(fmt: str, body: bytes) -> None:
+    decoder = make_decoder(fmt, SCHEMA)
+    prepared = prepare([RawMessage(body)] * 3, fmt, decoder.typed)  # type: ignore[attr-defined]
+    assert prepared.typed_group[0] == [0, 1, 2]
+    assert prepared.json_groups[fmt] == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("fmt", "body"),
+    [
+        ("record", b'{"values": {"age": "41"}}'),  # a string in a numeric column
+        ("record", b'{"values": {"age": null}}'),  # every column null: the general path keeps the row
+        ("record", b'{"values": {}}'),  # no column: the general path rejects it
+        ("flat", b'{"age": 1, "zip": "10115"}'),  # an unknown column is counted by the general path
+        ("flat", b'{"age": true}'),
+        ("columns", b'{"columns": {"age": null}}'),
+        ("columns", b'{"specversion": "1.0", "columns": {"age": [1]}}'),  # structured CloudEvent
+        ("columns", b'{"columns": {"age": [1e999]}}'),
+    ],
+)
+def test_other_messages_go_the_general_way(fmt: str, body: bytes) -> None:
+    decoder = make_decoder(fmt, SCHEMA)
+    prepared = prepare([RawMessage(body)], fmt, decoder.typed)  # type: ignore[attr-defined]
+    assert prepared.typed_group == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("fmt", "request_id_key", "timestamp_key"),
+    [("record", "ts", "ts"), ("record", "values", "ts"), ("columns", "columns", "ts"),
+     ("flat", "age", "ts"), ("flat", "rid", "specversion"), ("oip", "request_id", "timestamp")],
+)
+def test_no_typed_parser_where_keys_collide(fmt: str, request_id_key: str, timestamp_key: str) -> None:
+    assert typed_model(fmt, SCHEMA, request_id_key, timestamp_key) is None
