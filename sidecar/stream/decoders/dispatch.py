@@ -41,6 +41,7 @@ _ARROW_STREAM_CONTINUATION = b"\xff\xff\xff\xff"  # every IPC stream message sin
 _ARROW_FILE_MAGIC = b"ARROW1"
 _JSON_FIRST_BYTES = b'{["-0123456789tfn'
 _UNPARSED: Any = object()
+_TYPED = "typed"  # route()'s format for a payload the typed parser took (no format has this name)
 
 
 @dataclass(slots=True)
@@ -149,7 +150,7 @@ def prepare(messages: Sequence[RawMessage], forced: str | None, typed: TypedMode
     """
     n_messages = len(messages)
     prepared = Prepared(n_messages, fallback_request_ids=[None] * n_messages, fallback_times=[math.nan] * n_messages)
-    router = _Router(forced, prepared)
+    router = _Router(forced, prepared, typed if forced in JSON_FORMATS else None)
     times = prepared.fallback_times
     json_fast = forced in JSON_FORMATS
     if json_fast:
@@ -201,9 +202,10 @@ def prepare(messages: Sequence[RawMessage], forced: str | None, typed: TypedMode
 class _Router:
     """The general path: any headers, CloudEvents, Arrow or JSON, any format."""
 
-    def __init__(self, forced: str | None, prepared: Prepared) -> None:
+    def __init__(self, forced: str | None, prepared: Prepared, typed: TypedModel | None = None) -> None:
         self.forced = forced
         self.prepared = prepared
+        self.typed = typed
 
     def route(self, index: int, message: RawMessage, parsed: Any = _UNPARSED) -> None:
         """Route one message; ``parsed`` is its body already parsed as JSON, when the caller did that."""
@@ -221,6 +223,9 @@ class _Router:
         if fmt == "arrow":
             prepared.arrow_group[0].append(index)
             prepared.arrow_group[1].append(payload)
+        elif fmt == _TYPED:
+            prepared.typed_group[0].append(index)
+            prepared.typed_group[1].append(payload)
         else:
             prepared.add_json(fmt, index, payload)
 
@@ -252,6 +257,14 @@ class _Router:
             if forced == "arrow" and bytes(body[:64]).lstrip()[:1] != b"{":
                 # Not JSON, so not a structured CloudEvent either: let the Arrow reader say what is wrong.
                 return "arrow", body
+            if self.typed is not None and kind != "structured":
+                # A JSON body behind headers (CloudEvents binary mode, a request id header): typed parse first.
+                try:
+                    taken = self.typed.take(self.typed.parse(body))
+                except ParseError:
+                    taken = None
+                if taken is not None:
+                    return _TYPED, taken
             obj = self._parse(body if type(body) is bytes else bytes(body))
         else:
             obj = payload

@@ -235,11 +235,20 @@ def _dumps(obj: Any) -> bytes:
     return json.dumps(obj).encode()
 
 
+header_sets = st.sampled_from([
+    (), (), (("request_id", b"h-1"),), (("ce_id", b"ce-1"), ("ce_time", b"2026-11-26T10:00:00Z")),
+    (("content-type", b"application/json"),), (("content-type", b"application/cloudevents+json"),),
+    (("content-type", b"application/vnd.apache.arrow.stream"),),
+])
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), fmt=st.sampled_from(["record", "flat", "columns"]))
 def test_the_typed_fast_path_decodes_every_message_as_the_general_path_does(data: st.DataObject, fmt: str) -> None:
     bodies = data.draw(st.lists(shaped_bodies(fmt) | any_body, max_size=10), label="bodies")
-    batch = [RawMessage(body, timestamp_ms=1_000 * i) for i, body in enumerate(bodies)]
+    headers = data.draw(st.lists(header_sets, min_size=len(bodies), max_size=len(bodies)), label="headers")
+    batch = [RawMessage(body, headers=h, timestamp_ms=1_000 * i)
+             for i, (body, h) in enumerate(zip(bodies, headers, strict=True))]
     typed = make_decoder(fmt, SCHEMA, now=lambda: NOW)
     general = make_decoder(fmt, SCHEMA, now=lambda: NOW)
     general.typed = None  # type: ignore[attr-defined]
@@ -257,8 +266,10 @@ def test_the_typed_fast_path_decodes_every_message_as_the_general_path_does(data
 )
 def test_conforming_messages_take_the_typed_path(fmt: str, body: bytes) -> None:
     decoder = make_decoder(fmt, SCHEMA)
-    prepared = prepare([RawMessage(body)] * 3, fmt, decoder.typed)  # type: ignore[attr-defined]
+    with_headers = RawMessage(body, headers=(("ce_id", b"ce-1"), ("content-type", b"application/json")))
+    prepared = prepare([RawMessage(body), with_headers, RawMessage(body)], fmt, decoder.typed)  # type: ignore[attr-defined]
     assert prepared.typed_group[0] == [0, 1, 2]
+    assert prepared.fallback_request_ids == [None, "ce-1", None]
     assert prepared.json_groups[fmt] == ([], [])
 
 
@@ -273,6 +284,10 @@ def test_conforming_messages_take_the_typed_path(fmt: str, body: bytes) -> None:
         ("columns", b'{"columns": {"age": null}}'),
         ("columns", b'{"specversion": "1.0", "columns": {"age": [1]}}'),  # structured CloudEvent
         ("columns", b'{"columns": {"age": [1e999]}}'),
+        # Integers beyond int64: orjson gives floats (or, past uint64, the general path's exact int).
+        ("record", b'{"values": {"plan": 1000000000000000000000000000000}}'),
+        ("columns", b'{"columns": {"plan": [18446744073709551615]}}'),
+        ("flat", b'{"age": 1, "timestamp": -9223372036854775809}'),
     ],
 )
 def test_other_messages_go_the_general_way(fmt: str, body: bytes) -> None:
