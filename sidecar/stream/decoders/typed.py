@@ -53,14 +53,15 @@ class TypedModel:
     Attributes
     ----------
     parse
-        ``bytes -> struct``; raises :data:`ParseError` for a message the fast path does not take.
+        ``bytes-like -> struct``; raises :data:`ParseError` for a message the fast path does not take.
     names
         The contract columns, in the order of the values :meth:`take` returns.
     """
 
     __slots__ = ("_take", "names", "parse")
 
-    def __init__(self, parse: Callable[[bytes], Any], names: list[str], take: Callable[[Any], Any]) -> None:
+    def __init__(self, parse: Callable[[bytes | bytearray | memoryview], Any], names: list[str],
+                 take: Callable[[Any], Any]) -> None:
         self.parse = parse
         self.names = names
         self._take = take
