@@ -39,7 +39,7 @@ from sidecar.errors import ConfigurationError
 from sidecar.join.changelog import ChangelogOutbox
 from sidecar.join.exporter import JoinExporter
 from sidecar.join.faustcompat import BATCHES, current_event_scope
-from sidecar.join.joiner import JOIN_EVENTS, Joiner, SweepResult
+from sidecar.join.joiner import JOIN_EVENTS, Half, Joiner, SweepResult
 from sidecar.join.records import OutcomeReader, PredictionReader
 from sidecar.join.tables import FaustPairStore
 from sidecar.join.windows import WindowBook
@@ -212,16 +212,15 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     prediction_reader, outcome_reader = PredictionReader(join), OutcomeReader(join)
 
     def handle(events: Sequence[faust.EventT], reader: PredictionReader | OutcomeReader,
-               add: Callable[[bytes, float, float, int], bool]) -> None:
+               add: Callable[[Sequence[Half], int], int]) -> None:
         messages = [RawMessage(e.message.value, _headers(e.message.headers), _millis(e.message.timestamp),
                                e.message.key) for e in events]
         halves, rejected = reader.read_batch(messages)
         joiner.counts["invalid"] += rejected
-        partition = events[-1].message.partition  # isolated partitions: the batch's only one
-        for h in halves:
-            add(h.request_id, h.time, h.value, partition)
+        if halves:
+            add(halves, events[-1].message.partition)  # isolated partitions: the batch's only one
 
-    def agent(reader: PredictionReader | OutcomeReader, add: Callable[[bytes, float, float, int], bool]) -> Any:
+    def agent(reader: PredictionReader | OutcomeReader, add: Callable[[Sequence[Half], int], int]) -> Any:
         # The agents never await between reading an entry and writing it, and never yield (a yielding agent
         # costs faust a sink dispatch per event). See sidecar.join.faustcompat for why batches need it.
         # The batch's changelog records are handed to the producer before the next batch is taken.
@@ -240,9 +239,9 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         return one_by_one
 
     predictions_agent = app.agent(predictions_topic, name="predictions", isolated_partitions=BATCHES)(
-        agent(prediction_reader, joiner.prediction))
+        agent(prediction_reader, joiner.predictions))
     outcomes_agent = app.agent(outcomes_topic, name="outcomes", isolated_partitions=BATCHES)(
-        agent(outcome_reader, joiner.outcome))
+        agent(outcome_reader, joiner.outcomes))
     joined = JoinApp(settings, app, table, joiner, book, metrics, exporter, predictions_agent, outcomes_agent,
                      clock, store.outbox)
 

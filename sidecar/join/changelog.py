@@ -6,7 +6,11 @@ two records per joined pair that was half of what the joiner cost beyond faust's
 (benchmarks/join_throughput.py). The joiner writes the table's store directly (``table.data``, which
 puts the key in the partition of faust's current event, see :mod:`sidecar.join.faustcompat`) and queues
 the changelog record here; :meth:`ChangelogOutbox.flush` hands a batch's records to the app's producer
-(``app.producer.send``, faust's public producer API) in one go, without awaiting their delivery.
+in one go, without awaiting their delivery: as one prebuilt aiokafka record batch per partition where
+:func:`~sidecar.join.faustcompat.record_batches` vouches for the producer (a record costs an append to the
+batch, not a ``send`` of its own), else record by record through ``app.producer.send`` (faust's public API).
+A prebuilt batch is closed before it is submitted, so the producer sends it without lingering; faust still
+flushes the producer (delivering the batches) before it commits consumer offsets.
 
 Order: every write (the agents' and the sweep's) appends to the one outbox synchronously, right where
 the store is written, and flushes are serialised by a lock, so the changelog receives each key's records
@@ -14,7 +18,8 @@ in the order the store saw them, however the two agents and the sweep interleave
 back is therefore what the store held.
 
 The persisted offset (what lets a restarted RocksDB table skip the changelog it already holds) is set
-once per partition and flush, from the delivery of the flush's last record there, as faust's own
+once per partition and flush, from the delivery of the flush's last record there (a record batch's
+delivery reports its first offset: the last is that plus its records less one), as faust's own
 ``Table._on_changelog_sent`` does per record.
 """
 
@@ -26,9 +31,15 @@ from typing import Any
 
 from faust.types import TP
 
+from sidecar.join.faustcompat import record_batches
+
 __all__ = ["ChangelogOutbox"]
 
 log = logging.getLogger(__name__)
+
+#: Per partition: the future of the flush's last send there, and the offset of its last record after the
+#: offset the future reports (a record batch reports its first).
+_Last = dict[int, tuple["asyncio.Future[Any]", int]]
 
 
 class ChangelogOutbox:
@@ -66,17 +77,49 @@ class ChangelogOutbox:
             records, self.records = self.records, []
             if not records:
                 return 0
-            send = self.table.app.producer.send
             topic = self.table.changelog_topic.get_topic_name()
-            last: dict[int, asyncio.Future[Any]] = {}
-            for partition, key, value in records:
-                last[partition] = await send(topic, key, value, partition, None, None)
-            for partition, future in last.items():
-                future.add_done_callback(self._persisted(TP(topic, partition)))
+            batches = record_batches(self.table.app)
+            if batches is None:
+                last = await self._send_each(topic, records)
+            else:
+                last = await self._send_batches(batches, topic, records)
+            for partition, (future, after_first) in last.items():
+                future.add_done_callback(self._persisted(TP(topic, partition), after_first))
             self.sent += len(records)
             return len(records)
 
-    def _persisted(self, tp: TP) -> Any:
+    async def _send_each(self, topic: str, records: list[tuple[int, bytes, bytes | None]]) -> _Last:
+        send = self.table.app.producer.send
+        last: _Last = {}
+        for partition, key, value in records:
+            last[partition] = (await send(topic, key, value, partition, None, None), 0)
+        return last
+
+    async def _send_batches(self, producer: Any, topic: str, records: list[tuple[int, bytes, bytes | None]]) -> _Last:
+        by_partition: dict[int, list[tuple[bytes, bytes | None]]] = {}
+        for partition, key, value in records:
+            by_partition.setdefault(partition, []).append((key, value))
+        last: _Last = {}
+        for partition, items in by_partition.items():
+            batch, n = producer.create_batch(), 0
+            for key, value in items:
+                if batch.append(timestamp=None, key=key, value=value, headers=[]) is None:
+                    # Full: send it and start another (an empty batch takes any one record, as in Kafka).
+                    last[partition] = (await self._submit(producer, batch, topic, partition), n - 1)
+                    batch, n = producer.create_batch(), 0
+                    batch.append(timestamp=None, key=key, value=value, headers=[])
+                n += 1
+            if n:
+                last[partition] = (await self._submit(producer, batch, topic, partition), n - 1)
+        return last
+
+    @staticmethod
+    async def _submit(producer: Any, batch: Any, topic: str, partition: int) -> asyncio.Future[Any]:
+        batch.close()  # closed: the producer sends it at once instead of waiting for more records to join it
+        future: asyncio.Future[Any] = await producer.send_batch(batch, topic, partition=partition)
+        return future
+
+    def _persisted(self, tp: TP, after_first: int = 0) -> Any:
         def done(future: asyncio.Future[Any]) -> None:
             if future.cancelled():
                 return
@@ -84,7 +127,7 @@ class ChangelogOutbox:
             if error is not None:
                 log.error("join: changelog %s: a record was not delivered: %r", tp, error)
                 return
-            offset = future.result().offset
+            offset = future.result().offset + after_first
             if self.table.app.in_transaction:
                 self.table.app.tables.persist_offset_on_commit(self.table.data, tp, offset)
             else:

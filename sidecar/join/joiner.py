@@ -11,19 +11,29 @@ deadline in an :class:`~sidecar.join.expiry.ExpiryIndex`, so a sweep reads only 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sidecar.join.expiry import ExpiryIndex
 from sidecar.join.tables import Entry, PairStore, State, decode_entry, encode_entry
 from sidecar.join.windows import WindowBook
 
-__all__ = ["JOIN_EVENTS", "Joiner", "SweepResult"]
+__all__ = ["JOIN_EVENTS", "Half", "Joiner", "SweepResult"]
 
 #: Names of the join's event counts (``model_health_join_events_total{event}``).
 JOIN_EVENTS = ("prediction", "outcome", "joined", "duplicate_prediction", "duplicate_outcome", "expired",
                "orphaned", "invalid")
 
 _NAN = float("nan")
+
+
+@dataclass(frozen=True, slots=True)
+class Half:
+    """One decoded half of a pair: request id, time (epoch seconds) and score or label."""
+
+    request_id: bytes
+    time: float
+    value: float
 
 
 @dataclass
@@ -67,49 +77,78 @@ class Joiner:
         return entry.prediction_time + self.ttl_seconds + self.book.window_seconds
 
     def _put(self, request_id: bytes, entry: Entry) -> None:
-        """Write ``entry`` and file it in the expiry index under its deadline (one place for both)."""
+        """Write ``entry`` and file it in the expiry index under its deadline (the sweep's one write path)."""
         self.store.set(request_id, encode_entry(entry), entry.partition)
         self.index.add(request_id, self.deadline(entry))
 
     def prediction(self, request_id: bytes, when: float, score: float, partition: int) -> bool:
         """A prediction arrived; returns True when it completed a pair."""
-        self.counts["prediction"] += 1
-        raw = self.store.get(request_id, partition)
-        if raw is None:
-            self._put(request_id, Entry(State.PREDICTION, partition, when, score, _NAN, _NAN))
-            self.pending_predictions += 1
-            self.book.add_prediction(when, score)
-            return False
-        entry = decode_entry(raw)
-        if entry.state is not State.OUTCOME:
-            self.counts["duplicate_prediction"] += 1
-            return False
-        pair = Entry(State.JOINED, partition, when, score, entry.outcome_time, entry.label)
-        self._put(request_id, pair)
-        self.pending_outcomes -= 1
-        self.book.add_prediction(when, score)
-        self.book.add_pair(pair)
-        self.counts["joined"] += 1
-        return True
+        return self.predictions([Half(request_id, when, score)], partition) == 1
 
     def outcome(self, request_id: bytes, when: float, label: float, partition: int) -> bool:
         """An outcome arrived; returns True when it completed a pair."""
-        self.counts["outcome"] += 1
-        raw = self.store.get(request_id, partition)
+        return self.outcomes([Half(request_id, when, label)], partition) == 1
+
+    def predictions(self, halves: Sequence[Half], partition: int) -> int:
+        """Predictions of one partition arrived, in this order; returns how many completed a pair.
+
+        The batch's entries are read at once and written at once; a request id seen twice in the batch
+        reads what the batch wrote for it before, so the result is that of arriving one by one.
+        """
+        return self._arrive(halves, partition, self._prediction)
+
+    def outcomes(self, halves: Sequence[Half], partition: int) -> int:
+        """Outcomes of one partition arrived, in this order; returns how many completed a pair."""
+        return self._arrive(halves, partition, self._outcome)
+
+    def _arrive(self, halves: Sequence[Half], partition: int,
+                one: Callable[[Half, bytes | None, int], Entry | None]) -> int:
+        found = self.store.get_many([h.request_id for h in halves], partition)
+        written: dict[bytes, bytes] = {}
+        index_add, deadline = self.index.add, self.deadline
+        joined = self.counts["joined"]
+        for half, raw in zip(halves, found, strict=True):
+            key = half.request_id
+            entry = one(half, written.get(key, raw), partition)
+            if entry is not None:
+                written[key] = encode_entry(entry)  # the last write of a key wins, as in the store
+                index_add(key, deadline(entry))
+        self.store.set_many(list(written.items()), partition)
+        return self.counts["joined"] - joined
+
+    def _prediction(self, half: Half, raw: bytes | None, partition: int) -> Entry | None:
+        """The entry a prediction leaves (None: unchanged, a duplicate), counted and folded into the book."""
+        self.counts["prediction"] += 1
         if raw is None:
-            self._put(request_id, Entry(State.OUTCOME, partition, _NAN, _NAN, when, label))
+            self.pending_predictions += 1
+            self.book.add_prediction(half.time, half.value)
+            return Entry(State.PREDICTION, partition, half.time, half.value, _NAN, _NAN)
+        entry = decode_entry(raw)
+        if entry.state is not State.OUTCOME:
+            self.counts["duplicate_prediction"] += 1
+            return None
+        pair = Entry(State.JOINED, partition, half.time, half.value, entry.outcome_time, entry.label)
+        self.pending_outcomes -= 1
+        self.book.add_prediction(half.time, half.value)
+        self.book.add_pair(pair)
+        self.counts["joined"] += 1
+        return pair
+
+    def _outcome(self, half: Half, raw: bytes | None, partition: int) -> Entry | None:
+        """The entry an outcome leaves (None: unchanged, a duplicate), counted and folded into the book."""
+        self.counts["outcome"] += 1
+        if raw is None:
             self.pending_outcomes += 1
-            return False
+            return Entry(State.OUTCOME, partition, _NAN, _NAN, half.time, half.value)
         entry = decode_entry(raw)
         if entry.state is State.PREDICTION:
-            pair = Entry(State.JOINED, partition, entry.prediction_time, entry.score, when, label)
-            self._put(request_id, pair)
+            pair = Entry(State.JOINED, partition, entry.prediction_time, entry.score, half.time, half.value)
             self.pending_predictions -= 1
             self.book.add_pair(pair)
             self.counts["joined"] += 1
-            return True
+            return pair
         self.counts["duplicate_outcome"] += 1
-        return False
+        return None
 
     def sweep(self, now: float, limit: int | None = None) -> SweepResult:
         """Expire halves older than the TTL at ``now`` and forget entries of windows that are final.

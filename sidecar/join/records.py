@@ -11,24 +11,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from sidecar.config import JoinSettings
+from sidecar.join.joiner import Half
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stream.decoders import Decoder, RawMessage, make_decoder
 
 __all__ = ["Half", "OutcomeReader", "PredictionReader", "label_value"]
-
-
-@dataclass(frozen=True, slots=True)
-class Half:
-    """One decoded half of a pair: request id, time (epoch seconds) and score or label."""
-
-    request_id: bytes
-    time: float
-    value: float
 
 
 def label_value(raw: object) -> float:

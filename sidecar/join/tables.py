@@ -21,10 +21,12 @@ event, and a deletion must go to the changelog partition the key lives in.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Protocol
+
+from rocksdict import WriteBatch
 
 from sidecar.join.changelog import ChangelogOutbox
 from sidecar.join.faustcompat import partition_databases
@@ -100,6 +102,14 @@ class PairStore(Protocol):
         """Remove an entry outside stream processing (the sweep), changelogged to ``partition``."""
         ...
 
+    def get_many(self, keys: Sequence[bytes], partition: int) -> list[bytes | None]:
+        """The entries of ``keys``, all of ``partition`` (None for a missing one), in order."""
+        ...
+
+    def set_many(self, items: Sequence[tuple[bytes, bytes]], partition: int) -> None:
+        """Write entries, in order, while processing a batch of stream events of ``partition``."""
+        ...
+
     def items(self) -> Iterator[tuple[bytes, bytes]]:
         """Every entry held by this worker."""
         ...
@@ -116,6 +126,12 @@ class DictPairStore:
 
     def set(self, key: bytes, value: bytes, partition: int) -> None:
         self.data[key] = value
+
+    def get_many(self, keys: Sequence[bytes], partition: int) -> list[bytes | None]:
+        return [self.data.get(key) for key in keys]
+
+    def set_many(self, items: Sequence[tuple[bytes, bytes]], partition: int) -> None:
+        self.data.update(items)
 
     def delete(self, key: bytes, partition: int) -> None:
         self.data.pop(key, None)
@@ -170,6 +186,29 @@ class FaustPairStore:
         else:
             self.table.data[key] = value
         self.outbox.put(partition, key, value)
+
+    def get_many(self, keys: Sequence[bytes], partition: int) -> list[bytes | None]:
+        database = self.database
+        if database is not None:
+            found = database(partition).get(list(keys))  # one multi-get
+        else:
+            found = [self.table.data.get(key) for key in keys]
+        return [None if value is None else bytes(value) for value in found]
+
+    def set_many(self, items: Sequence[tuple[bytes, bytes]], partition: int) -> None:
+        database = self.database
+        if database is not None:
+            batch = WriteBatch(raw_mode=True)  # one write (and one WAL append) for the batch, as faust's recovery
+            for key, value in items:
+                batch.put(key, value)
+            database(partition).write(batch)
+        else:
+            data = self.table.data
+            for key, value in items:
+                data[key] = value
+        put = self.outbox.put
+        for key, value in items:
+            put(partition, key, value)
 
     def delete(self, key: bytes, partition: int) -> None:
         try:
