@@ -74,6 +74,25 @@ class ExpiryIndex:
         bucket.deadlines.append(deadline)
         self._size += 1
 
+    def add_many(self, keys: list[bytes], deadlines: list[float]) -> None:
+        """File each of ``keys`` under its deadline; a batch whose deadlines share a bucket (the usual case:
+        events a few milliseconds apart) is filed with two list extends."""
+        if not keys:
+            return
+        first = math.floor(deadlines[0] / self.bucket_seconds)
+        if first != math.floor(max(deadlines) / self.bucket_seconds) or \
+                first != math.floor(min(deadlines) / self.bucket_seconds):
+            for key, deadline in zip(keys, deadlines, strict=True):
+                self.add(key, deadline)
+            return
+        bucket = self._buckets.get(first)
+        if bucket is None:
+            bucket = self._buckets[first] = _Bucket()
+            heapq.heappush(self._heap, first)
+        bucket.keys.extend(keys)
+        bucket.deadlines.extend(deadlines)
+        self._size += len(keys)
+
     def due(self, now: float, limit: int | None = None) -> tuple[list[bytes], bool]:
         """Remove and return keys whose deadline is before ``now``, at most ``limit``; and whether more
         are due (the limit stopped it)."""

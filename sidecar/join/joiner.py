@@ -11,11 +11,11 @@ deadline in an :class:`~sidecar.join.expiry.ExpiryIndex`, so a sweep reads only 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sidecar.join.expiry import ExpiryIndex
-from sidecar.join.tables import Entry, PairStore, State, decode_entry, encode_entry
+from sidecar.join.tables import Entry, PairStore, State, decode_entry, encode_entry, pack_half, pack_pair, unpack_half
 from sidecar.join.windows import WindowBook
 
 __all__ = ["JOIN_EVENTS", "Half", "Joiner", "SweepResult"]
@@ -92,63 +92,95 @@ class Joiner:
     def predictions(self, halves: Sequence[Half], partition: int) -> int:
         """Predictions of one partition arrived, in this order; returns how many completed a pair.
 
-        The batch's entries are read at once and written at once; a request id seen twice in the batch
-        reads what the batch wrote for it before, so the result is that of arriving one by one.
+        The batch's entries are read at once and written at once (the last write of each key); a request
+        id seen twice in the batch reads what the batch wrote for it before, so the outcome is that of
+        arriving one by one. The book, the expiry index and the counts are updated once per batch.
         """
-        return self._arrive(halves, partition, self._prediction)
-
-    def outcomes(self, halves: Sequence[Half], partition: int) -> int:
-        """Outcomes of one partition arrived, in this order; returns how many completed a pair."""
-        return self._arrive(halves, partition, self._outcome)
-
-    def _arrive(self, halves: Sequence[Half], partition: int,
-                one: Callable[[Half, bytes | None, int], Entry | None]) -> int:
         found = self.store.get_many([h.request_id for h in halves], partition)
         written: dict[bytes, bytes] = {}
-        index_add, deadline = self.index.add, self.deadline
-        joined = self.counts["joined"]
+        deadlines: dict[bytes, float] = {}
+        times: list[float] = []
+        scores: list[float] = []
+        pair_times: list[float] = []
+        pair_scores: list[float] = []
+        outcome_times: list[float] = []
+        labels: list[float] = []
+        ttl, final = self.ttl_seconds, self.ttl_seconds + self.book.window_seconds
         for half, raw in zip(halves, found, strict=True):
-            key = half.request_id
-            entry = one(half, written.get(key, raw), partition)
-            if entry is not None:
-                written[key] = encode_entry(entry)  # the last write of a key wins, as in the store
-                index_add(key, deadline(entry))
+            key, when, score = half.request_id, half.time, half.value
+            prior = written.get(key, raw)
+            if prior is None:  # the first half: it waits
+                written[key] = pack_half(State.PREDICTION, partition, when, score)
+                deadlines[key] = when + ttl
+            else:
+                waiting = unpack_half(prior)
+                if waiting is None or waiting[0] != State.OUTCOME:
+                    continue  # a duplicate: counted below, nothing written
+                _state, outcome_time, label = waiting
+                written[key] = pack_pair(partition, when, score, outcome_time, label)
+                deadlines[key] = when + final
+                pair_times.append(when)
+                pair_scores.append(score)
+                outcome_times.append(outcome_time)
+                labels.append(label)
+            times.append(when)
+            scores.append(score)
+        self._write(written, deadlines, partition)
+        self.book.add_predictions(times, scores)
+        self.book.add_pairs(pair_times, pair_scores, outcome_times, labels)
+        joined = len(pair_times)
+        self.pending_predictions += len(times) - joined
+        self.pending_outcomes -= joined
+        self._count(prediction=len(halves), duplicate_prediction=len(halves) - len(times), joined=joined)
+        return joined
+
+    def outcomes(self, halves: Sequence[Half], partition: int) -> int:
+        """Outcomes of one partition arrived, in this order; returns how many completed a pair (as
+        :meth:`predictions`)."""
+        found = self.store.get_many([h.request_id for h in halves], partition)
+        written: dict[bytes, bytes] = {}
+        deadlines: dict[bytes, float] = {}
+        waiting_outcomes = 0
+        pair_times: list[float] = []
+        pair_scores: list[float] = []
+        outcome_times: list[float] = []
+        labels: list[float] = []
+        ttl, final = self.ttl_seconds, self.ttl_seconds + self.book.window_seconds
+        for half, raw in zip(halves, found, strict=True):
+            key, when, label = half.request_id, half.time, half.value
+            prior = written.get(key, raw)
+            if prior is None:  # the first half: it waits
+                written[key] = pack_half(State.OUTCOME, partition, when, label)
+                deadlines[key] = when + ttl
+                waiting_outcomes += 1
+                continue
+            waiting = unpack_half(prior)
+            if waiting is None or waiting[0] != State.PREDICTION:
+                continue  # a duplicate
+            _state, prediction_time, score = waiting
+            written[key] = pack_pair(partition, prediction_time, score, when, label)
+            deadlines[key] = prediction_time + final
+            pair_times.append(prediction_time)
+            pair_scores.append(score)
+            outcome_times.append(when)
+            labels.append(label)
+        self._write(written, deadlines, partition)
+        self.book.add_pairs(pair_times, pair_scores, outcome_times, labels)
+        joined = len(pair_times)
+        self.pending_outcomes += waiting_outcomes
+        self.pending_predictions -= joined
+        self._count(outcome=len(halves), duplicate_outcome=len(halves) - waiting_outcomes - joined, joined=joined)
+        return joined
+
+    def _write(self, written: dict[bytes, bytes], deadlines: dict[bytes, float], partition: int) -> None:
+        """Write a batch's entries (the last of each key) and file them under their deadlines."""
         self.store.set_many(list(written.items()), partition)
-        return self.counts["joined"] - joined
+        self.index.add_many(list(deadlines), list(deadlines.values()))
 
-    def _prediction(self, half: Half, raw: bytes | None, partition: int) -> Entry | None:
-        """The entry a prediction leaves (None: unchanged, a duplicate), counted and folded into the book."""
-        self.counts["prediction"] += 1
-        if raw is None:
-            self.pending_predictions += 1
-            self.book.add_prediction(half.time, half.value)
-            return Entry(State.PREDICTION, partition, half.time, half.value, _NAN, _NAN)
-        entry = decode_entry(raw)
-        if entry.state is not State.OUTCOME:
-            self.counts["duplicate_prediction"] += 1
-            return None
-        pair = Entry(State.JOINED, partition, half.time, half.value, entry.outcome_time, entry.label)
-        self.pending_outcomes -= 1
-        self.book.add_prediction(half.time, half.value)
-        self.book.add_pair(pair)
-        self.counts["joined"] += 1
-        return pair
-
-    def _outcome(self, half: Half, raw: bytes | None, partition: int) -> Entry | None:
-        """The entry an outcome leaves (None: unchanged, a duplicate), counted and folded into the book."""
-        self.counts["outcome"] += 1
-        if raw is None:
-            self.pending_outcomes += 1
-            return Entry(State.OUTCOME, partition, _NAN, _NAN, half.time, half.value)
-        entry = decode_entry(raw)
-        if entry.state is State.PREDICTION:
-            pair = Entry(State.JOINED, partition, entry.prediction_time, entry.score, half.time, half.value)
-            self.pending_predictions -= 1
-            self.book.add_pair(pair)
-            self.counts["joined"] += 1
-            return pair
-        self.counts["duplicate_outcome"] += 1
-        return None
+    def _count(self, **counts: int) -> None:
+        for event, n in counts.items():
+            if n:
+                self.counts[event] += n
 
     def sweep(self, now: float, limit: int | None = None) -> SweepResult:
         """Expire halves older than the TTL at ``now`` and forget entries of windows that are final.

@@ -31,7 +31,8 @@ from rocksdict import WriteBatch
 from sidecar.join.changelog import ChangelogOutbox
 from sidecar.join.faustcompat import partition_databases
 
-__all__ = ["DictPairStore", "Entry", "FaustPairStore", "PairStore", "State", "decode_entry", "encode_entry"]
+__all__ = ["DictPairStore", "Entry", "FaustPairStore", "PairStore", "State", "decode_entry", "encode_entry",
+           "pack_half", "pack_pair", "unpack_half"]
 
 
 class State(IntEnum):
@@ -85,6 +86,34 @@ def decode_entry(raw: bytes) -> Entry:
     if state == State.OUTCOME:
         return Entry(State.OUTCOME, partition, nan, nan, a, b)
     return Entry(State(state), partition, a, b, nan, nan)
+
+
+def pack_half(state: State, partition: int, when: float, value: float) -> bytes:
+    """:func:`encode_entry` of a waiting half (``state`` PREDICTION or OUTCOME) without an :class:`Entry`:
+    the joiner's hot path writes one per event."""
+    return _HALF.pack(state, partition, when, value)
+
+
+def pack_pair(partition: int, prediction_time: float, score: float, outcome_time: float, label: float) -> bytes:
+    """:func:`encode_entry` of a joined pair without an :class:`Entry`."""
+    return _FULL.pack(State.JOINED, partition, prediction_time, score, outcome_time, label)
+
+
+def unpack_half(raw: bytes) -> tuple[int, float, float] | None:
+    """``(state, time, value)`` of a waiting half's entry (the fields :func:`pack_half` packed), or None
+    for a joined pair's.
+
+    Examples
+    --------
+    >>> unpack_half(pack_half(State.OUTCOME, 7, 5.0, 1.0)) == (State.OUTCOME, 5.0, 1.0)
+    True
+    >>> unpack_half(pack_pair(0, 1.0, 0.5, 2.0, 1.0)) is None
+    True
+    """
+    if len(raw) != _HALF.size:
+        return None
+    state, _partition, when, value = _HALF.unpack(raw)
+    return state, when, value
 
 
 class PairStore(Protocol):

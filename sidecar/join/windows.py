@@ -100,6 +100,42 @@ class WindowBook:
         window.prediction_time.append(pair.prediction_time)
         window.outcome_time.append(pair.outcome_time)
 
+    def add_predictions(self, times: list[float], scores: list[float]) -> None:
+        """:meth:`add_prediction` for many; one window's worth (the usual batch) extends its arrays at once."""
+        window = self._only_window(times)
+        if window is None:
+            for when, score in zip(times, scores, strict=True):
+                self.add_prediction(when, score)
+            return
+        window.predictions += len(times)
+        window.prediction_scores.extend(scores)
+
+    def add_pairs(self, prediction_times: list[float], scores: list[float], outcome_times: list[float],
+                  labels: list[float]) -> None:
+        """Add joined pairs, given field by field, each to the window of its prediction."""
+        window = self._only_window(prediction_times)
+        if window is None:
+            for pt, score, ot, label in zip(prediction_times, scores, outcome_times, labels, strict=True):
+                w = self._window(pt)
+                w.score.append(score)
+                w.label.append(label)
+                w.prediction_time.append(pt)
+                w.outcome_time.append(ot)
+            return
+        window.score.extend(scores)
+        window.label.extend(labels)
+        window.prediction_time.extend(prediction_times)
+        window.outcome_time.extend(outcome_times)
+
+    def _only_window(self, times: list[float]) -> _Window | None:
+        """The window every one of ``times`` falls in, if they share one (marked dirty), else None."""
+        if not times:
+            return None
+        index = self._index(times[0])
+        if self._index(min(times)) != index or self._index(max(times)) != index:
+            return None
+        return self._window(times[0])
+
     def expire(self, prediction_time: float) -> None:
         """Count a prediction whose outcome never came within the TTL."""
         self._window(prediction_time).expired += 1

@@ -1,5 +1,6 @@
-"""The batched write path: a batch of halves joined at once (one read, one write), the RocksDB store's
-multi-get and write batch, and the changelog sent as prebuilt record batches."""
+"""The batched write path: a batch of halves joined at once (one read, one write, the book and the expiry index
+updated in bulk), the RocksDB store's multi-get and write batch, and the changelog sent as prebuilt record
+batches."""
 
 from __future__ import annotations
 
@@ -14,8 +15,19 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 
 from sidecar.join import changelog, faustcompat
 from sidecar.join.changelog import ChangelogOutbox
+from sidecar.join.expiry import ExpiryIndex
 from sidecar.join.joiner import Half, Joiner
-from sidecar.join.tables import DictPairStore, FaustPairStore, State, decode_entry
+from sidecar.join.tables import (
+    DictPairStore,
+    Entry,
+    FaustPairStore,
+    State,
+    decode_entry,
+    encode_entry,
+    pack_half,
+    pack_pair,
+    unpack_half,
+)
 from sidecar.join.windows import WindowBook
 
 T0 = 1_800_000_000.0
@@ -181,3 +193,44 @@ async def test_record_batches_is_the_started_aiokafka_producer_of_the_tested_fau
     monkeypatch.setattr(app.producer, "_producer", inner)
     monkeypatch.setattr(faust, "__version__", "0.0.0")
     assert faustcompat.record_batches(app) is None
+
+
+def test_packing_helpers_write_what_encode_entry_writes() -> None:
+    nan = float("nan")
+    assert pack_half(State.PREDICTION, 3, T0, 0.25) == encode_entry(Entry(State.PREDICTION, 3, T0, 0.25, nan, nan))
+    assert pack_half(State.OUTCOME, 1, T0 + 5, 1.0) == encode_entry(Entry(State.OUTCOME, 1, nan, nan, T0 + 5, 1.0))
+    pair = Entry(State.JOINED, 2, T0, 0.5, T0 + 9, 0.0)
+    assert pack_pair(2, T0, 0.5, T0 + 9, 0.0) == encode_entry(pair)
+    assert unpack_half(encode_entry(Entry(State.OUTCOME, 1, nan, nan, T0 + 5, 1.0))) == (State.OUTCOME, T0 + 5, 1.0)
+    assert unpack_half(encode_entry(pair)) is None
+
+
+@pytest.mark.parametrize("spread", [0.5, 30.0])  # within one bucket, across many
+def test_index_add_many_files_like_add(spread: float) -> None:
+    rng = random.Random(3)
+    deadlines = [T0 + 0.25 + rng.random() * spread for _ in range(50)]
+    keys = [b"k%d" % i for i in range(50)]
+    one, many = ExpiryIndex(), ExpiryIndex()
+    for key, deadline in zip(keys, deadlines, strict=True):
+        one.add(key, deadline)
+    many.add_many(keys, deadlines)
+    assert len(many) == len(one) == 50
+    for now in (T0 + 0.5, T0 + 10, T0 + 100):
+        assert sorted(many.due(now)[0]) == sorted(one.due(now)[0])
+
+
+@pytest.mark.parametrize("spread", [10.0, 500.0])  # within one window, across several
+def test_book_bulk_adds_match_single_adds(spread: float) -> None:
+    rng = random.Random(5)
+    times = [T0 + rng.random() * spread for _ in range(40)]
+    scores = [rng.random() for _ in times]
+    outcome_times = [t + 3 for t in times]
+    labels = [float(rng.random() > 0.5) for _ in times]
+    one, bulk = (WindowBook(60.0, lambda y, s: {"mean": float(y.mean())}) for _ in range(2))
+    for t, s, o, y in zip(times, scores, outcome_times, labels, strict=True):
+        one.add_prediction(t, s)
+        one.add_pair(Entry(State.JOINED, 0, t, s, o, y))
+    bulk.add_predictions(times, scores)
+    bulk.add_pairs(times, scores, outcome_times, labels)
+    assert sorted(bulk.dirty) == sorted(one.dirty) and len(one.dirty) >= 1
+    assert [vars(r) for r in bulk.evaluate_dirty()] == [vars(r) for r in one.evaluate_dirty()]
