@@ -7,11 +7,14 @@ share one builder, so each schema column is still typed in one pass for the whol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sidecar.stream.decoders.assemble import JsonBatchBuilder
-from sidecar.stream.decoders.base import DecodedBatch, DecoderOptions
-from sidecar.stream.decoders.dispatch import JSON_FORMATS, Prepared
-from sidecar.stream.decoders.pipeline import FormatDecoder, JsonFormatDecoder
+from sidecar.stream.decoders.base import DecodedBatch, DecoderOptions, RawMessage
+from sidecar.stream.decoders.dispatch import JSON_FORMATS, Prepared, prepare
+from sidecar.stream.decoders.pipeline import FormatDecoder, JsonFormatDecoder, with_errors
 from sidecar.stream.decoders.registry import DECODERS, load_lazy_formats, register_decoder
+from sidecar.stream.decoders.typed import TypedModel
 
 __all__ = ["AutoDecoder"]
 
@@ -51,11 +54,24 @@ class AutoDecoder(FormatDecoder):
             self._json[name] = decoder
         load_lazy_formats()
         self._arrow = DECODERS["arrow"](options)
+        #: The JSON formats' typed parsers (record, flat, columns), tried before the general parse.
+        self.typed: dict[str, TypedModel] = {
+            name: decoder.typed for name, decoder in self._json.items() if decoder.typed is not None
+        }
+        self._guess: str | None = None
+
+    def decode(self, messages: Sequence[RawMessage]) -> DecodedBatch:
+        # The format the last batch ended with is the best guess for this one's first message.
+        prepared = prepare(messages, None, self.typed, first_guess=self._guess)
+        self._guess = prepared.last_typed_format
+        return with_errors(self.decode_prepared(prepared), prepared.errors)
 
     def decode_prepared(self, prepared: Prepared) -> DecodedBatch:
         batches: list[DecodedBatch] = []
-        if prepared.json_groups:
+        if prepared.json_groups or prepared.typed_groups:
             builder = JsonBatchBuilder(self.options, prepared)
+            for name, (indexes, taken) in prepared.typed_groups.items():
+                self._json[name].collect_typed(indexes, taken, builder)
             for name, (indexes, objects) in prepared.json_groups.items():
                 self._json[name].collect(indexes, objects, builder)
             batches.append(builder.finish())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,9 +54,11 @@ class Prepared:
         Size of the batch.
     json_groups
         Format name to ``(message indexes, parsed JSON objects)``.
-    typed_group
-        ``(message indexes, what TypedModel.take returned)`` for the messages the forced format's typed
-        parser took.
+    typed_groups
+        Format name to ``(message indexes, what TypedModel.take returned)``, for the messages a format's
+        typed parser took.
+    last_typed_format
+        The format whose typed parser the next message would have been tried with (``auto``).
     arrow_group
         ``(message indexes, Arrow IPC bytes)``.
     fallback_request_ids
@@ -69,7 +71,8 @@ class Prepared:
 
     n_messages: int
     json_groups: dict[str, tuple[list[int], list[dict[str, Any]]]] = field(default_factory=dict)
-    typed_group: tuple[list[int], list[Any]] = field(default_factory=lambda: ([], []))
+    typed_groups: dict[str, tuple[list[int], list[Any]]] = field(default_factory=dict)
+    last_typed_format: str | None = None
     arrow_group: tuple[list[int], list[bytes]] = field(default_factory=lambda: ([], []))
     fallback_request_ids: list[str | None] = field(default_factory=list)
     fallback_times: list[float] = field(default_factory=list)
@@ -82,6 +85,14 @@ class Prepared:
             group = self.json_groups[fmt] = ([], [])
         group[0].append(index)
         group[1].append(obj)
+
+    def add_typed(self, fmt: str, index: int, taken: Any) -> None:
+        """Queue what format ``fmt``'s typed parser took from message ``index``."""
+        group = self.typed_groups.get(fmt)
+        if group is None:
+            group = self.typed_groups[fmt] = ([], [])
+        group[0].append(index)
+        group[1].append(taken)
 
     def row_fallbacks(self, message_index: np.ndarray, now: Callable[[], float]) -> tuple[np.ndarray, np.ndarray]:
         """Fallback time (``float64``, never NaN) and request id (``object``) for each row.
@@ -134,7 +145,12 @@ def looks_like_arrow(body: bytes | bytearray | memoryview) -> bool:
     return body[:4] == _ARROW_STREAM_CONTINUATION or body[:6] == _ARROW_FILE_MAGIC
 
 
-def prepare(messages: Sequence[RawMessage], forced: str | None, typed: TypedModel | None = None) -> Prepared:
+def prepare(
+    messages: Sequence[RawMessage],
+    forced: str | None,
+    typed: Mapping[str, TypedModel] | None = None,
+    first_guess: str | None = None,
+) -> Prepared:
     """Route every message of a batch to its format.
 
     Parameters
@@ -145,12 +161,17 @@ def prepare(messages: Sequence[RawMessage], forced: str | None, typed: TypedMode
         The configured format (``"record"``, ``"flat"``, ``"columns"``, ``"oip"``, ``"arrow"``) or ``None``
         for ``auto``.
     typed
-        The forced JSON format's typed parser: messages without headers that it takes go to
-        ``typed_group``; the others are parsed again the general way.
+        Typed parsers by format: the forced format's, or for ``auto`` those of every format that has one.
+        A message without headers that one takes goes to ``typed_groups``; the others are parsed again the
+        general way. ``auto`` tries the parser of the format last seen (streams rarely mix formats), and
+        none after a format without one (oip), until the general path sees a format with one again.
+    first_guess
+        For ``auto``: the format to try first (the previous batch's ``last_typed_format``).
     """
     n_messages = len(messages)
     prepared = Prepared(n_messages, fallback_request_ids=[None] * n_messages, fallback_times=[math.nan] * n_messages)
-    router = _Router(forced, prepared, typed if forced in JSON_FORMATS else None)
+    models = typed or {}
+    router = _Router(forced, prepared, models.get(forced) if forced in JSON_FORMATS else None)
     times = prepared.fallback_times
     json_fast = forced in JSON_FORMATS
     if json_fast:
@@ -159,27 +180,23 @@ def prepare(messages: Sequence[RawMessage], forced: str | None, typed: TypedMode
         fast_indexes, fast_objects = prepared.json_groups[forced]
     sniffs = forced is None
     loads = orjson.loads
-    parse_typed = typed.parse if typed is not None and json_fast else None
-    take = typed.take if typed is not None else None
-    typed_indexes, typed_objects = prepared.typed_group
+    # The format whose typed parser is tried first.
+    current = forced if forced in models else first_guess if first_guess in models else None
     for index, message in enumerate(messages):
         timestamp_ms = message.timestamp_ms
         if timestamp_ms is not None and timestamp_ms >= 0:  # Kafka's "no timestamp" is -1
             times[index] = timestamp_ms / 1000.0
         body = message.value
         if body and not message.headers and (json_fast or (sniffs and body[:1] == b"{")):
-            if parse_typed is not None:
+            if current is not None:
+                model = models[current]
                 try:
-                    parsed = parse_typed(body)
+                    taken = model.take(model.parse(body))
                 except ParseError:
-                    pass  # not the common shape: the general path below names what is wrong, if anything
-                else:
-                    assert take is not None
-                    taken = take(parsed)
-                    if taken is not None:
-                        typed_indexes.append(index)
-                        typed_objects.append(taken)
-                        continue
+                    taken = None  # not the common shape: the general path below names what is wrong, if anything
+                if taken is not None:
+                    prepared.add_typed(current, index, taken)
+                    continue
             # Hot path: one orjson call and two type checks; anything unusual falls through to route().
             try:
                 obj = loads(body)
@@ -191,11 +208,14 @@ def prepare(messages: Sequence[RawMessage], forced: str | None, typed: TypedMode
                         fast_indexes.append(index)
                         fast_objects.append(obj)
                     else:
-                        prepared.add_json(sniff_json_format(obj), index, obj)
+                        fmt = sniff_json_format(obj)
+                        prepared.add_json(fmt, index, obj)
+                        current = fmt if fmt in models else None
                     continue
                 router.route(index, message, parsed=obj)
                 continue
         router.route(index, message)
+    prepared.last_typed_format = current
     return prepared
 
 
@@ -224,8 +244,8 @@ class _Router:
             prepared.arrow_group[0].append(index)
             prepared.arrow_group[1].append(payload)
         elif fmt == _TYPED:
-            prepared.typed_group[0].append(index)
-            prepared.typed_group[1].append(payload)
+            assert self.forced is not None
+            prepared.add_typed(self.forced, index, payload)
         else:
             prepared.add_json(fmt, index, payload)
 

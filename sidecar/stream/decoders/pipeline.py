@@ -75,12 +75,12 @@ class JsonFormatDecoder(FormatDecoder):
         )
 
     def decode(self, messages: Sequence[RawMessage]) -> DecodedBatch:
-        prepared = prepare(messages, self.format_name, self.typed)
+        prepared = prepare(messages, self.format_name, {self.format_name: self.typed} if self.typed else None)
         return with_errors(self.decode_prepared(prepared), prepared.errors)
 
     def decode_prepared(self, prepared: Prepared) -> DecodedBatch:
         builder = JsonBatchBuilder(self.options, prepared)
-        indexes, structs = prepared.typed_group
+        indexes, structs = prepared.typed_groups.get(self.format_name, ([], []))
         if indexes:
             self.collect_typed(indexes, structs, builder)
         indexes, objects = prepared.json_groups.get(self.format_name, ([], []))

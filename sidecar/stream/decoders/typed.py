@@ -76,13 +76,12 @@ class TypedModel:
         contract column (``msgspec.structs.astuple``: 10x faster than reading 68 attributes). ``columns``:
         ``(values, n_rows, request_id, timestamp)``, ``values`` one list of ``n_rows`` or ``None`` per column.
 
-        ``None`` for a structured CloudEvent (only the general path unwraps one); for ``columns``, lists of
-        different lengths (the general path's reason names them in the message's order); for the one-row
-        formats, a row with every contract column null or absent: a struct cannot tell absent from null,
-        and the general path rejects a row with no contract column at all but keeps a row of nulls.
+        ``None`` for ``columns`` lists of different lengths (the general path's reason names them in the
+        message's order) and, for the one-row formats, for a row with every contract column null or absent:
+        a struct cannot tell absent from null, and the general path rejects a row with no contract column at
+        all but keeps a row of nulls. (Messages with a ``specversion`` key, a structured CloudEvent, never
+        parse: only the general path unwraps them.)
         """
-        if parsed.specversion is not None:
-            return None
         return self._take(parsed)
 
 
@@ -97,7 +96,8 @@ def typed_model(
     """
     if fmt not in _CONTAINERS:
         return None
-    taken = [request_id_key, timestamp_key, "specversion", *(schema if fmt == "flat" else [_CONTAINERS[fmt]])]
+    keys = {"flat": list(schema), "record": ["values"], "columns": ["columns", "values"]}[fmt]
+    taken = [request_id_key, timestamp_key, "specversion", *keys]
     if len(set(taken)) != len(taken):
         return None
     names = list(schema)
@@ -122,8 +122,12 @@ def typed_model(
         "Columns" if per_row else "Values", _columns(schema, fields, list_of=per_row),
         rename=rename, forbid_unknown_fields=True, kw_only=True,
     )
-    message = _envelope("Message", request_id_key, timestamp_key, [(_CONTAINERS[fmt], container)],
-                        _PER_ROW if per_row else _SCALAR)
+    body: list[Any] = [(_CONTAINERS[fmt], container)]
+    if per_row:
+        # ``auto`` calls a message with a ``values`` object a record whatever else it holds: leave any
+        # ``values`` key to the general path.
+        body.append(("values", msgspec.UnsetType, msgspec.UNSET))
+    message = _envelope("Message", request_id_key, timestamp_key, body, _PER_ROW if per_row else _SCALAR)
     if per_row:
 
         def take_columns(parsed: Any) -> Any:
@@ -156,14 +160,14 @@ def _columns(schema: Mapping[str, ColumnKind], fields: Mapping[str, str], *, lis
 def _envelope(name: str, request_id_key: str, timestamp_key: str, body: list[Any], meta: Any,
               rename: Mapping[str, str] | None = None, forbid_unknown_fields: bool = False) -> type:
     # Other top-level keys are envelope the formats ignore; ``specversion`` marks a structured CloudEvent,
-    # which only the general path unwraps (the caller sends a message with it there).
+    # which only the general path unwraps: an UnsetType field refuses the key with any value.
     return msgspec.defstruct(
         name,
         [
             *body,
             ("request_id", meta, None),
             ("timestamp", meta, None),
-            ("specversion", msgspec.Raw | None, None),
+            ("specversion", msgspec.UnsetType, msgspec.UNSET),
         ],
         rename={**(rename or {}), "request_id": request_id_key, "timestamp": timestamp_key},
         forbid_unknown_fields=forbid_unknown_fields,

@@ -210,7 +210,9 @@ def shaped_bodies(draw: st.DrawFn, fmt: str) -> bytes:
         if draw(st.booleans()):
             meta[key] = draw(metas if key == "request_id" else edgy_times)
     if draw(st.integers(0, 9)) == 0:
-        meta["specversion"] = "1.0"
+        meta["specversion"] = draw(st.sampled_from(["1.0", None]))
+    if draw(st.integers(0, 19)) == 0:
+        meta["values"] = draw(st.sampled_from([{"age": 1}, "x", None]))
     keys = draw(st.lists(names, unique=True, max_size=5))
     if fmt == "columns":
         n = draw(st.integers(0, 4))
@@ -242,17 +244,19 @@ header_sets = st.sampled_from([
 ])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), fmt=st.sampled_from(["record", "flat", "columns"]))
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), fmt=st.sampled_from(["record", "flat", "columns", "auto"]))
 def test_the_typed_fast_path_decodes_every_message_as_the_general_path_does(data: st.DataObject, fmt: str) -> None:
-    bodies = data.draw(st.lists(shaped_bodies(fmt) | any_body, max_size=10), label="bodies")
+    formats = ["record", "flat", "columns"] if fmt == "auto" else [fmt]
+    shapes = st.sampled_from(formats).flatmap(shaped_bodies)
+    bodies = data.draw(st.lists(shapes | any_body, max_size=10), label="bodies")
     headers = data.draw(st.lists(header_sets, min_size=len(bodies), max_size=len(bodies)), label="headers")
     batch = [RawMessage(body, headers=h, timestamp_ms=1_000 * i)
              for i, (body, h) in enumerate(zip(bodies, headers, strict=True))]
     typed = make_decoder(fmt, SCHEMA, now=lambda: NOW)
     general = make_decoder(fmt, SCHEMA, now=lambda: NOW)
-    general.typed = None  # type: ignore[attr-defined]
-    assert typed.typed is not None  # type: ignore[attr-defined]
+    assert typed.typed  # type: ignore[attr-defined]
+    general.typed = {} if fmt == "auto" else None  # type: ignore[attr-defined]
     assert_same(typed.decode(batch), general.decode(batch))
 
 
@@ -267,10 +271,31 @@ def test_the_typed_fast_path_decodes_every_message_as_the_general_path_does(data
 def test_conforming_messages_take_the_typed_path(fmt: str, body: bytes) -> None:
     decoder = make_decoder(fmt, SCHEMA)
     with_headers = RawMessage(body, headers=(("ce_id", b"ce-1"), ("content-type", b"application/json")))
-    prepared = prepare([RawMessage(body), with_headers, RawMessage(body)], fmt, decoder.typed)  # type: ignore[attr-defined]
-    assert prepared.typed_group[0] == [0, 1, 2]
+    prepared = prepare([RawMessage(body), with_headers, RawMessage(body)], fmt, {fmt: decoder.typed})  # type: ignore[attr-defined]
+    assert prepared.typed_groups[fmt][0] == [0, 1, 2]
     assert prepared.fallback_request_ids == [None, "ce-1", None]
     assert prepared.json_groups[fmt] == ([], [])
+
+
+def test_auto_tries_the_typed_parser_of_the_format_last_seen() -> None:
+    auto = make_decoder("auto", SCHEMA)
+    record = b'{"values": {"age": 41}}'
+    flat = b'{"age": 41}'
+    oip = b'{"inputs": [{"name": "age", "shape": [1], "datatype": "FP64", "data": [41]}]}'
+    bodies = [record, record, flat, flat, oip, oip, record, record]
+    prepared = prepare([RawMessage(body) for body in bodies], None, auto.typed)  # type: ignore[attr-defined]
+    # The first of each run is parsed the general way (and tells the format); the rest go typed.
+    assert {fmt: group[0] for fmt, group in prepared.typed_groups.items()} == {"record": [1, 7], "flat": [3]}
+    assert {fmt: group[0] for fmt, group in prepared.json_groups.items()} == {
+        "record": [0, 6], "flat": [2], "oip": [4, 5]
+    }
+    batch = auto.decode([RawMessage(body) for body in bodies])
+    assert batch.columns["age"].tolist() == [41.0] * 8
+    assert batch.message_index.tolist() == list(range(8))
+    # The next batch starts with the format the last one ended with.
+    assert prepared.last_typed_format == "record"
+    again = prepare([RawMessage(record)], None, auto.typed, first_guess=prepared.last_typed_format)  # type: ignore[attr-defined]
+    assert again.typed_groups["record"][0] == [0]
 
 
 @pytest.mark.parametrize(
@@ -284,6 +309,9 @@ def test_conforming_messages_take_the_typed_path(fmt: str, body: bytes) -> None:
         ("columns", b'{"columns": {"age": null}}'),
         ("columns", b'{"specversion": "1.0", "columns": {"age": [1]}}'),  # structured CloudEvent
         ("columns", b'{"columns": {"age": [1e999]}}'),
+        ("columns", b'{"values": {"age": 1}, "columns": {"age": [1]}}'),  # auto calls it a record
+        ("record", b'{"specversion": null, "values": {"age": 1}}'),  # any specversion key: the general path
+        ("flat", b'{"specversion": null, "age": 1}'),
         # Integers beyond int64: orjson gives floats (or, past uint64, the general path's exact int).
         ("record", b'{"values": {"plan": 1000000000000000000000000000000}}'),
         ("columns", b'{"columns": {"plan": [18446744073709551615]}}'),
@@ -292,8 +320,8 @@ def test_conforming_messages_take_the_typed_path(fmt: str, body: bytes) -> None:
 )
 def test_other_messages_go_the_general_way(fmt: str, body: bytes) -> None:
     decoder = make_decoder(fmt, SCHEMA)
-    prepared = prepare([RawMessage(body)], fmt, decoder.typed)  # type: ignore[attr-defined]
-    assert prepared.typed_group == ([], [])
+    prepared = prepare([RawMessage(body)], fmt, {fmt: decoder.typed})  # type: ignore[attr-defined]
+    assert prepared.typed_groups == {}
 
 
 @pytest.mark.parametrize(
