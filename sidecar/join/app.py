@@ -4,8 +4,9 @@ Two agents, one per topic (``join.predictions_topic``, ``join.outcomes_topic``; 
 and partitioned alike, so faust assigns the same partitions of both, and of the table's changelog, to one
 worker), share the durable pair table (``join.store``: ``memory`` or ``rocksdb``, changelog-backed either
 way). Each agent takes its events in batches (``join.batch_size``, ``join.batch_seconds``), decodes a
-batch at once with the sidecar's decoders, joins it row by row (see :mod:`sidecar.join.faustcompat`) and
-hands the batch's changelog records to the producer in one go (:mod:`sidecar.join.changelog`).
+batch at once with the sidecar's decoders, joins it with one read and one write of the table (see
+:meth:`~sidecar.join.joiner.Joiner.predictions` and :mod:`sidecar.join.faustcompat`) and hands the batch's
+changelog records to the producer in one go (:mod:`sidecar.join.changelog`).
 A timer (``join.sweep_seconds``) expires what waited past the TTL (only what fell due, in slices of
 :data:`SWEEP_SLICE` entries that yield to the event loop in between), evaluates the windows that
 changed and publishes them. After every recovery (start-up, rebalance) the per-window aggregation is

@@ -2,7 +2,10 @@
 
 Each arriving half looks up its request id once: an empty slot makes it wait, the other half waiting
 makes a pair, and anything else is a duplicate delivery (counted, never joined twice: the join is
-idempotent by request id). :meth:`Joiner.sweep` expires predictions and outcomes that waited longer
+idempotent by request id). Halves arrive in batches of one partition (:meth:`Joiner.predictions`,
+:meth:`Joiner.outcomes`): the batch's entries are read with one multi-get and written with one store write,
+and the window book, the expiry index and the counts are updated once per batch; the result is that of
+arriving one by one. :meth:`Joiner.sweep` expires predictions and outcomes that waited longer
 than the TTL and forgets pairs whose window can no longer change; every write files its key under its
 deadline in an :class:`~sidecar.join.expiry.ExpiryIndex`, so a sweep reads only the entries that fell due
 (and at most ``limit`` of them at a time) instead of the whole table.
