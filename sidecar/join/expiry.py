@@ -75,20 +75,32 @@ class ExpiryIndex:
         self._size += 1
 
     def add_many(self, keys: list[bytes], deadlines: list[float]) -> None:
-        """File each of ``keys`` under its deadline; a batch whose deadlines share a bucket (the usual case:
-        events a few milliseconds apart) is filed with two list extends."""
+        """File each of ``keys`` under its deadline: grouped by bucket, each group with two list extends. A
+        batch of events milliseconds apart falls in one bucket, or a few when it mixes waiting halves
+        (deadline: their time plus the TTL) with pairs (the prediction's time plus TTL and one window)."""
         if not keys:
             return
-        first = math.floor(deadlines[0] / self.bucket_seconds)
-        if first != math.floor(max(deadlines) / self.bucket_seconds) or \
-                first != math.floor(min(deadlines) / self.bucket_seconds):
-            for key, deadline in zip(keys, deadlines, strict=True):
-                self.add(key, deadline)
+        width = self.bucket_seconds
+        first = math.floor(min(deadlines) / width)
+        if first == math.floor(max(deadlines) / width):
+            self._extend(first, keys, deadlines)
             return
-        bucket = self._buckets.get(first)
+        groups: dict[int, tuple[list[bytes], list[float]]] = {}
+        for key, deadline in zip(keys, deadlines, strict=True):
+            number = math.floor(deadline / width)
+            group = groups.get(number)
+            if group is None:
+                group = groups[number] = ([], [])
+            group[0].append(key)
+            group[1].append(deadline)
+        for number, (group_keys, group_deadlines) in groups.items():
+            self._extend(number, group_keys, group_deadlines)
+
+    def _extend(self, number: int, keys: list[bytes], deadlines: list[float]) -> None:
+        bucket = self._buckets.get(number)
         if bucket is None:
-            bucket = self._buckets[first] = _Bucket()
-            heapq.heappush(self._heap, first)
+            bucket = self._buckets[number] = _Bucket()
+            heapq.heappush(self._heap, number)
         bucket.keys.extend(keys)
         bucket.deadlines.extend(deadlines)
         self._size += len(keys)

@@ -205,18 +205,28 @@ def test_packing_helpers_write_what_encode_entry_writes() -> None:
     assert unpack_half(encode_entry(pair)) is None
 
 
-@pytest.mark.parametrize("spread", [0.5, 30.0])  # within one bucket, across many
-def test_index_add_many_files_like_add(spread: float) -> None:
+def _deadlines(kind: str) -> list[float]:
     rng = random.Random(3)
-    deadlines = [T0 + 0.25 + rng.random() * spread for _ in range(50)]
+    if kind == "one bucket":
+        return [T0 + 0.25 + rng.random() * 0.5 for _ in range(50)]
+    if kind == "two clusters":  # waiting halves and pairs in one batch: TTL apart by one window
+        return [T0 + 0.25 + rng.random() * 0.5 + (3600.0 if rng.random() < 0.5 else 0.0) for _ in range(50)]
+    return [T0 + rng.random() * 30 for _ in range(50)]
+
+
+@pytest.mark.parametrize("kind", ["one bucket", "two clusters", "spread"])
+def test_index_add_many_files_like_add(kind: str) -> None:
+    deadlines = _deadlines(kind)
     keys = [b"k%d" % i for i in range(50)]
     one, many = ExpiryIndex(), ExpiryIndex()
     for key, deadline in zip(keys, deadlines, strict=True):
         one.add(key, deadline)
     many.add_many(keys, deadlines)
+    assert sorted(many._buckets) == sorted(one._buckets) and sorted(many._heap) == sorted(one._heap)
     assert len(many) == len(one) == 50
-    for now in (T0 + 0.5, T0 + 10, T0 + 100):
+    for now in (T0 + 0.5, T0 + 10, T0 + 100, T0 + 3600.5, T0 + 4000):
         assert sorted(many.due(now)[0]) == sorted(one.due(now)[0])
+        assert len(many) == len(one)
 
 
 @pytest.mark.parametrize("spread", [10.0, 500.0])  # within one window, across several
