@@ -18,10 +18,11 @@ tables do not see the event set here.
 :func:`partition_databases` gives the joiner the RocksDB store's ``_db_for_partition``: a read through the
 store's mapping API costs 6.8 us against 1.4 us on the partition's database, a write 8.3 against 6.0 (key
 serialisation, a current-event lookup and an LRU key index under a lock on every call; measured with 100,000
-keys), and the joiner does one of each per event. It is used only on :data:`TESTED_VERSION`, with the
-rocksdict driver, where the method exists; otherwise (and for the memory store) the joiner uses
-``table.data``. Skipping the store's key index is safe: faust falls back to searching every partition's
-database for a key it has not indexed (the sweep's deletes), and a key never changes partition.
+keys); the joiner reads a batch with one multi-get there and writes it with one write batch. It is used
+only on :data:`TESTED_VERSION`, with the rocksdict driver, where the method exists; otherwise (and for the
+memory store) the joiner uses ``table.data``. Skipping the store's key index is safe: faust falls back to
+searching every partition's database for a key it has not indexed (the sweep's deletes), and a key never
+changes partition.
 
 :func:`record_batches` gives the changelog outbox the aiokafka producer inside faust's (the private
 ``Producer._ensure_producer``), whose public batch API (``create_batch``, ``send_batch``) takes a

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sidecar.join.expiry import ExpiryIndex
-from sidecar.join.tables import Entry, PairStore, State, decode_entry, encode_entry, pack_half, pack_pair, unpack_half
+from sidecar.join.tables import Entry, PairStore, State, decode_entry, pack_half, pack_pair, unpack_half
 from sidecar.join.windows import WindowBook
 
 __all__ = ["JOIN_EVENTS", "Half", "Joiner", "SweepResult"]
@@ -26,8 +26,6 @@ __all__ = ["JOIN_EVENTS", "Half", "Joiner", "SweepResult"]
 #: Names of the join's event counts (``model_health_join_events_total{event}``).
 JOIN_EVENTS = ("prediction", "outcome", "joined", "duplicate_prediction", "duplicate_outcome", "expired",
                "orphaned", "invalid")
-
-_NAN = float("nan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +76,6 @@ class Joiner:
         if entry.state is State.OUTCOME:
             return entry.outcome_time + self.ttl_seconds
         return entry.prediction_time + self.ttl_seconds + self.book.window_seconds
-
-    def _put(self, request_id: bytes, entry: Entry) -> None:
-        """Write ``entry`` and file it in the expiry index under its deadline (the sweep's one write path)."""
-        self.store.set(request_id, encode_entry(entry), entry.partition)
-        self.index.add(request_id, self.deadline(entry))
 
     def prediction(self, request_id: bytes, when: float, score: float, partition: int) -> bool:
         """A prediction arrived; returns True when it completed a pair."""

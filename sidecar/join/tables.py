@@ -123,10 +123,6 @@ class PairStore(Protocol):
         """The entry of ``key`` (in ``partition`` when the caller knows it) or None."""
         ...
 
-    def set(self, key: bytes, value: bytes, partition: int) -> None:
-        """Write an entry while processing a stream event of the key's partition, ``partition``."""
-        ...
-
     def delete(self, key: bytes, partition: int) -> None:
         """Remove an entry outside stream processing (the sweep), changelogged to ``partition``."""
         ...
@@ -152,9 +148,6 @@ class DictPairStore:
 
     def get(self, key: bytes, partition: int | None = None) -> bytes | None:
         return self.data.get(key)
-
-    def set(self, key: bytes, value: bytes, partition: int) -> None:
-        self.data[key] = value
 
     def get_many(self, keys: Sequence[bytes], partition: int) -> list[bytes | None]:
         return [self.data.get(key) for key in keys]
@@ -209,14 +202,6 @@ class FaustPairStore:
         else:
             value = self.table.data.get(key)
         return None if value is None else bytes(value)
-
-    def set(self, key: bytes, value: bytes, partition: int) -> None:
-        database = self.database
-        if database is not None:
-            database(partition).put(key, value)
-        else:
-            self.table.data[key] = value
-        self.outbox.put(partition, key, value)
 
     def get_many(self, keys: Sequence[bytes], partition: int) -> list[bytes | None]:
         database = self.database
