@@ -65,14 +65,7 @@ class ExpiryIndex:
 
     def add(self, key: bytes, deadline: float) -> None:
         """File ``key`` under ``deadline``."""
-        number = math.floor(deadline / self.bucket_seconds)
-        bucket = self._buckets.get(number)
-        if bucket is None:
-            bucket = self._buckets[number] = _Bucket()
-            heapq.heappush(self._heap, number)
-        bucket.keys.append(key)
-        bucket.deadlines.append(deadline)
-        self._size += 1
+        self._extend(math.floor(deadline / self.bucket_seconds), [key], [deadline])
 
     def add_many(self, keys: list[bytes], deadlines: list[float]) -> None:
         """File each of ``keys`` under its deadline: grouped by bucket, each group with two list extends. A

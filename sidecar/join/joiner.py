@@ -14,7 +14,7 @@ deadline in an :class:`~sidecar.join.expiry.ExpiryIndex`, so a sweep reads only 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sidecar.join.expiry import ExpiryIndex
@@ -92,39 +92,23 @@ class Joiner:
         id seen twice in the batch reads what the batch wrote for it before, so the outcome is that of
         arriving one by one. The book, the expiry index and the counts are updated once per batch.
         """
-        found = self.store.get_many([h.request_id for h in halves], partition)
-        written: dict[bytes, bytes] = {}
-        deadlines: dict[bytes, float] = {}
+        batch = _Batch(self, partition)
         times: list[float] = []
         scores: list[float] = []
-        pair_times: list[float] = []
-        pair_scores: list[float] = []
-        outcome_times: list[float] = []
-        labels: list[float] = []
-        ttl, final = self.ttl_seconds, self.ttl_seconds + self.book.window_seconds
-        for half, raw in zip(halves, found, strict=True):
+        for half, prior in batch.read(halves):
             key, when, score = half.request_id, half.time, half.value
-            prior = written.get(key, raw)
             if prior is None:  # the first half: it waits
-                written[key] = pack_half(State.PREDICTION, partition, when, score)
-                deadlines[key] = when + ttl
+                batch.wait(key, pack_half(State.PREDICTION, partition, when, score), when)
             else:
                 waiting = unpack_half(prior)
                 if waiting is None or waiting[0] != State.OUTCOME:
                     continue  # a duplicate: counted below, nothing written
                 _state, outcome_time, label = waiting
-                written[key] = pack_pair(partition, when, score, outcome_time, label)
-                deadlines[key] = when + final
-                pair_times.append(when)
-                pair_scores.append(score)
-                outcome_times.append(outcome_time)
-                labels.append(label)
+                batch.pair(key, when, score, outcome_time, label)
             times.append(when)
             scores.append(score)
-        self._write(written, deadlines, partition)
         self.book.add_predictions(times, scores)
-        self.book.add_pairs(pair_times, pair_scores, outcome_times, labels)
-        joined = len(pair_times)
+        joined = batch.finish()
         self.pending_predictions += len(times) - joined
         self.pending_outcomes -= joined
         self._count(prediction=len(halves), duplicate_prediction=len(halves) - len(times), joined=joined)
@@ -133,45 +117,24 @@ class Joiner:
     def outcomes(self, halves: Sequence[Half], partition: int) -> int:
         """Outcomes of one partition arrived, in this order; returns how many completed a pair (as
         :meth:`predictions`)."""
-        found = self.store.get_many([h.request_id for h in halves], partition)
-        written: dict[bytes, bytes] = {}
-        deadlines: dict[bytes, float] = {}
+        batch = _Batch(self, partition)
         waiting_outcomes = 0
-        pair_times: list[float] = []
-        pair_scores: list[float] = []
-        outcome_times: list[float] = []
-        labels: list[float] = []
-        ttl, final = self.ttl_seconds, self.ttl_seconds + self.book.window_seconds
-        for half, raw in zip(halves, found, strict=True):
+        for half, prior in batch.read(halves):
             key, when, label = half.request_id, half.time, half.value
-            prior = written.get(key, raw)
             if prior is None:  # the first half: it waits
-                written[key] = pack_half(State.OUTCOME, partition, when, label)
-                deadlines[key] = when + ttl
+                batch.wait(key, pack_half(State.OUTCOME, partition, when, label), when)
                 waiting_outcomes += 1
                 continue
             waiting = unpack_half(prior)
             if waiting is None or waiting[0] != State.PREDICTION:
                 continue  # a duplicate
             _state, prediction_time, score = waiting
-            written[key] = pack_pair(partition, prediction_time, score, when, label)
-            deadlines[key] = prediction_time + final
-            pair_times.append(prediction_time)
-            pair_scores.append(score)
-            outcome_times.append(when)
-            labels.append(label)
-        self._write(written, deadlines, partition)
-        self.book.add_pairs(pair_times, pair_scores, outcome_times, labels)
-        joined = len(pair_times)
+            batch.pair(key, prediction_time, score, when, label)
+        joined = batch.finish()
         self.pending_outcomes += waiting_outcomes
         self.pending_predictions -= joined
         self._count(outcome=len(halves), duplicate_outcome=len(halves) - waiting_outcomes - joined, joined=joined)
         return joined
-
-    def _write(self, written: dict[bytes, bytes], deadlines: dict[bytes, float], partition: int) -> None:
-        """Write a batch's entries (the last of each key) and file them under their deadlines."""
-        self.store.set_many(list(written.items()), partition)
-        self.index.add_many(list(deadlines), list(deadlines.values()))
 
     def _count(self, **counts: int) -> None:
         for event, n in counts.items():
@@ -232,3 +195,48 @@ class Joiner:
             else:
                 self.pending_predictions += 1
         return n
+
+
+class _Batch:
+    """One batch of halves of one partition: what it reads, writes and joins, applied by :meth:`finish`."""
+
+    def __init__(self, joiner: Joiner, partition: int) -> None:
+        self.joiner = joiner
+        self.partition = partition
+        self.written: dict[bytes, bytes] = {}
+        self.deadlines: dict[bytes, float] = {}
+        self.pair_times: list[float] = []
+        self.pair_scores: list[float] = []
+        self.outcome_times: list[float] = []
+        self.labels: list[float] = []
+
+    def read(self, halves: Sequence[Half]) -> Iterator[tuple[Half, bytes | None]]:
+        """Each half with its key's entry: one multi-get, and what this batch wrote for a key seen before."""
+        found = self.joiner.store.get_many([h.request_id for h in halves], self.partition)
+        written = self.written
+        for half, raw in zip(halves, found, strict=True):
+            yield half, written.get(half.request_id, raw)
+
+    def wait(self, key: bytes, packed: bytes, when: float) -> None:
+        """The first half of ``key`` (arrived at ``when``) waits for the other."""
+        self.written[key] = packed
+        self.deadlines[key] = when + self.joiner.ttl_seconds
+
+    def pair(self, key: bytes, prediction_time: float, score: float, outcome_time: float, label: float) -> None:
+        """Both halves of ``key`` are here: a pair, kept until its window is final."""
+        joiner = self.joiner
+        self.written[key] = pack_pair(self.partition, prediction_time, score, outcome_time, label)
+        self.deadlines[key] = prediction_time + joiner.ttl_seconds + joiner.book.window_seconds
+        self.pair_times.append(prediction_time)
+        self.pair_scores.append(score)
+        self.outcome_times.append(outcome_time)
+        self.labels.append(label)
+
+    def finish(self) -> int:
+        """Write the entries (the last of each key), file them under their deadlines, add the pairs to the
+        book; returns the number of pairs."""
+        joiner = self.joiner
+        joiner.store.set_many(list(self.written.items()), self.partition)
+        joiner.index.add_many(list(self.deadlines), list(self.deadlines.values()))
+        joiner.book.add_pairs(self.pair_times, self.pair_scores, self.outcome_times, self.labels)
+        return len(self.pair_times)
