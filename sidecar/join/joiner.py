@@ -14,7 +14,7 @@ deadline in an :class:`~sidecar.join.expiry.ExpiryIndex`, so a sweep reads only 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sidecar.join.expiry import ExpiryIndex
@@ -93,10 +93,12 @@ class Joiner:
         arriving one by one. The book, the expiry index and the counts are updated once per batch.
         """
         batch = _Batch(self, partition)
+        written = batch.written
         times: list[float] = []
         scores: list[float] = []
-        for half, prior in batch.read(halves):
+        for half, raw in batch.read(halves):
             key, when, score = half.request_id, half.time, half.value
+            prior = written.get(key, raw)  # a key seen before in this batch: what the batch wrote
             if prior is None:  # the first half: it waits
                 batch.wait(key, pack_half(State.PREDICTION, partition, when, score), when)
             else:
@@ -118,9 +120,11 @@ class Joiner:
         """Outcomes of one partition arrived, in this order; returns how many completed a pair (as
         :meth:`predictions`)."""
         batch = _Batch(self, partition)
+        written = batch.written
         waiting_outcomes = 0
-        for half, prior in batch.read(halves):
+        for half, raw in batch.read(halves):
             key, when, label = half.request_id, half.time, half.value
+            prior = written.get(key, raw)
             if prior is None:  # the first half: it waits
                 batch.wait(key, pack_half(State.OUTCOME, partition, when, label), when)
                 waiting_outcomes += 1
@@ -210,12 +214,11 @@ class _Batch:
         self.outcome_times: list[float] = []
         self.labels: list[float] = []
 
-    def read(self, halves: Sequence[Half]) -> Iterator[tuple[Half, bytes | None]]:
-        """Each half with its key's entry: one multi-get, and what this batch wrote for a key seen before."""
+    def read(self, halves: Sequence[Half]) -> Iterable[tuple[Half, bytes | None]]:
+        """Each half with its key's stored entry (one multi-get); the caller prefers ``written`` for a key
+        the batch has written already."""
         found = self.joiner.store.get_many([h.request_id for h in halves], self.partition)
-        written = self.written
-        for half, raw in zip(halves, found, strict=True):
-            yield half, written.get(half.request_id, raw)
+        return zip(halves, found, strict=True)
 
     def wait(self, key: bytes, packed: bytes, when: float) -> None:
         """The first half of ``key`` (arrived at ``when``) waits for the other."""
