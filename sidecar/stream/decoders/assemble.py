@@ -4,7 +4,7 @@ Formats hand over their rows in one of two shapes: *row parts* (one dict per row
 dict instances) and *column parts* (per message a dict of equally long lists: columns, Open Inference
 Protocol tensors). :meth:`JsonBatchBuilder.finish` then builds each schema column once for the whole
 batch, with one list pass and one numpy conversion, and rejects whole the messages that hold a value
-the column's kind does not accept. Rows parsed by a typed parser (``typed``) come as *struct parts*
+the column's kind does not accept. Rows parsed by a typed parser (``typed``) come as *typed row parts*
 (record, flat) or *trusted* column parts: their values are known to fit their kinds, so a column made only
 of such parts skips the type scan.
 """
@@ -61,7 +61,7 @@ class _RowPart:
         return found
 
 
-class _StructRowPart:
+class _TypedRowPart:
     """Rows from a typed parser: one tuple each, with contract column ``names[i]`` at position ``i``.
 
     The parser refused unknown keys and values of the wrong type, so there is nothing unknown to count.
@@ -132,7 +132,7 @@ class JsonBatchBuilder:
     def __init__(self, options: DecoderOptions, prepared: Prepared) -> None:
         self.options = options
         self.prepared = prepared
-        self._parts: list[_RowPart | _StructRowPart | _ColumnPart] = []
+        self._parts: list[_RowPart | _TypedRowPart | _ColumnPart] = []
         self._rejected: dict[int, MessageError] = {}
         self._spans: dict[int, tuple[int, int]] | None = None
 
@@ -179,7 +179,7 @@ class JsonBatchBuilder:
         null (the typed parser sends the others down the general path, see ``TypedModel.take``).
         """
         if rows:
-            self._parts.append(_StructRowPart(indexes, rows, request_ids, timestamps, names))
+            self._parts.append(_TypedRowPart(indexes, rows, request_ids, timestamps, names))
 
     def add_columns(
         self,
