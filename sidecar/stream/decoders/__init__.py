@@ -3,8 +3,8 @@
 One module per format (``record``, ``flat``, ``columns``, ``oip``, ``arrow``, and ``auto`` which tells
 them apart), all registered by name and built with :func:`make_decoder`. Every format shares the same
 stages: ``dispatch`` reads headers, unwraps CloudEvents (binary and structured mode) and parses JSON,
-first with the format's typed parser (``typed``: msgspec, built from the contract; record, flat and
-columns), else with orjson; the format turns its payloads into rows; ``assemble`` (JSON) or the Arrow
+first with the format's typed parser (``typed``: msgspec, built from the contract; record, flat,
+columns and KServe V2 oip), else with orjson; the format turns its payloads into rows; ``assemble`` (JSON) or the Arrow
 reader types each contract column once for the whole batch with numpy. A message that does not decode or does not fit
 the contract's types is rejected whole with a :class:`MessageError`; the decoder never raises for bad
 input. Formats are documented, with JSON Schemas and examples, in ``schemas/messages/``.

@@ -79,6 +79,22 @@ class OipDecoder(JsonFormatDecoder):
                 builder.add_columns(index, n_rows, found, [request_id] * n_rows, [timestamp] * n_rows, key_rows)
         builder.add_rows(single_indexes, single_rows, single_ids, single_times)
 
+    def collect_typed(self, indexes: list[int], structs: list[Any], builder: JsonBatchBuilder) -> None:
+        # What typed.take_oip returned: (columns, n_rows, request id, timestamp), mapped as collect() maps.
+        single_indexes: list[int] = []
+        single_rows: list[dict[str, Any]] = []
+        single_ids: list[Any] = []
+        single_times: list[Any] = []
+        for index, (found, n_rows, request_id, timestamp) in zip(indexes, structs, strict=True):
+            if n_rows == 1:
+                single_indexes.append(index)
+                single_rows.append(found)
+                single_ids.append(request_id)
+                single_times.append(timestamp)
+            else:
+                builder.add_columns(index, n_rows, found, [request_id] * n_rows, [timestamp] * n_rows)
+        builder.add_rows(single_indexes, single_rows, single_ids, single_times)
+
     def _columns(self, obj: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, int] | None]:
         """Rows of one message: ``(n_rows, {column: value})`` when one row, else ``{column: [values]}``.
 

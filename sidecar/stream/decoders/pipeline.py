@@ -70,9 +70,7 @@ class JsonFormatDecoder(FormatDecoder):
 
     def __init__(self, options: DecoderOptions) -> None:
         super().__init__(options)
-        self.typed: TypedModel | None = typed_model(
-            self.format_name, options.schema, options.request_id_key, options.timestamp_key
-        )
+        self.typed: TypedModel | None = typed_model(self.format_name, options)
 
     def decode(self, messages: Sequence[RawMessage]) -> DecodedBatch:
         prepared = prepare(messages, self.format_name, {self.format_name: self.typed} if self.typed else None)

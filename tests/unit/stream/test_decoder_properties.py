@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sidecar.stats.kinds import ColumnKind
-from sidecar.stream.decoders import DecodedBatch, RawMessage, make_decoder
+from sidecar.stream.decoders import DecodedBatch, DecoderOptions, RawMessage, make_decoder
 from sidecar.stream.decoders.dispatch import prepare
 from sidecar.stream.decoders.typed import typed_model
 
@@ -249,6 +249,8 @@ header_sets = st.sampled_from([
 def test_the_typed_fast_path_decodes_every_message_as_the_general_path_does(data: st.DataObject, fmt: str) -> None:
     formats = ["record", "flat", "columns"] if fmt == "auto" else [fmt]
     shapes = st.sampled_from(formats).flatmap(shaped_bodies)
+    if fmt == "auto":
+        shapes |= oip_bodies()
     bodies = data.draw(st.lists(shapes | any_body, max_size=10), label="bodies")
     headers = data.draw(st.lists(header_sets, min_size=len(bodies), max_size=len(bodies)), label="headers")
     batch = [RawMessage(body, headers=h, timestamp_ms=1_000 * i)
@@ -258,6 +260,95 @@ def test_the_typed_fast_path_decodes_every_message_as_the_general_path_does(data
     assert typed.typed  # type: ignore[attr-defined]
     general.typed = {} if fmt == "auto" else None  # type: ignore[attr-defined]
     assert_same(typed.decode(batch), general.decode(batch))
+
+
+OIP_COLUMNS = {"wide": ["age", "plan"]}
+
+
+@st.composite
+def oip_bodies(draw: st.DrawFn) -> bytes:
+    """KServe V2 bodies, mostly of the shape the typed path takes, with every way to leave it."""
+    def tensor() -> dict[str, Any]:
+        name = draw(st.sampled_from(["age", "plan", "wide", "signup", "x", ""]))
+        shape = draw(st.sampled_from([[1], [2], [1, 2], [2, 2], [3], [1, 1], [0], [-1], [2, 1], []]))
+        size = max(0, int(np.prod(shape))) if shape else 1
+        if draw(st.integers(0, 9)) == 0:
+            size += 1
+        data: Any = draw(st.lists(edgy(name) if draw(st.integers(0, 4)) == 0 else scalars,
+                                  min_size=size, max_size=size))
+        if len(shape) == 2 and shape[0] > 0 and draw(st.integers(0, 4)) == 0 and len(data) == shape[0] * shape[1]:
+            data = [data[i * shape[1]:(i + 1) * shape[1]] for i in range(shape[0])]  # nested, as V2 allows
+        out: dict[str, Any] = {"name": name, "shape": shape, "datatype": "FP64", "data": data}
+        if draw(st.integers(0, 9)) == 0:
+            del out[draw(st.sampled_from(["name", "shape", "data"]))]
+        return out
+
+    body: dict[str, Any] = {}
+    for key in ("inputs", "outputs"):
+        if draw(st.integers(0, 2)):
+            body[key] = [tensor() for _ in range(draw(st.integers(0, 3)))]
+    for key, values in (("id", metas), ("request_id", metas), ("timestamp", edgy_times)):
+        if draw(st.booleans()):
+            body[key] = draw(values)
+    if draw(st.integers(0, 19)) == 0:
+        body[draw(st.sampled_from(["instances", "specversion", "parameters", "values", "columns"]))] = draw(
+            st.one_of(metas, st.just({"age": 1}), st.just({"age": [1]}))
+        )
+    return _dumps(body)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bodies=st.lists(oip_bodies() | any_body, max_size=10))
+def test_the_typed_oip_path_decodes_every_message_as_the_general_path_does(bodies: list[bytes | None]) -> None:
+    batch = [RawMessage(body, timestamp_ms=1_000 * i) for i, body in enumerate(bodies)]
+    typed = make_decoder("oip", SCHEMA, oip_columns=OIP_COLUMNS, now=lambda: NOW)
+    general = make_decoder("oip", SCHEMA, oip_columns=OIP_COLUMNS, now=lambda: NOW)
+    assert typed.typed is not None  # type: ignore[attr-defined]
+    general.typed = None  # type: ignore[attr-defined]
+    assert_same(typed.decode(batch), general.decode(batch))
+
+
+def test_typical_oip_requests_take_the_typed_path() -> None:
+    decoder = make_decoder("oip", SCHEMA, oip_columns=OIP_COLUMNS)
+    one = b'{"id": "r1", "inputs": [{"name": "wide", "shape": [1, 2], "datatype": "BYTES", "data": [41, "pro"]}]}'
+    two = (b'{"id": "r2", "inputs": [{"name": "wide", "shape": [2, 2], "datatype": "BYTES", "data": [1, "a", 2, "b"]},'
+           b' {"name": "active", "shape": [2], "datatype": "BOOL", "data": [true, false]}]}')
+    prepared = prepare([RawMessage(one), RawMessage(two)], "oip", {"oip": decoder.typed})  # type: ignore[attr-defined]
+    assert prepared.typed_groups["oip"][0] == [0, 1]
+    batch = decoder.decode([RawMessage(one), RawMessage(two)])
+    assert batch.columns["age"].tolist() == [41.0, 1.0, 2.0]
+    assert batch.columns["plan"].tolist() == ["pro", "a", "b"]
+    assert batch.columns["active"].tolist() == [None, True, False]
+    assert batch.request_ids.tolist() == ["r1", "r2", "r2"]
+
+
+def _tensor(name: str, shape: list[int], data: list[Any]) -> dict[str, Any]:
+    return {"name": name, "shape": shape, "datatype": "BYTES", "data": data}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"inputs": [_tensor("age", [1], [1]), _tensor("wide", [1, 2], [2, "x"])]},  # age given twice
+        {"inputs": [_tensor("age", [2, -1, -1], [1, 2])]},  # negative sizes (their product is positive)
+        {"inputs": [_tensor("age", [1], [1]), _tensor("plan", [2], ["a", "b"])]},  # rows disagree
+        {"inputs": [_tensor("age", [1], [1])], "outputs": [{"name": "score"}]},  # requested outputs
+        {"inputs": [_tensor("wide", [2, 2], [[1, "a"], [2, "b"]])]},  # nested data
+        {"inputs": [_tensor("x", [1], [1])]},  # a tensor the contract does not have
+        {"inputs": [_tensor("wide", [1, 3], [1, "a", 2])]},  # wider than its oip_columns
+        {"inputs": [_tensor("age", [0], [])]},  # no rows
+        {"inputs": []},
+        {"instances": [{"age": 1}]},
+        {"inputs": [_tensor("age", [1], [1])], "values": {"age": 2}},  # auto calls it a record
+    ],
+)
+def test_other_oip_messages_go_the_general_way(body: dict[str, Any]) -> None:
+    raw = [RawMessage(_dumps(body))]
+    decoder = make_decoder("oip", SCHEMA, oip_columns=OIP_COLUMNS, now=lambda: NOW)
+    assert prepare(raw, "oip", {"oip": decoder.typed}).typed_groups == {}  # type: ignore[attr-defined]
+    general = make_decoder("oip", SCHEMA, oip_columns=OIP_COLUMNS, now=lambda: NOW)
+    general.typed = None  # type: ignore[attr-defined]
+    assert_same(decoder.decode(raw), general.decode(raw))
 
 
 @pytest.mark.parametrize(
@@ -285,10 +376,10 @@ def test_auto_tries_the_typed_parser_of_the_format_last_seen() -> None:
     bodies = [record, record, flat, flat, oip, oip, record, record]
     prepared = prepare([RawMessage(body) for body in bodies], None, auto.typed)  # type: ignore[attr-defined]
     # The first of each run is parsed the general way (and tells the format); the rest go typed.
-    assert {fmt: group[0] for fmt, group in prepared.typed_groups.items()} == {"record": [1, 7], "flat": [3]}
-    assert {fmt: group[0] for fmt, group in prepared.json_groups.items()} == {
-        "record": [0, 6], "flat": [2], "oip": [4, 5]
+    assert {fmt: group[0] for fmt, group in prepared.typed_groups.items()} == {
+        "record": [1, 7], "flat": [3], "oip": [5]
     }
+    assert {fmt: group[0] for fmt, group in prepared.json_groups.items()} == {"record": [0, 6], "flat": [2], "oip": [4]}
     batch = auto.decode([RawMessage(body) for body in bodies])
     assert batch.columns["age"].tolist() == [41.0] * 8
     assert batch.message_index.tolist() == list(range(8))
@@ -327,7 +418,14 @@ def test_other_messages_go_the_general_way(fmt: str, body: bytes) -> None:
 @pytest.mark.parametrize(
     ("fmt", "request_id_key", "timestamp_key"),
     [("record", "ts", "ts"), ("record", "values", "ts"), ("columns", "columns", "ts"),
-     ("flat", "age", "ts"), ("flat", "rid", "specversion"), ("oip", "request_id", "timestamp")],
+     ("flat", "age", "ts"), ("flat", "rid", "specversion"), ("oip", "id", "timestamp"), ("oip", "rid", "inputs"),
+     ("arrow", "request_id", "timestamp")],
 )
 def test_no_typed_parser_where_keys_collide(fmt: str, request_id_key: str, timestamp_key: str) -> None:
-    assert typed_model(fmt, SCHEMA, request_id_key, timestamp_key) is None
+    options = DecoderOptions.build(SCHEMA, request_id_key=request_id_key, timestamp_key=timestamp_key)
+    assert typed_model(fmt, options) is None
+
+
+def test_no_typed_oip_parser_when_oip_columns_name_columns_outside_the_contract() -> None:
+    assert typed_model("oip", DecoderOptions.build(SCHEMA, oip_columns={"wide": ["age", "zip"]})) is None
+    assert typed_model("oip", DecoderOptions.build(SCHEMA, oip_columns={"wide": ["age", "plan"]})) is not None
