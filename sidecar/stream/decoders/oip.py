@@ -54,12 +54,7 @@ class OipDecoder(JsonFormatDecoder):
     def collect(self, indexes: list[int], objects: list[dict[str, Any]], builder: JsonBatchBuilder) -> None:
         request_id_key = self.options.request_id_key
         timestamp_key = self.options.timestamp_key
-        # One-row messages (online inference) are gathered as row dicts: one dict per message is far cheaper
-        # than one list per column per message. Multi-row messages go column-wise.
-        single_indexes: list[int] = []
-        single_rows: list[dict[str, Any]] = []
-        single_ids: list[Any] = []
-        single_times: list[Any] = []
+        rows = _Rows(builder)
         for index, obj in zip(indexes, objects, strict=True):
             try:
                 n_rows, found, key_rows = self._columns(obj)
@@ -69,31 +64,15 @@ class OipDecoder(JsonFormatDecoder):
             request_id = obj.get("id")
             if request_id is None:
                 request_id = obj.get(request_id_key)
-            timestamp = obj.get(timestamp_key)
-            if n_rows == 1:
-                single_indexes.append(index)
-                single_rows.append(found)
-                single_ids.append(request_id)
-                single_times.append(timestamp)
-            else:
-                builder.add_columns(index, n_rows, found, [request_id] * n_rows, [timestamp] * n_rows, key_rows)
-        builder.add_rows(single_indexes, single_rows, single_ids, single_times)
+            rows.add(index, n_rows, found, request_id, obj.get(timestamp_key), key_rows)
+        rows.flush()
 
     def collect_typed(self, indexes: list[int], structs: list[Any], builder: JsonBatchBuilder) -> None:
         # What typed.take_oip returned: (columns, n_rows, request id, timestamp), mapped as collect() maps.
-        single_indexes: list[int] = []
-        single_rows: list[dict[str, Any]] = []
-        single_ids: list[Any] = []
-        single_times: list[Any] = []
+        rows = _Rows(builder)
         for index, (found, n_rows, request_id, timestamp) in zip(indexes, structs, strict=True):
-            if n_rows == 1:
-                single_indexes.append(index)
-                single_rows.append(found)
-                single_ids.append(request_id)
-                single_times.append(timestamp)
-            else:
-                builder.add_columns(index, n_rows, found, [request_id] * n_rows, [timestamp] * n_rows)
-        builder.add_rows(single_indexes, single_rows, single_ids, single_times)
+            rows.add(index, n_rows, found, request_id, timestamp)
+        rows.flush()
 
     def _columns(self, obj: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, int] | None]:
         """Rows of one message: ``(n_rows, {column: value})`` when one row, else ``{column: [values]}``.
@@ -244,3 +223,30 @@ def _flatten(data: list[Any], levels: int) -> list[Any]:
                 flat.append(item)
         data = flat
     return data
+
+
+class _Rows:
+    """Hands a batch's messages to the builder: one-row messages (online inference) gathered as row dicts
+    (one dict per message is far cheaper than one list per column per message), multi-row ones column-wise."""
+
+    def __init__(self, builder: JsonBatchBuilder) -> None:
+        self.builder = builder
+        self.indexes: list[int] = []
+        self.rows: list[dict[str, Any]] = []
+        self.request_ids: list[Any] = []
+        self.timestamps: list[Any] = []
+
+    def add(self, index: int, n_rows: int, found: dict[str, Any], request_id: Any, timestamp: Any,
+            key_rows: dict[str, int] | None = None) -> None:
+        """Message ``index``: ``{column: value}`` for one row, else ``{column: [values]}``."""
+        if n_rows == 1:
+            self.indexes.append(index)
+            self.rows.append(found)
+            self.request_ids.append(request_id)
+            self.timestamps.append(timestamp)
+        else:
+            self.builder.add_columns(index, n_rows, found, [request_id] * n_rows, [timestamp] * n_rows, key_rows)
+
+    def flush(self) -> None:
+        """Add the gathered one-row messages."""
+        self.builder.add_rows(self.indexes, self.rows, self.request_ids, self.timestamps)
