@@ -5,9 +5,10 @@ costs a second pass over every value; on 500-row column batches the check took a
 time. msgspec decodes straight into a structure whose fields carry the column kinds' accepted types, so a
 message that parses is known to fit: its columns skip the type scan (``trusted`` in ``assemble``), and
 one-row messages come out as tuples that ``zip`` turns into columns in C. Decode-only, 68 features, one
-core: columns 108k -> 161k rows/s, record 41k -> 73k, flat 34k -> 84k (end to end in
-``benchmarks/README.md``). KServe V2 (``oip``) bodies whose tensors carry flat data are parsed the same way;
-their tensors still map to columns in Python, without the general path's per-value checks (18k -> 26k).
+core, medians of 5 interleaved runs (``benchmarks/README.md``): record 50k -> 81k rows/s, flat 48k -> 64k,
+columns 147k -> 197k; under ``auto`` record 55k -> 101k, flat 50k -> 79k, columns 118k -> 173k. KServe V2
+(``oip``) bodies whose tensors carry flat data are parsed the same way; their tensors still map to columns
+in Python, without the general path's per-value checks (22k -> 31k).
 
 The typed parse is only a fast path. A message it refuses (malformed JSON, a value of a type its column
 does not take, a column the contract does not have, a column given as ``null``, a CloudEvent envelope)
