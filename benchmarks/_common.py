@@ -229,6 +229,32 @@ def broker(bootstrap: str | None, prefix: str = "bench-kafka-") -> Iterator[str]
                            stdin=subprocess.DEVNULL, check=False, timeout=60)
 
 
+async def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes, int | None]],
+                  max_request_size: int = 1 << 20) -> int:
+    """Send ``(key, value, timestamp_ms)`` records in order to partition 0 of ``topic`` and wait for every
+    acknowledgement; returns how many were sent."""
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_request_size=max_request_size,
+                                max_batch_size=1 << 20)
+    await producer.start()
+    n = 0
+    try:
+        pending: list[asyncio.Future[Any]] = []
+        for key, value, timestamp_ms in records:
+            pending.append(await producer.send(topic, value, key=key, partition=0, timestamp_ms=timestamp_ms))
+            n += 1
+            if len(pending) >= 10_000:  # bounded memory for the futures of millions of sends
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return n
+
+
 async def delete_topics(bootstrap: str, topics: list[str]) -> None:
     """Delete ``topics`` (clean-up only: a failure is printed, not raised)."""
     from aiokafka.admin import AIOKafkaAdminClient

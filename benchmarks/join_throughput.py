@@ -50,7 +50,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import CHILD_FLAG, broker, delete_topics, markdown_table, run_child, write_child_result
+from _common import CHILD_FLAG, broker, delete_topics, markdown_table, produce, run_child, write_child_result
 
 T0 = 1_800_000_000.0
 TARGET_SHARE = 0.70
@@ -83,24 +83,9 @@ def outcome(i: int) -> tuple[bytes, bytes]:
     return rid.encode(), json.dumps({"request_id": rid, "timestamp": T0 + i * 0.001 + 60, "label": label}).encode()
 
 
-async def produce(bootstrap: str, topic: str, records: Iterator[tuple[bytes, bytes]]) -> int:
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=1 << 20)
-    await producer.start()
-    n = 0
-    try:
-        pending: list[Any] = []
-        for key, value in records:
-            pending.append(await producer.send(topic, value, key=key, partition=0))
-            n += 1
-            if len(pending) >= 10_000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-    return n
+def keyed(records: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes, None]]:
+    """``(key, value)`` pairs as ``_common.produce`` records (the broker stamps the time)."""
+    return ((key, value, None) for key, value in records)
 
 
 # -- the measuring child --------------------------------------------------------------------------------
@@ -194,9 +179,9 @@ def measure(bootstrap: str, pairs: int, pending: int, work: Path, timeout: float
     asyncio.run(create_topics(bootstrap, topics))
     try:
         t = time.perf_counter()
-        asyncio.run(produce(bootstrap, predictions, (prediction(i) for i in range(pairs))))
-        asyncio.run(produce(bootstrap, outcomes, (outcome(i) for i in range(pairs))))
-        asyncio.run(produce(bootstrap, waiting, (prediction(i, "w") for i in range(pending))))
+        asyncio.run(produce(bootstrap, predictions, keyed(prediction(i) for i in range(pairs))))
+        asyncio.run(produce(bootstrap, outcomes, keyed(outcome(i) for i in range(pairs))))
+        asyncio.run(produce(bootstrap, waiting, keyed(prediction(i, "w") for i in range(pending))))
         print(f"produced {2 * pairs + pending:,} messages in {time.perf_counter() - t:.1f} s", file=sys.stderr)
         base = {"bootstrap": bootstrap, "pairs": pairs, "pending": pending, "timeout": timeout}
         script = Path(__file__)
@@ -206,7 +191,7 @@ def measure(bootstrap: str, pairs: int, pending: int, work: Path, timeout: float
                                     "outcomes": outcomes, "data_dir": str(work / "join")}, timeout=timeout + 60)
         state = {**base, "group": f"jb-wait-{run}", "predictions": waiting, "data_dir": str(work / "pending")}
         held = run_child(script, {**state, "mode": "pending"}, timeout=timeout + 60)
-        asyncio.run(produce(bootstrap, waiting, iter([prediction(pending, "w")])))
+        asyncio.run(produce(bootstrap, waiting, keyed(iter([prediction(pending, "w")]))))
         again = run_child(script, {**state, "mode": "restart"}, timeout=timeout + 60)
     finally:
         asyncio.run(delete_topics(bootstrap, topics))

@@ -97,6 +97,7 @@ from _common import (  # noqa: E402  (benchmarks/ is a folder of scripts, not a 
     delete_topics,
     markdown_table,
     median,
+    produce,
     run_child,
     write_child_result,
 )
@@ -266,23 +267,10 @@ async def create_topic(bootstrap: str, topic: str) -> None:
     await asyncio.sleep(0.2)
 
 
-async def produce(bootstrap: str, topic: str, bodies: list[bytes], timestamps_ms: list[int]) -> None:
-    """Send every body (in order, partition 0) and wait for all acknowledgements."""
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_request_size=MAX_MESSAGE_BYTES,
-                                max_batch_size=1 << 20)
-    await producer.start()
-    try:
-        pending: list[asyncio.Future[Any]] = []
-        for body, ts in zip(bodies, timestamps_ms, strict=True):
-            pending.append(await producer.send(topic, body, partition=0, timestamp_ms=ts))
-            if len(pending) >= 5000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
+async def produce_bodies(bootstrap: str, topic: str, bodies: list[bytes], timestamps_ms: list[int]) -> None:
+    """Send every body (in order, partition 0, no key) with its timestamp and wait for all acknowledgements."""
+    records = ((None, body, ts) for body, ts in zip(bodies, timestamps_ms, strict=True))
+    await produce(bootstrap, topic, records, max_request_size=MAX_MESSAGE_BYTES)
 
 
 # -- (a), (b), (b+): the measuring child --------------------------------------------------------------
@@ -753,7 +741,7 @@ def main(argv: list[str] | None = None) -> int:
                 enc = encode(fmt, n)
                 asyncio.run(create_topic(bootstrap, topic))
                 t = time.perf_counter()
-                asyncio.run(produce(bootstrap, topic, enc.bodies, enc.timestamps_ms))
+                asyncio.run(produce_bodies(bootstrap, topic, enc.bodies, enc.timestamps_ms))
                 size = sum(map(len, enc.bodies))
                 print(f"[{fmt}] produced {n:,} messages ({enc.rows:,} rows, {size / 2**20:,.0f} MiB) in "
                       f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
@@ -861,7 +849,7 @@ def run_long(bootstrap: str, work: Path, contract: Path, total_rows: int, topics
         bodies.extend(enc.bodies)
         stamps.extend(int(base + i * step) for i in range(distinct))
     t = time.perf_counter()
-    asyncio.run(produce(bootstrap, topic, bodies, stamps))
+    asyncio.run(produce_bodies(bootstrap, topic, bodies, stamps))
     print(f"[long] produced {len(bodies):,} messages ({len(bodies) * per:,} rows) in {time.perf_counter() - t:.1f} s",
           file=sys.stderr, flush=True)
     n = len(bodies)
