@@ -84,7 +84,7 @@ def encode(kind: str, rows: list[dict[str, Any]]) -> list[Any]:
     import orjson
     import pyarrow as pa
 
-    from sidecar.stream.decoders import RawMessage
+    from sidecar.decoders import RawMessage
 
     base_ms = 1_795_687_200_000
     if kind == "record":
@@ -216,7 +216,7 @@ def encode(kind: str, rows: list[dict[str, Any]]) -> list[Any]:
 def child(spec: dict[str, Any]) -> None:
     """Measure one case in this (fresh, pinned) process and write the result for the parent."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from sidecar.stream.decoders import make_decoder
+    from sidecar.decoders import make_decoder
 
     cpu = pin_one_core()
     messages = encode(spec["encoding"], make_rows(spec["rows"]))

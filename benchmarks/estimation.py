@@ -12,7 +12,7 @@ the same (covariate shift, not concept drift), so the calibrated scores stay cal
 with the inputs (from about 0.8 near the reference to 0.97 where the inputs moved away from the boundary).
 
 Per window the table shows the shift, the realized accuracy (outcomes drawn from the true rule, measured by
-:func:`sidecar.stats.performance.classification_metrics`), the estimate from the scores alone with its 95 %
+:func:`sidecar.performance.realized.classification_metrics`), the estimate from the scores alone with its 95 %
 band, the absolute error, and whether the realized value fell in the band. The summary gives the share of
 windows within 0.02 (the issue's "Must hold": at least 95 %), the band's coverage, the mean absolute error
 of every estimated metric, and the accuracy estimated *without* calibration (raw scores taken as
@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import fmt_pct, markdown_table
 
-from sidecar.stats.cbpe import CBPE, ESTIMATED_METRICS
-from sidecar.stats.performance import classification_metrics
+from sidecar.performance.cbpe import CBPE, ESTIMATED_METRICS
+from sidecar.performance.realized import classification_metrics
 
 SEED = 20261202
 WEIGHTS = np.array([2.5, -1.5])

@@ -10,7 +10,7 @@ rows). For each format:
 
 (a) **aiokafka only**: a plain ``AIOKafkaConsumer`` with the sidecar's consumer settings runs the same
     ``getmany`` loop over the topic and does nothing with the records;
-(a+) **aiokafka with the sidecar's fast I/O** (diagnostic): (a) with ``sidecar.stream.kafkaio`` installed
+(a+) **aiokafka with the sidecar's fast I/O** (diagnostic): (a) with ``sidecar.kafka.fastio`` installed
     (responses received in place, CRC32C in hardware: what the sidecar's main process runs with
     ``kafka.fast_io``), the ceiling of the sidecar's own fetch path;
 (b) **decode only**: the same bytes, fetched beforehand, go through ``make_decoder(fmt, schema).decode``
@@ -320,23 +320,23 @@ def child(spec: dict[str, Any]) -> None:
     """(a), (b) and (b+) for one format, in this fresh interpreter."""
     from sidecar.config import Settings
     from sidecar.contract import DataContract
-    from sidecar.stream.decoders import RawMessage, make_decoder
+    from sidecar.decoders import RawMessage, make_decoder
     from sidecar.stream.engine import Request, StreamEngine
 
     bootstrap, topic, n, repeats = spec["bootstrap"], spec["topic"], spec["messages"], spec["repeats"]
-    from sidecar.stream import kafkaio
+    from sidecar.kafka import fastio
 
     result: dict[str, Any] = {"a": [], "a_fast": [], "b": [], "ingest": []}
     # (a) and (a+) alternate run by run, like (b) and (b+) below.
     for r in range(repeats):
         seconds, counted, _ = asyncio.run(consume(bootstrap, topic, n, f"{topic}-a{r}-{uuid.uuid4().hex[:6]}", False))
         result["a"].append(counted / seconds)
-        kafkaio.install()
+        fastio.install()
         try:
             seconds, counted, _ = asyncio.run(consume(bootstrap, topic, n, f"{topic}-af{r}-{uuid.uuid4().hex[:6]}",
                                                       False))
         finally:
-            kafkaio.uninstall()
+            fastio.uninstall()
         result["a_fast"].append(counted / seconds)
     _, _, kept = asyncio.run(consume(bootstrap, topic, n, f"{topic}-collect-{uuid.uuid4().hex[:6]}", True))
     result["batch_sizes"] = [len(records) for _, records in kept]
@@ -684,7 +684,7 @@ def ab_report(results: list[FormatResult]) -> str:
     """The A/B behind ``ingest.worker_process: auto``: end-to-end rate and peak PSS with the ingest worker
     (two processes) and without it (one), measured in the same run, interleaved."""
     from sidecar.config import WORKER_MIN_CPUS
-    from sidecar.cpus import available_cpus
+    from sidecar.runtime import available_cpus
 
     rows = []
     for r in results:

@@ -5,8 +5,8 @@ so a batch validation and a stream window over the same rows give the same numbe
 """
 
 from sidecar.contract import DataContract
-from sidecar.production import get_production_metrics, track_production_metrics
-from sidecar.report import CheckResult, Status, ValidationReport
+from sidecar.performance.production import get_production_metrics, track_production_metrics
+from sidecar.report.model import CheckResult, Status, ValidationReport
 
 __all__ = [
     "CheckResult",

@@ -23,7 +23,7 @@ from pydantic_settings import (
 )
 
 from sidecar.errors import ConfigurationError
-from sidecar.sla import SlaBound, check_sla_settings
+from sidecar.performance.sla import SlaBound, check_sla_settings
 
 __all__ = [
     "WORKER_MIN_CPUS",
@@ -142,11 +142,11 @@ class IngestSettings(_Section):
 
     def use_worker_process(self, cpus: float | None = None) -> bool:
         """Whether to start the ingest worker: ``worker_process`` itself, or for ``auto`` whether at least
-        :data:`WORKER_MIN_CPUS` CPUs are available (``cpus``; default: :func:`sidecar.cpus.available_cpus`)."""
+        :data:`WORKER_MIN_CPUS` CPUs are available (``cpus``; default: :func:`sidecar.runtime.available_cpus`)."""
         if isinstance(self.worker_process, bool):
             return self.worker_process
         if cpus is None:
-            from sidecar.cpus import available_cpus
+            from sidecar.runtime import available_cpus
 
             cpus = available_cpus()
         return cpus >= WORKER_MIN_CPUS
@@ -258,7 +258,7 @@ class Settings(BaseSettings):
     sla: dict[str, SlaBound] = Field(
         default_factory=dict,
         description="production-metric bounds by metric name (accuracy: {warning: 0.85, critical: 0.8}); "
-        "see sidecar.sla",
+        "see sidecar.performance.sla",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

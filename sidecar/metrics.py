@@ -16,11 +16,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.metrics_core import Metric
 
 from sidecar.contract import DataContract
-from sidecar.report import TABLE_FEATURE, ValidationReport, worst_by_series
+from sidecar.report.model import TABLE_FEATURE, ValidationReport, worst_by_series
 
 if TYPE_CHECKING:
-    from sidecar.sla import SlaBound
-    from sidecar.stats.cbpe import Estimate
+    from sidecar.performance.cbpe import Estimate
+    from sidecar.performance.sla import SlaBound
 
 __all__ = ["JoinMetrics", "MetricsRegistry", "SidecarMetrics"]
 
@@ -203,7 +203,7 @@ class SidecarMetrics:
         Only ``direction: min`` bounds judged on realized values (``on: realized`` or ``both``): the rule
         ``ModelHealthProductionMetricBelowSLA`` reads the series as a lower bound of the realized
         ``model_health_production_metric``. Upper bounds and estimate-only bounds are judged by the sidecar
-        itself (``check="sla"`` rows, see :func:`sidecar.sla.sla_report`).
+        itself (``check="sla"`` rows, see :func:`sidecar.performance.sla.sla_report`).
         """
         for metric, bound in sla.items():
             if bound.direction != "min" or bound.on == "estimated":

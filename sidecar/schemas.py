@@ -15,7 +15,7 @@ from typing import Any
 from sidecar.alerts.events import AlertEvent
 from sidecar.contract.fileformat import ContractFile
 from sidecar.contract.specmodel import ContractSpec
-from sidecar.report import ValidationReport
+from sidecar.report.model import ValidationReport
 
 __all__ = ["generate_schemas", "main"]
 

@@ -31,6 +31,6 @@ def _stock_aiokafka() -> Iterator[None]:
     """A sidecar started in-process installs ``kafka.fast_io`` for the whole process; put aiokafka's own
     classes back after every test so no test depends on which ran before it."""
     yield
-    from sidecar.stream import kafkaio
+    from sidecar.kafka import fastio
 
-    kafkaio.uninstall()
+    fastio.uninstall()

@@ -24,7 +24,7 @@ import aiohttp
 
 from sidecar.alerts.backoff import Backoff
 from sidecar.alerts.events import AlertEvent
-from sidecar.stream.logs import RateLimitedLog
+from sidecar.logs import RateLimitedLog
 
 __all__ = ["ALERTNAME_PREFIX", "AlertmanagerSink", "alertmanager_alert"]
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sidecar.report import CheckResult, Status, ValidationReport, worst_by_series
+from sidecar.report.model import CheckResult, Status, ValidationReport, worst_by_series
 
 __all__ = ["EVENT_TYPES", "AlertData", "AlertEvent", "AlertTracker", "Transition", "series_key"]
 
@@ -93,7 +93,7 @@ class AlertTracker:
 
     Examples
     --------
-    >>> from sidecar.report import CheckResult, ValidationReport
+    >>> from sidecar.report.model import CheckResult, ValidationReport
     >>> t = AlertTracker("churn")
     >>> bad = ValidationReport(contract="c", results=[CheckResult(check="schema", column="a", status="critical")])
     >>> [e.data.state for e in t.observe(bad)], t.observe(bad)

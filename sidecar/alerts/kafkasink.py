@@ -21,8 +21,8 @@ from aiokafka.errors import KafkaError
 
 from sidecar.alerts.backoff import Backoff
 from sidecar.alerts.events import AlertEvent
-from sidecar.stream.kafkanoise import stop_quietly
-from sidecar.stream.logs import RateLimitedLog
+from sidecar.kafka.noise import stop_quietly
+from sidecar.logs import RateLimitedLog
 
 __all__ = ["CONTENT_TYPE", "KafkaAlertSink"]
 

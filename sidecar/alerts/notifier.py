@@ -9,9 +9,9 @@ from sidecar.alerts.alertmanager import AlertmanagerSink
 from sidecar.alerts.events import AlertEvent, AlertTracker
 from sidecar.alerts.kafkasink import KafkaAlertSink
 from sidecar.config import Settings
+from sidecar.kafka.clients import client_options
 from sidecar.metrics import SidecarMetrics
-from sidecar.report import ValidationReport
-from sidecar.stream.kafkaclients import client_options
+from sidecar.report.model import ValidationReport
 
 __all__ = ["AlertNotifier"]
 

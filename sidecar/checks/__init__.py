@@ -1,7 +1,7 @@
 """Checks: one module per check, each registered in :data:`~sidecar.checks.base.CHECKS`.
 
 Every check is configured against a reference profile and evaluated on a current profile, returning
-:class:`~sidecar.report.CheckResult` rows. Import order here is the order rows appear in reports.
+:class:`~sidecar.report.model.CheckResult` rows. Import order here is the order rows appear in reports.
 """
 
 from sidecar.checks import (  # noqa: F401  (import registers)

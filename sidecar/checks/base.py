@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from sidecar.errors import ConfigurationError, UnknownNameError
-from sidecar.report import CheckResult, Status
+from sidecar.report.model import CheckResult, Status
 from sidecar.stats.noise import FALSE_ALARM, noise_details
 from sidecar.stats.nullmodels import NullModel
 

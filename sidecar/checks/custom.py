@@ -2,7 +2,7 @@
 
 The function is called as ``fn(reference, current)`` with two
 :class:`~sidecar.stats.column.ColumnProfile` and returns a ``bool`` (True = healthy), a number (judged
-against the thresholds) or a :class:`~sidecar.report.Status`. Reading statistics rather than rows, the same
+against the thresholds) or a :class:`~sidecar.report.model.Status`. Reading statistics rather than rows, the same
 check runs in batch validation and on streaming windows. A function of one argument gets the current
 column instead: its pandas Series in batch validation, its profile in a stream window.
 """
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
-from sidecar.contract.importpath import load_callable, reference_for, resolve
+from sidecar.checks.callables import load_callable, reference_for, resolve
 from sidecar.errors import ConfigurationError
-from sidecar.report import CheckResult, Status
+from sidecar.report.model import CheckResult, Status
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.profile import Profile
 

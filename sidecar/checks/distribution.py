@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
-from sidecar.contract.importpath import load_callable, reference_for, resolve
+from sidecar.checks.callables import load_callable, reference_for, resolve
 from sidecar.errors import ConfigurationError
-from sidecar.report import CheckResult
+from sidecar.report.model import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.distances import ORDERED_ONLY, resolve_distance
 from sidecar.stats.kinds import ColumnKind

@@ -15,7 +15,7 @@ from typing import Any
 
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
 from sidecar.errors import ConfigurationError
-from sidecar.report import CheckResult
+from sidecar.report.model import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.hashing import column_key, value_hash
 from sidecar.stats.nullmodels import BetaBinomialShare

@@ -17,7 +17,7 @@ import numpy as np
 
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
 from sidecar.errors import ConfigurationError
-from sidecar.report import CheckResult
+from sidecar.report.model import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.nullmodels import BetaBinomialShare
 from sidecar.stats.profile import Profile

@@ -15,7 +15,7 @@ from typing import Any
 
 from sidecar.checks.base import TABLE, Check, CheckSettings, register_check, resolve_thresholds
 from sidecar.errors import ConfigurationError
-from sidecar.report import CheckResult, Status
+from sidecar.report.model import CheckResult, Status
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "RowCountCheck", "RowCountSettings", "row_count_change"]

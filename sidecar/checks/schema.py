@@ -7,7 +7,7 @@ from typing import Any
 
 from sidecar.checks.base import TABLE, Check, CheckSettings, register_check
 from sidecar.errors import ConfigurationError
-from sidecar.report import CheckResult, Status
+from sidecar.report.model import CheckResult, Status
 from sidecar.stats.distances import l_infinity
 from sidecar.stats.noise import distance_noise
 from sidecar.stats.profile import Profile

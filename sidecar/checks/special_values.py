@@ -12,7 +12,7 @@ from typing import Any
 from sidecar.checks._common import current_column
 from sidecar.checks.base import Check, CheckSettings, register_check, resolve_thresholds, skipped
 from sidecar.errors import ConfigurationError
-from sidecar.report import CheckResult
+from sidecar.report.model import CheckResult
 from sidecar.stats.noise import proportion_difference
 from sidecar.stats.profile import Profile
 

@@ -15,7 +15,7 @@ from pydantic import SerializerFunctionWrapHandler, model_serializer
 
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
 from sidecar.errors import ConfigurationError
-from sidecar.report import CheckResult
+from sidecar.report.model import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.nullmodels import MaxAbsNormal
 from sidecar.stats.profile import Profile

@@ -51,7 +51,7 @@ from sidecar.stats.tally import ColumnTally, is_number_dtype, learn_categorical,
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sidecar.report import ValidationReport
+    from sidecar.report.model import ValidationReport
 
 __all__ = ["Progress", "create_from_source", "profile_source", "reference_from_source", "validate_source"]
 

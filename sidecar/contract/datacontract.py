@@ -15,14 +15,14 @@ import numpy as np
 
 import sidecar.checks  # noqa: F401  (registers every check)
 from sidecar.checks.base import CHECKS, TABLE, CheckSettings, get_check, not_run, order_findings
+from sidecar.checks.callables import IN_MEMORY_PREFIX
 from sidecar.checks.row_count import RowCountSettings, row_count_change
 from sidecar.checks.special_values import SpecialValueSettings
 from sidecar.contract import registry
 from sidecar.contract.accessor import CheckAccessor, CustomCheckAccessor
 from sidecar.contract.fileformat import FORMAT_VERSION, ContractFile, content_hash
-from sidecar.contract.importpath import IN_MEMORY_PREFIX
 from sidecar.errors import ConfigurationError
-from sidecar.report import CHECK_NAMES, CheckResult, RowCount, ValidationReport
+from sidecar.report.model import CHECK_NAMES, CheckResult, RowCount, ValidationReport
 from sidecar.stats.column import ColumnSpec
 from sidecar.stats.convert import is_frame, to_float_array
 from sidecar.stats.kinds import ColumnKind

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sidecar.checks.base import TABLE, CheckSettings, get_check
-from sidecar.report import CHECK_NAMES
+from sidecar.report.model import CHECK_NAMES
 from sidecar.stats.column import ColumnProfile, ColumnSpec
 from sidecar.stats.profile import Profile
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sidecar.checks.base import TABLE, CheckSettings
-from sidecar.contract.importpath import IN_MEMORY_PREFIX
+from sidecar.checks.callables import IN_MEMORY_PREFIX
 from sidecar.contract.specfile import SpecSource, read_spec
 from sidecar.contract.specmodel import ContractSpec
 from sidecar.errors import ConfigurationError

@@ -16,7 +16,7 @@ __all__ = ["build_contract", "load_bundled", "run"]
 
 def load_bundled(name: str) -> pd.DataFrame:
     """One of the bundled CSV files (``churn_reference`` or ``churn_drifted``)."""
-    with resources.as_file(resources.files("sidecar.data") / f"{name}.csv.gz") as path:
+    with resources.as_file(resources.files("sidecar.demo.datasets") / f"{name}.csv.gz") as path:
         return pd.read_csv(path, parse_dates=["signup_date"])
 
 

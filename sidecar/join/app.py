@@ -36,6 +36,7 @@ from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sidecar.config import JoinSettings, KafkaSettings, Settings
+from sidecar.decoders import RawMessage
 from sidecar.errors import ConfigurationError
 from sidecar.join.changelog import ChangelogOutbox
 from sidecar.join.exporter import JoinExporter
@@ -45,7 +46,6 @@ from sidecar.join.records import OutcomeReader, PredictionReader
 from sidecar.join.tables import FaustPairStore
 from sidecar.join.windows import WindowBook
 from sidecar.metrics import JoinMetrics
-from sidecar.stream.decoders import RawMessage
 
 __all__ = ["SWEEP_SLICE", "JoinApp", "create_join_app", "load_reference"]
 
@@ -123,7 +123,7 @@ def load_reference(path: str, settings: JoinSettings) -> Any:
     import pandas as pd
 
     from sidecar.join.records import label_value
-    from sidecar.stats.cbpe import CBPE
+    from sidecar.performance.cbpe import CBPE
 
     file = Path(path)
     if not file.is_file():
@@ -267,14 +267,14 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
 
 
 def _metrics_function(join: JoinSettings) -> Callable[[np.ndarray, np.ndarray], dict[str, float]]:
-    from sidecar.stats import performance
+    from sidecar.performance import realized
 
     if join.task == "regression":
-        return performance.regression_metrics
+        return realized.regression_metrics
     threshold = join.threshold
 
     def classification(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float]:
-        return performance.classification_metrics(y_true, y_score, threshold=threshold)
+        return realized.classification_metrics(y_true, y_score, threshold=threshold)
 
     return classification
 

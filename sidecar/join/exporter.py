@@ -18,7 +18,7 @@ from typing import Any
 from sidecar.config import Settings
 from sidecar.join.windows import WindowResult
 from sidecar.metrics import JoinMetrics
-from sidecar.store.layout import StoreDirectory
+from sidecar.store.directory import StoreDirectory
 
 __all__ = ["JoinExporter", "store_points"]
 
@@ -94,7 +94,7 @@ class JoinExporter:
         sla = self.settings.sla
         if not sla:
             return
-        from sidecar.sla import sla_report
+        from sidecar.performance.sla import sla_report
 
         window = self.realized or self.estimated
         assert window is not None

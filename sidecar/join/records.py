@@ -2,7 +2,7 @@
 
 Predictions keep every message format the sidecar decodes (``record``, ``flat``, ``columns``, ``oip``,
 ``arrow``, CloudEvents; ``format`` from the join settings): the joiner builds the same decoder as
-``sidecar run`` (:func:`sidecar.stream.decoders.make_decoder`) with one column, the score. Outcomes are
+``sidecar run`` (:func:`sidecar.decoders.make_decoder`) with one column, the score. Outcomes are
 JSON objects ``{"request_id": ..., "timestamp": ..., "label": ...}`` (or any of the JSON formats) with
 the label a number or a boolean. A record without a request id in its body uses its Kafka key.
 """
@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from sidecar.config import JoinSettings
+from sidecar.decoders import Decoder, RawMessage, make_decoder
 from sidecar.join.joiner import Half
 from sidecar.stats.kinds import ColumnKind
-from sidecar.stream.decoders import Decoder, RawMessage, make_decoder
 
 __all__ = ["Half", "OutcomeReader", "PredictionReader", "label_value"]
 

@@ -158,7 +158,7 @@ class WindowBook:
             y_score = np.frombuffer(w.score, dtype=np.float64)
             metrics = dict(self.metrics(y_true, y_score))
         if pairs:
-            from sidecar.stats.performance import delay_quantiles
+            from sidecar.performance.realized import delay_quantiles
 
             delay = np.frombuffer(w.outcome_time, dtype=np.float64) - np.frombuffer(w.prediction_time, np.float64)
             delays = dict(delay_quantiles(delay))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sidecar.report import ValidationReport
+from sidecar.report.model import ValidationReport
 
 __all__ = ["ReportStore"]
 

@@ -5,11 +5,11 @@ window's :class:`~sidecar.stats.profile.Profile`, and evaluated against the cont
 closes; offsets are committed only once a window's results are published. The
 :class:`~sidecar.stream.engine.StreamEngine` (decode, windows, evaluation) runs in an ingest worker process
 (:mod:`sidecar.stream.worker`, fed through :mod:`sidecar.stream.ring`); :class:`SidecarService` fetches,
-serves and commits in the main process, whose Kafka reads go through :mod:`sidecar.stream.kafkaio`
+serves and commits in the main process, whose Kafka reads go through :mod:`sidecar.kafka.fastio`
 (responses received in place, record CRCs in hardware) when ``kafka.fast_io`` is on.
 """
 
-from sidecar.stream.decoders import DecodedBatch, RawMessage, make_decoder
+from sidecar.decoders import DecodedBatch, RawMessage, make_decoder
 from sidecar.stream.engine import StreamEngine
 from sidecar.stream.service import SidecarService
 from sidecar.stream.topic import TopicStream

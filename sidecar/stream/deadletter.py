@@ -31,7 +31,7 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from sidecar.stream.decoders import MessageError
+from sidecar.decoders import MessageError
 
 __all__ = [
     "PERMANENT_ERRORS",
@@ -77,7 +77,7 @@ def dead_letter_headers(
         "__connect.errors.offset": "" if offset is None else str(offset),
         "__connect.errors.connector.name": "model-health-sidecar",
         "__connect.errors.stage": "VALUE_CONVERTER",
-        "__connect.errors.class.name": "sidecar.stream.decoders",
+        "__connect.errors.class.name": "sidecar.decoders",
         "__connect.errors.exception.class.name": error.error_class,
         "__connect.errors.exception.message": error.reason[:4000],
     }

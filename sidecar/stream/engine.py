@@ -18,7 +18,7 @@ import numpy as np
 
 from sidecar.config import Settings
 from sidecar.contract import DataContract
-from sidecar.stream.decoders import MessageError, RawMessage
+from sidecar.decoders import MessageError, RawMessage
 from sidecar.stream.topic import ClosedWindow, Ingested, TopicStream
 
 __all__ = ["ClosedWindow", "OpenWindow", "Outcome", "Request", "StreamEngine"]

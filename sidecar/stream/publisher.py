@@ -19,13 +19,13 @@ from aiokafka import AIOKafkaProducer
 
 from sidecar.config import Settings, TopicSettings
 from sidecar.contract import DataContract
+from sidecar.decoders import MessageError, RawMessage
+from sidecar.logs import RateLimitedLog
 from sidecar.metrics import SidecarMetrics
-from sidecar.report import ValidationReport
+from sidecar.report.model import ValidationReport
 from sidecar.store.reports import ReportStore
 from sidecar.stream.deadletter import QUARANTINE_DIR, DeadLetter, DeadLetterSender, Quarantine, dead_letter_headers
-from sidecar.stream.decoders import MessageError, RawMessage
 from sidecar.stream.engine import ClosedWindow
-from sidecar.stream.logs import RateLimitedLog
 from sidecar.stream.topic import Ingested
 
 __all__ = ["DEAD_LETTER_LOG_INTERVAL_SECONDS", "Publisher", "ReportListener", "StreamInfo"]

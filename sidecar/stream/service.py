@@ -26,18 +26,18 @@ from aiokafka.errors import KafkaError
 
 from sidecar.config import Settings
 from sidecar.contract import DataContract
+from sidecar.decoders import RawMessage
+from sidecar.kafka import fastio
+from sidecar.kafka.clients import KafkaClients
+from sidecar.kafka.noise import install_noise_filter, stop_quietly
+from sidecar.kafka.topics import ensure_dead_letter_topics
+from sidecar.logs import RateLimitedLog
 from sidecar.metrics import SidecarMetrics
-from sidecar.report import ValidationReport
+from sidecar.report.model import ValidationReport
 from sidecar.store.reports import ReportStore
-from sidecar.stream import kafkaio
 from sidecar.stream.answers import AnswerQueue
-from sidecar.stream.decoders import RawMessage
-from sidecar.stream.dlqtopics import ensure_dead_letter_topics
 from sidecar.stream.engine import OpenWindow, Outcome, Request
-from sidecar.stream.kafkaclients import KafkaClients
-from sidecar.stream.kafkanoise import install_noise_filter, stop_quietly
 from sidecar.stream.ledger import DeliveryLedger
-from sidecar.stream.logs import RateLimitedLog
 from sidecar.stream.publisher import Publisher, ReportListener, StreamInfo
 from sidecar.stream.replay import Replayer
 from sidecar.stream.topic import Ingested
@@ -122,7 +122,7 @@ class SidecarService:
         if self._task is None:
             install_noise_filter()
             if self.settings.kafka.fast_io:
-                applied = kafkaio.install()
+                applied = fastio.install()
                 log.info("Kafka fast I/O: %s", ", ".join(applied) or "not available here, stock aiokafka")
             await self.ingest.start()
             self.replayer.adopt_windows()

@@ -17,8 +17,8 @@ import numpy as np
 from sidecar.checks.base import CHECKS
 from sidecar.config import TopicSettings, WindowSettings
 from sidecar.contract import DataContract
-from sidecar.report import ValidationReport
-from sidecar.stream.decoders import DecodedBatch, MessageError, RawMessage, make_decoder
+from sidecar.decoders import DecodedBatch, MessageError, RawMessage, make_decoder
+from sidecar.report.model import ValidationReport
 from sidecar.stream.windows import Window, WindowSet
 
 __all__ = ["ClosedWindow", "Ingested", "TopicStream", "drift_checks"]

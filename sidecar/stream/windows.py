@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sidecar.decoders import DecodedBatch
 from sidecar.stats.profile import Profile
-from sidecar.stream.decoders import DecodedBatch
 
 __all__ = ["AddResult", "Window", "WindowSet"]
 

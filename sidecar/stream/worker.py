@@ -28,7 +28,7 @@ from typing import Any, Protocol, cast
 
 from sidecar.config import Settings
 from sidecar.contract import DataContract
-from sidecar.memory import tune_gc, tune_malloc
+from sidecar.runtime import tune_gc, tune_malloc
 from sidecar.stream.engine import Outcome, Request, StreamEngine
 from sidecar.stream.ring import RingAllocator, SharedRing
 

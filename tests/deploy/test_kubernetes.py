@@ -24,10 +24,10 @@ import yaml
 from tools import required_tool
 
 from sidecar import DataContract
-from sidecar.api import create_app
 from sidecar.config import HttpSettings, Settings
 from sidecar.errors import ConfigurationError
-from sidecar.runner import SHUTDOWN_TIMEOUT_SECONDS
+from sidecar.run import create_app
+from sidecar.run.runner import SHUTDOWN_TIMEOUT_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "deploy" / "kubernetes" / "base"

@@ -22,8 +22,8 @@ from sidecar_proc import SidecarProcess
 from traffic import T0, make_contract, record_messages, sidecar_config
 
 from sidecar.demo.data import churn_frame
+from sidecar.kafka.topics import topic_max_message_bytes
 from sidecar.store.reports import ReportStore
-from sidecar.stream.dlqtopics import topic_max_message_bytes
 
 pytestmark = [pytest.mark.kafka, pytest.mark.integration, pytest.mark.timeout(180)]
 

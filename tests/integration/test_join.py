@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from sidecar_proc import SIDECAR, SidecarProcess, get
 
-from sidecar.production import get_production_metrics
+from sidecar.performance.production import get_production_metrics
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from sidecar.stream import kafkaio
-from sidecar.stream.kafkaio import frames
+from sidecar.kafka import fastio
+from sidecar.kafka.fastio import frames
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -21,11 +21,11 @@ SIZES = [0, 10, 3_000, 70_000, 300_000, 900_000] * 4
 
 @pytest.fixture
 def fast_io() -> Iterator[list[str]]:
-    applied = kafkaio.install()
+    applied = fastio.install()
     try:
         yield applied
     finally:
-        kafkaio.uninstall()
+        fastio.uninstall()
 
 
 async def _produce(bootstrap: str, topic: str) -> list[bytes]:
@@ -65,7 +65,7 @@ async def test_fast_io_reads_exactly_what_stock_aiokafka_reads(kafka_bootstrap: 
     topic = await kafka_topic()
     values = await _produce(kafka_bootstrap, topic)
     fast = await _consume(kafka_bootstrap, topic, len(values))
-    kafkaio.uninstall()
+    fastio.uninstall()
     stock = await _consume(kafka_bootstrap, topic, len(values))
     assert fast == stock
     assert [v for _, _, v, _ in fast] == values

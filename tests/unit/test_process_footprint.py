@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sidecar import DataContract
 from sidecar.demo.data import churn_frame
-from sidecar.memory import tune_malloc
+from sidecar.runtime import tune_malloc
 
 
 def test_main_process_runs_without_pandas_pyarrow_scipy_optimize_or_faust(tmp_path: Path) -> None:
@@ -18,7 +18,7 @@ def test_main_process_runs_without_pandas_pyarrow_scipy_optimize_or_faust(tmp_pa
 import sys
 from sidecar.cli import build_parser
 from sidecar.config import Settings
-from sidecar.api import create_app
+from sidecar.run import create_app
 settings = Settings(model="m", inputs={{"topic": "t", "contract": {str(tmp_path / "churn_inputs")!r}}})
 build_parser()
 create_app(settings)

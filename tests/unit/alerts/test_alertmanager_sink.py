@@ -14,7 +14,7 @@ from aiohttp import web
 
 from sidecar.alerts.alertmanager import AlertmanagerSink, alertmanager_alert
 from sidecar.alerts.events import AlertTracker
-from sidecar.report import CheckResult, ValidationReport
+from sidecar.report.model import CheckResult, ValidationReport
 
 pytestmark = pytest.mark.timeout(30)
 

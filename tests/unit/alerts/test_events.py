@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sidecar.alerts.events import EVENT_TYPES, AlertEvent, AlertTracker
-from sidecar.report import CheckResult, Status, ValidationReport
+from sidecar.report.model import CheckResult, Status, ValidationReport
 
 
 def _report(*rows: tuple[str, str | None, str, float | None], contract: str = "churn_inputs") -> ValidationReport:

@@ -250,7 +250,7 @@ def test_bad_bin_count_is_a_configuration_error() -> None:
 
 
 def test_healthy_rows_follow_the_documented_check_order(reference: pd.DataFrame) -> None:
-    from sidecar.report import CHECK_NAMES
+    from sidecar.report.model import CHECK_NAMES
 
     c = DataContract("churn", reference)
     c.uniqueness_test.configure(["cust_id"])

@@ -14,7 +14,7 @@ import pytest
 from sidecar import DataContract, Status
 from sidecar.checks.uniqueness import EXACT_ROWS, UniquenessSettings
 from sidecar.errors import ProfileMergeError
-from sidecar.report import CheckResult
+from sidecar.report.model import CheckResult
 from sidecar.stats.coded import CodedValues
 from sidecar.stats.profile import Profile
 

@@ -14,7 +14,7 @@ import pytest
 
 from sidecar import DataContract, Status
 from sidecar.checks.base import order_findings
-from sidecar.report import CheckResult
+from sidecar.report.model import CheckResult
 
 
 def _rows(report, check, column=None):

@@ -15,8 +15,8 @@ import pytest
 
 from sidecar.config import Settings
 from sidecar.join.app import JoinApp, create_join_app
-from sidecar.production import get_production_metrics
-from sidecar.stats.cbpe import CBPE
+from sidecar.performance.cbpe import CBPE
+from sidecar.performance.production import get_production_metrics
 
 T0 = 1_800_000_000.0
 

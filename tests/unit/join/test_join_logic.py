@@ -12,7 +12,7 @@ from sidecar.join.joiner import Joiner
 from sidecar.join.records import OutcomeReader, PredictionReader, label_value
 from sidecar.join.tables import DictPairStore, Entry, State, decode_entry, encode_entry
 from sidecar.join.windows import WindowBook
-from sidecar.stats.performance import classification_metrics, regression_metrics
+from sidecar.performance.realized import classification_metrics, regression_metrics
 
 T0 = 1_800_000_000.0
 

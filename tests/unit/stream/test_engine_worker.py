@@ -21,8 +21,8 @@ from aiokafka import TopicPartition
 
 from sidecar import DataContract
 from sidecar.config import Settings
+from sidecar.decoders import RawMessage
 from sidecar.demo.data import churn_frame
-from sidecar.stream.decoders import RawMessage
 from sidecar.stream.engine import Outcome, Request, StreamEngine
 from sidecar.stream.worker import LARGE_VALUE_BYTES, IngestWorkerDied, LocalIngest, ProcessIngest
 

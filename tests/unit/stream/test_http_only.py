@@ -10,10 +10,10 @@ import pytest
 
 from sidecar import DataContract
 from sidecar.config import Settings
+from sidecar.decoders import RawMessage
 from sidecar.demo.data import churn_frame
 from sidecar.metrics import SidecarMetrics
 from sidecar.store.reports import ReportStore
-from sidecar.stream.decoders import RawMessage
 from sidecar.stream.service import SidecarService
 
 pytestmark = pytest.mark.timeout(60)

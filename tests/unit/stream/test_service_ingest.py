@@ -181,10 +181,10 @@ async def test_the_service_uses_fast_io_only_when_configured(tmp_path: Path, fas
                                                              caplog: pytest.LogCaptureFixture) -> None:
     import aiokafka.conn
 
-    from sidecar.stream import kafkaio
-    from sidecar.stream.kafkaio.frames import FrameConnection
+    from sidecar.kafka import fastio
+    from sidecar.kafka.fastio.frames import FrameConnection
 
-    kafkaio.uninstall()
+    fastio.uninstall()
     settings = Settings(model="m", inputs={"topic": "t", "contract": "unused"}, ingest={"worker_process": False},
                         kafka={"bootstrap_servers": "127.0.0.1:9", "fast_io": fast_io, "retry_backoff_seconds": 0.05})
     service = SidecarService(settings, SidecarMetrics("m"),

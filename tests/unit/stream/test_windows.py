@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from sidecar.decoders import DecodedBatch
 from sidecar.stats.profile import Profile, reference_profile
-from sidecar.stream.decoders import DecodedBatch
 from sidecar.stream.windows import WindowSet
 
 REF = reference_profile(pd.DataFrame({"x": np.arange(100.0)}))
