@@ -44,8 +44,9 @@ def test_page_is_self_contained(drifted: ValidationReport) -> None:
     page = render_html(drifted)
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, flags=re.I)
     assert "<link" not in page and "<script src" not in page and "@import" not in page
-    uplot = resources.files("sidecar.report").joinpath("assets/vendor/uplot/uPlot.iife.min.js").read_text(encoding="utf-8")
-    css = resources.files("sidecar.report").joinpath("assets/vendor/uplot/uPlot.min.css").read_text(encoding="utf-8")
+    vendor = resources.files("sidecar.report").joinpath("assets", "vendor", "uplot")
+    uplot = vendor.joinpath("uPlot.iife.min.js").read_text(encoding="utf-8")
+    css = vendor.joinpath("uPlot.min.css").read_text(encoding="utf-8")
     assert uplot in page and css in page
     assert len(page) < len(uplot) + 120_000  # the page around uPlot stays small
 
