@@ -3,9 +3,10 @@
 :class:`ChunkReader` yields DataFrames of at most ``chunk_rows`` rows: Parquet record batches through
 pyarrow (a batch decodes only its own rows) and CSV blocks through ``pd.read_csv(chunksize=...)``. Each
 chunk is typed by pandas on its own, so a column can come back ``int64`` in one chunk and ``float64`` in
-the next (the latter has a blank); :func:`whole_dtype` says what one read of the whole source would have
-given, which is what a profile records. :func:`numeric_column` reads one Parquet column across a data set
-into one float64 array (the exact quantile edges of a reference need every value of a column at once).
+the next (the latter has a blank); :func:`sidecar.stats.convert.whole_dtype` says what one read of the whole
+source would have given, which is what a profile records. :func:`numeric_column` reads one Parquet column
+across a data set into one float64 array (the exact quantile edges of a reference need every value of a
+column at once).
 
 Memory, measured on 1M-row Parquet row groups: freed memory is the bulk of the peak unless handed back.
 pyarrow's default pool (mimalloc) keeps freed pages for reuse and glibc's malloc (numpy, pandas) keeps
@@ -40,7 +41,7 @@ from sidecar.stats.kinds import ColumnKind
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "ChunkReader", "numeric_column", "release_memory", "whole_dtype"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "ChunkReader", "numeric_column", "release_memory"]
 
 #: Rows per chunk: 250k rows of 30 columns is about 60 MB of float64, small next to any memory budget and
 #: large enough that per-chunk overhead (a few dozen numpy calls a column) stays invisible.
@@ -244,38 +245,3 @@ def _malloc_trim() -> Any:
         return getattr(ctypes.CDLL(name), "malloc_trim", None)
     except OSError:
         return None
-
-
-def whole_dtype(dtypes: Sequence[str], has_nulls: bool) -> str | None:
-    """The dtype one read of the whole source gives a column whose non-empty chunks came back as ``dtypes``.
-
-    ``None`` when the chunks disagree in a way only re-reading explains (numbers in one chunk, text in
-    another: read whole, the numbers would be text). Integer columns with a blank anywhere are float64 and
-    boolean ones object, as pandas reads them.
-
-    >>> whole_dtype(["int64", "float64"], True), whole_dtype(["bool"], True), whole_dtype(["int64", "str"], False)
-    ('float64', 'object', None)
-    """
-    kinds = set(dtypes)
-    if not kinds:
-        return None
-    if len(kinds) == 1:
-        dtype = dtypes[0]
-        if has_nulls and _is_numpy(dtype) and np.dtype(dtype).kind in "iu":
-            return "float64"
-        if has_nulls and dtype == "bool":
-            return "object"
-        return dtype
-    if all(_is_numpy(d) and np.dtype(d).kind in "iuf" for d in kinds):
-        return "float64"
-    if kinds <= {"bool", "object"}:
-        return "object"
-    return None
-
-
-def _is_numpy(dtype: str) -> bool:
-    try:
-        np.dtype(dtype)
-    except TypeError:
-        return False
-    return True

@@ -45,6 +45,7 @@ from sidecar.join.joiner import JOIN_EVENTS, Half, Joiner, SweepResult
 from sidecar.join.records import OutcomeReader, PredictionReader
 from sidecar.join.tables import FaustPairStore
 from sidecar.join.windows import WindowBook
+from sidecar.kafka.security import KafkaSecurity
 from sidecar.metrics import JoinMetrics
 
 __all__ = ["SWEEP_SLICE", "JoinApp", "create_join_app", "load_reference"]
@@ -109,6 +110,11 @@ class JoinApp:
                 self.metrics.join_events.labels(self.settings.model, event).inc(delta)
                 self._exported[event] = now
 
+    def exposition(self) -> bytes:
+        """The body of the joiner's ``/metrics``: its metric set in the Prometheus text format, counts synced."""
+        self.sync_counts()
+        return generate_latest(self.metrics.registry)
+
     def recover(self) -> int:
         """Rebuild the window aggregation from the table; returns the entries read."""
         self.book.windows.clear()
@@ -140,16 +146,9 @@ def load_reference(path: str, settings: JoinSettings) -> Any:
 def _broker(k: KafkaSettings) -> dict[str, Any]:
     servers = [s.strip() for s in k.bootstrap_servers.split(",") if s.strip()]
     options: dict[str, Any] = {"broker": ";".join(f"kafka://{s}" for s in servers)}
-    if k.security_protocol != "PLAINTEXT":
-        from aiokafka.helpers import create_ssl_context
-
-        ssl = (create_ssl_context(cafile=k.ssl_cafile, certfile=k.ssl_certfile, keyfile=k.ssl_keyfile)
-               if k.uses_ssl else None)
-        if k.sasl_mechanism:
-            options["broker_credentials"] = faust.SASLCredentials(
-                username=k.sasl_username, password=k.sasl_password, mechanism=k.sasl_mechanism, ssl_context=ssl)
-        else:
-            options["broker_credentials"] = faust.SSLCredentials(ssl)
+    credentials = KafkaSecurity.of(k).faust_credentials()
+    if credentials is not None:
+        options["broker_credentials"] = credentials
     return options
 
 
@@ -192,7 +191,7 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         **_broker(settings.kafka),
     )
     metrics = JoinMetrics(model)
-    metrics.init_sla(settings.sla)
+    metrics.model_level.init_sla(settings.sla)
     for event in JOIN_EVENTS:
         metrics.join_events.labels(model, event)
     metrics_fn = _metrics_function(join)
@@ -203,7 +202,7 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
     if notifier is None and (settings.alerts.topic or settings.alerts.alertmanager_url):
         from sidecar.alerts import AlertNotifier
 
-        notifier = AlertNotifier(settings, metrics)
+        notifier = AlertNotifier(settings, metrics.model_level)
         app.service(_service_of(notifier))
     exporter = JoinExporter(settings, metrics, notifier)
     assert join.predictions_topic is not None and join.outcomes_topic is not None  # set by Settings
@@ -256,8 +255,7 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
 
     @app.page("/metrics")
     async def _metrics(web: Any, request: Any) -> Any:
-        joined.sync_counts()
-        return web.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+        return web.bytes(joined.exposition(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
     @app.page("/healthz")
     async def _healthz(web: Any, request: Any) -> Any:

@@ -54,7 +54,7 @@ class JoinExporter:
         self.model = settings.model
         self.metrics = metrics
         self.notifier = notifier
-        self.store = StoreDirectory(settings.store)
+        self.store = StoreDirectory(settings.store.path)
         self.realized: WindowResult | None = None
         self.estimated: WindowResult | None = None
 
@@ -69,7 +69,7 @@ class JoinExporter:
                         db.write(self.model, metric, [(result.start, value)])
         except Exception:  # the store is a side output: a full disk must not stop the join
             log.exception("could not write production metrics to %s", self.store.production_metrics_path)
-            self.metrics.store_errors.labels(self.model, "production_metrics").inc()
+            self.metrics.model_level.store_errors.labels(self.model, "production_metrics").inc()
         changed = False
         for result in results:
             if result.metrics and (self.realized is None or result.start >= self.realized.start):
@@ -83,7 +83,7 @@ class JoinExporter:
     def _gauges(self) -> None:
         m, model = self.metrics, self.model
         if self.realized is not None:
-            m.set_production({k: v for k, v in self.realized.metrics.items() if math.isfinite(v)})
+            m.model_level.set_production({k: v for k, v in self.realized.metrics.items() if math.isfinite(v)})
             m.coverage.labels(model).set(self.realized.coverage)
             for q, v in self.realized.delays.items():
                 m.label_delay.labels(model, q).set(v)
@@ -103,6 +103,6 @@ class JoinExporter:
         started = time.perf_counter()
         report = sla_report(self.model, dict(realized), estimated, sla, window.start, window.end,
                             window.predictions)
-        self.metrics.publish(report, time.perf_counter() - started)
+        self.metrics.model_level.publish(report, time.perf_counter() - started)
         if self.notifier is not None:
             self.notifier.on_report(None, report)

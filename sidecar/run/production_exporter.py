@@ -13,7 +13,7 @@ import asyncio
 import logging
 import sqlite3
 
-from sidecar.metrics import SidecarMetrics
+from sidecar.metrics import ModelMetrics
 from sidecar.store.directory import StoreDirectory
 
 __all__ = ["ProductionMetricExporter"]
@@ -28,7 +28,7 @@ class ProductionMetricExporter:
     also an async context manager. :meth:`refresh` reads on demand.
     """
 
-    def __init__(self, store: StoreDirectory, metrics: SidecarMetrics, interval_seconds: float) -> None:
+    def __init__(self, store: StoreDirectory, metrics: ModelMetrics, interval_seconds: float) -> None:
         self.store = store
         self.metrics = metrics
         self.interval_seconds = interval_seconds

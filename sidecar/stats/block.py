@@ -7,6 +7,11 @@ histogram slots (compared against a padded edges matrix, then one ``bincount`` w
 and the HyperLogLog registers (one hash and one ``maximum.at``); columns counting distinct values exactly
 reuse those hashes for their hash sets. Batch validation uses the same code in row chunks, so batch and
 stream counts are identical by construction.
+
+The counts are folded into anything shaped like :class:`NumericCounts` (in practice a
+:class:`~sidecar.stats.column.ColumnProfile`, whose ``update`` calls :func:`update_numeric`): the counting
+reads only the column's :class:`~sidecar.stats.spec.ColumnSpec` and writes counts, so it needs no import of
+the profile type.
 """
 
 from __future__ import annotations
@@ -14,22 +19,49 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from sidecar.stats.column import CHUNK_ROWS, ColumnProfile, ColumnSpec
 from sidecar.stats.convert import is_series, to_float_array
 from sidecar.stats.histogram import lower_edges, slots
-from sidecar.stats.sketch import hash_values, ranks_from_hashes
+from sidecar.stats.sketch import HashSet, HyperLogLog, hash_values, ranks_from_hashes
+from sidecar.stats.spec import CHUNK_ROWS, ColumnSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["BLOCK_BYTES", "NumericPlan", "update_numeric"]
+__all__ = ["BLOCK_BYTES", "NumericCounts", "NumericPlan", "update_numeric"]
 
 #: Target size of one block of float64 values.
 BLOCK_BYTES = 2 << 20
+
+
+class NumericCounts(Protocol):
+    """The counts of one numeric column that :func:`update_numeric` adds a block to (the counting fields of
+    a :class:`~sidecar.stats.column.ColumnProfile`)."""
+
+    count: int
+    nulls: int
+    minimum: float
+    maximum: float
+    below: int
+    above: int
+    hist: np.ndarray
+
+    @property
+    def spec(self) -> ColumnSpec: ...
+
+    @property
+    def special(self) -> np.ndarray: ...
+
+    @property
+    def hll(self) -> HyperLogLog: ...
+
+    @property
+    def hashes(self) -> HashSet | None: ...
+
+    def add_hashes(self, hashes: np.ndarray, rows: int) -> None: ...
 
 
 class NumericPlan:
@@ -72,7 +104,7 @@ def plan_for(specs: tuple[ColumnSpec, ...]) -> NumericPlan:
     return NumericPlan(specs)
 
 
-def update_numeric(profiles: Sequence[ColumnProfile], columns: Mapping[str, np.ndarray | pd.Series | None],
+def update_numeric(profiles: Sequence[NumericCounts], columns: Mapping[str, np.ndarray | pd.Series | None],
                    n_rows: int) -> None:
     """Fold ``n_rows`` rows of every numeric column in ``profiles`` (float64 values, NaN = missing;
     an absent column counts as all missing)."""
@@ -108,7 +140,7 @@ def _source(values: np.ndarray | pd.Series | None) -> np.ndarray | pd.Series | N
     return values
 
 
-def _fold(plan: NumericPlan, profiles: Sequence[ColumnProfile], x: np.ndarray) -> None:
+def _fold(plan: NumericPlan, profiles: Sequence[NumericCounts], x: np.ndarray) -> None:
     n = x.shape[1]
     # Counting a bool mask through a uint8 view with a uint32 accumulator: 2.6x faster than bool.sum.
     nulls = np.isnan(x).view(np.uint8).sum(axis=1, dtype=np.uint32).astype(np.int64)
@@ -162,7 +194,7 @@ def _fold(plan: NumericPlan, profiles: Sequence[ColumnProfile], x: np.ndarray) -
                 _add_exact(profiles[j], h[k * n : (k + 1) * n], missing[k], n - int(nulls[j]))
 
 
-def _add_exact(prof: ColumnProfile, hashes: np.ndarray, missing: np.ndarray, present: int) -> None:
+def _add_exact(prof: NumericCounts, hashes: np.ndarray, missing: np.ndarray, present: int) -> None:
     """Fold one column's hashes into its exact set, missing values left out. (``hash_array`` already hashes
     -0.0 as 0.0, one value to the ``nunique`` that counts batch duplicates too.)"""
     # A copy either way: the set keeps it, and a view would keep the whole block's hashes alive.

@@ -1,9 +1,10 @@
-"""Per-column specification and mergeable statistics.
+"""Per-column mergeable statistics.
 
-A :class:`ColumnSpec` fixes *how* a column is counted (kind, bin edges, tracked categories, special
-values, bounds, distinct counting); a :class:`ColumnProfile` holds the counts. Two profiles with the same
-spec merge by adding counts, which is what lets a day be the sum of its windows and a fleet the sum of its
-pods.
+A :class:`~sidecar.stats.spec.ColumnSpec` fixes *how* a column is counted (kind, bin edges, tracked
+categories, special values, bounds, distinct counting); a :class:`ColumnProfile` holds the counts. Two
+profiles with the same spec merge by adding counts, which is what lets a day be the sum of its windows and
+a fleet the sum of its pods. Numeric columns are counted by :mod:`sidecar.stats.block` (one vectorised pass
+over every numeric column of a batch); categorical ones here.
 """
 
 from __future__ import annotations
@@ -16,64 +17,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sidecar.errors import ProfileMergeError
+from sidecar.stats.block import update_numeric
 from sidecar.stats.coded import CodedValues
 from sidecar.stats.convert import is_series
 from sidecar.stats.histogram import bin_counts_sorted, n_slots
-from sidecar.stats.kinds import ColumnKind
+from sidecar.stats.kinds import ColumnKind  # noqa: F401  (the examples below name it)
 from sidecar.stats.sketch import HashSet, HyperLogLog, hash_values
+from sidecar.stats.spec import ColumnSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
+# ColumnSpec is defined in sidecar.stats.spec and named here too, for the importers that read both from here.
 __all__ = ["CATEGORY_CAP", "ColumnProfile", "ColumnSpec"]
 
 #: Distinct categories a profile counts exactly; rarer ones beyond this fold into ``other`` so memory stays
 #: bounded at any cardinality. Merges are exact while the union stays under the cap.
 CATEGORY_CAP = 1000
-
-#: Numeric columns are counted in chunks of this many rows (64 Ki float64 = 512 KiB, about L2-sized).
-CHUNK_ROWS = 1 << 16
-
-Scalar = str | int | float | bool
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """How one column is profiled. Immutable; derive variants with :meth:`with_`."""
-
-    name: str
-    kind: ColumnKind
-    dtype: str
-    edges: tuple[float, ...] = ()
-    categories: tuple[Scalar, ...] = ()
-    special_values: tuple[Scalar, ...] = ()
-    lower: float | None = None
-    upper: float | None = None
-    #: Keep a distinct-count sketch. Contracts track it in the reference; stream windows only for columns
-    #: with a uniqueness check, since hashing every value is the costliest statistic.
-    distinct: bool = True
-    #: With ``distinct``: count distinct values exactly (a :class:`~sidecar.stats.sketch.HashSet`, 8 bytes
-    #: per value) until more than this many non-missing rows were seen, then only with the sketch. 0 = never
-    #: (the sketch alone). Stream windows of uniqueness-checked columns set it, so unique ids count exactly
-    #: 0 duplicates instead of the sketch's percent or two of error.
-    exact_distinct: int = 0
-    #: An identifier (all values unique in the reference): no values, edges or extremes are stored, and no
-    #: distribution, range or domain check applies by default. Does not change counting.
-    identifier: bool = False
-
-    @property
-    def is_numeric(self) -> bool:
-        """True for columns counted into a histogram (numeric and datetime)."""
-        return self.kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME)
-
-    def with_(self, **changes: Any) -> ColumnSpec:
-        """A copy with ``changes`` applied."""
-        return replace(self, **changes)
-
-    def counting_key(self) -> tuple[Any, ...]:
-        """Everything that must match for two profiles to be mergeable."""
-        return (self.kind, self.edges, self.categories, self.special_values, self.lower, self.upper, self.distinct,
-                self.exact_distinct)
 
 
 @dataclass
@@ -122,8 +82,6 @@ class ColumnProfile:
     def update(self, values: np.ndarray | pd.Series | CodedValues) -> None:
         """Fold a batch of values in: float64 (NaN = missing) for numeric kinds, objects otherwise."""
         if self.spec.is_numeric:
-            from sidecar.stats.block import update_numeric
-
             x = np.asarray(values, dtype=np.float64)
             update_numeric([self], {self.spec.name: x}, x.size)
         else:

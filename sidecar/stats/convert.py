@@ -1,12 +1,15 @@
 """Turning pandas columns and decoded stream columns into the arrays the profile counts.
 
 Kind inference lives here so the reference profile, the current profile and the stream decoders agree
-on what a "numeric" or "categorical" column is.
+on what a "numeric" or "categorical" column is; and so does :func:`whole_dtype`, the dtype a column read in
+chunks has as a whole, which the chunked reader (:mod:`sidecar.io.chunks`) and the chunked reference profile
+(:mod:`sidecar.stats.tally`) share.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +21,7 @@ from sidecar.stats.kinds import ColumnKind
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["infer_kind", "to_float_array"]
+__all__ = ["infer_kind", "to_float_array", "whole_dtype"]
 
 
 def is_series(value: Any) -> TypeIs[pd.Series]:
@@ -82,3 +85,39 @@ def to_float_array(series: pd.Series | np.ndarray, kind: ColumnKind) -> np.ndarr
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         return series.to_numpy(dtype=np.float64, copy=False)
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def whole_dtype(dtypes: Sequence[str], has_nulls: bool) -> str | None:
+    """The dtype one read of the whole source gives a column whose non-empty chunks came back as ``dtypes``.
+
+    ``None`` when the chunks disagree in a way only re-reading explains (numbers in one chunk, text in
+    another: read whole, the numbers would be text). Integer columns with a blank anywhere are float64 and
+    boolean ones object, as pandas reads them.
+
+    >>> whole_dtype(["int64", "float64"], True), whole_dtype(["bool"], True), whole_dtype(["int64", "str"], False)
+    ('float64', 'object', None)
+    """
+    kinds = set(dtypes)
+    if not kinds:
+        return None
+    if len(kinds) == 1:
+        dtype = dtypes[0]
+        if has_nulls and _is_numpy(dtype) and np.dtype(dtype).kind in "iu":
+            return "float64"
+        if has_nulls and dtype == "bool":
+            return "object"
+        return dtype
+    if all(_is_numpy(d) and np.dtype(d).kind in "iuf" for d in kinds):
+        return "float64"
+    if kinds <= {"bool", "object"}:
+        return "object"
+    return None
+
+
+def _is_numpy(dtype: str) -> bool:
+    """True when ``dtype`` names a numpy dtype (not a pandas extension dtype such as ``"Int64"`` or ``"category"``)."""
+    try:
+        np.dtype(dtype)
+    except TypeError:
+        return False
+    return True

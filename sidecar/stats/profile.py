@@ -16,11 +16,12 @@ import numpy as np
 from sidecar.errors import ConfigurationError, ProfileMergeError
 from sidecar.stats.block import update_numeric
 from sidecar.stats.coded import CodedValues
-from sidecar.stats.column import CATEGORY_CAP, ColumnProfile, ColumnSpec
+from sidecar.stats.column import CATEGORY_CAP, ColumnProfile
 from sidecar.stats.convert import infer_kind, is_frame, is_series, to_float_array
 from sidecar.stats.hashing import column_key, value_hash
 from sidecar.stats.histogram import quantile_edges_sorted
 from sidecar.stats.kinds import ColumnKind
+from sidecar.stats.spec import ColumnSpec
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from sidecar.stats.column import ColumnProfile, ColumnSpec
+from sidecar.stats.column import ColumnProfile
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stats.sketch import HyperLogLog
+from sidecar.stats.spec import ColumnSpec
 
 __all__ = ["column_from_dict", "column_to_dict", "spec_from_dict", "spec_to_dict"]
 

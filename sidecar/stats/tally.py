@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sidecar.errors import ConfigurationError
-from sidecar.stats.column import ColumnProfile, ColumnSpec
-from sidecar.stats.convert import infer_kind
+from sidecar.stats.column import ColumnProfile
+from sidecar.stats.convert import infer_kind, whole_dtype
 from sidecar.stats.histogram import quantile_edges_sorted
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stats.profile import MIN_IDENTIFIER_ROWS, frequent_values, keep_frequent
 from sidecar.stats.sketch import hash_values
+from sidecar.stats.spec import ColumnSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,9 +94,7 @@ class ColumnTally:
         return True
 
     def dtype(self) -> Any:
-        """The dtype one read of the whole column gives (see :func:`sidecar.io.chunks.whole_dtype`)."""
-        from sidecar.io.chunks import whole_dtype
-
+        """The dtype one read of the whole column gives (see :func:`sidecar.stats.convert.whole_dtype`)."""
         if not self.dtypes:
             return self.first_dtype
         name = whole_dtype(list(self.dtypes), self.nulls > 0)

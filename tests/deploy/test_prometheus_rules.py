@@ -1,16 +1,22 @@
-"""The shipped alert rules: rendered from their one source, clean under promtool, unit-tested per alert."""
+"""The shipped alert rules: rendered from their one source, clean under promtool, unit-tested per alert, and quiet
+for a healthy joiner's real /metrics."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import subprocess
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
+from prometheus_client import Gauge
+from prometheus_client.parser import text_string_to_metric_families
 from tools import required_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,3 +168,93 @@ def test_bad_overrides_name_what_is_wrong(render: ModuleType, capsys: pytest.Cap
         render.main(["--for-override", "1s"])  # would overwrite the shipped files
     assert exc.value.code == 2
     assert "need --rules-out" in capsys.readouterr().err
+
+
+# -- a healthy joiner's own series ------------------------------------------------------------------------------
+#: The joiner's scrape target, as a PodMonitor names it (its job matches the rules' sidecar_job_regex).
+JOINER_TARGET = {"job": "shop/model-health-join", "instance": "10.0.0.9:6066"}
+#: An hour of scrapes, one a minute: longer than every alert's `for:` and the stale_seconds bound.
+SCRAPES = 61
+
+
+def _series(name: str, labels: dict[str, str]) -> str:
+    return name + "{" + ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items())) + "}"
+
+
+def healthy_joiner_scrapes(tmp_path: Path, *, break_it: bool = False) -> list[dict[str, float]]:
+    """What Prometheus scrapes from a healthy ``sidecar join`` once a minute for an hour: the real joiner (SLA
+    bounds, a CBPE reference, an alert topic) fed 100 predictions a minute and their outcomes, swept, its
+    ``/metrics`` body parsed. Time starts at epoch 0, where promtool's unit tests start theirs. ``break_it``
+    puts back what ``JoinMetrics`` once inherited from the stream's metrics: ``model_health_kafka_up 0``."""
+    from sidecar.config import Settings
+    from sidecar.join.app import create_join_app
+    from sidecar.join.joiner import Half
+
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 2, 2000)
+    pd.DataFrame({"score": np.clip(0.6 * labels + 0.4 * rng.random(2000), 0, 1), "label": labels}).to_csv(
+        tmp_path / "reference.csv", index=False)
+    now = [0.0]
+    settings = Settings(model="churn", store={"path": str(tmp_path / "store")}, alerts={"topic": "model-health.alerts"},
+                        sla={"accuracy": {"warning": 0.8, "critical": 0.7}},
+                        join={"http": {"port": 0}, "data_dir": str(tmp_path / "faust"),
+                              "reference": str(tmp_path / "reference.csv")})
+    join = create_join_app(settings, clock=lambda: now[0])
+    join.faust.finalize()
+    if break_it:
+        Gauge("model_health_kafka_up", "1 when the Kafka consumer is connected.", ("model",),
+              registry=join.metrics.registry).labels("churn").set(0)
+    scrapes = []
+    for minute in range(SCRAPES):
+        if minute:
+            start = 60.0 * (minute - 1)
+            y = rng.integers(0, 2, 100)
+            scores = np.clip(0.6 * y + 0.4 * rng.random(100), 0, 1)
+            ids = [f"{minute}-{i}".encode() for i in range(100)]
+            join.joiner.predictions([Half(ids[i], start + 0.5 * i, float(scores[i])) for i in range(100)], 0)
+            join.joiner.outcomes([Half(ids[i], start + 0.5 * i + 5, float(y[i])) for i in range(100)], 0)
+            now[0] = 60.0 * minute
+            join.sweep()
+        scrape = {_series("up", JOINER_TARGET): 1.0}
+        for family in text_string_to_metric_families(join.exposition().decode()):
+            for sample in family.samples:
+                scrape[_series(sample.name, {**sample.labels, **JOINER_TARGET})] = sample.value
+        scrapes.append(scrape)
+    return scrapes
+
+
+def joiner_rule_test(scrapes: list[dict[str, float]], alert_names: list[str]) -> dict[str, Any]:
+    """A promtool unit test: the scrapes as input series ("_" where a series was absent) and, for every shipped
+    alert, no firing at any of several times through the hour."""
+    names = sorted({name for scrape in scrapes for name in scrape})
+    series = [{"series": name, "values": " ".join(repr(s[name]) if name in s else "_" for s in scrapes)}
+              for name in names]
+    checks = [{"eval_time": f"{minute}m", "alertname": alert, "exp_alerts": []}
+              for minute in (5, 10, 20, 31, 45, 60) for alert in alert_names]
+    return {"rule_files": [str(RULES_FILE)], "evaluation_interval": "1m",
+            "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": checks}]}
+
+
+def test_no_shipped_rule_fires_for_a_healthy_joiner(shipped: dict[str, Any], tmp_path: Path) -> None:
+    scrapes = healthy_joiner_scrapes(tmp_path)
+    last = scrapes[-1]
+    # The joiner's verdict, freshness and SLA series are there for the rules to read, and no stream series.
+    assert any(k.startswith('model_health_check_status{check="sla"') for k in last)
+    assert any(k.startswith("model_health_window_end_timestamp_seconds{") for k in last)
+    assert any(k.startswith("model_health_production_metric_sla{") for k in last)
+    assert not any(k.startswith(("model_health_kafka_up", "model_health_records_total")) for k in last)
+    test_file = tmp_path / "joiner.test.yml"
+    test_file.write_text(yaml.safe_dump(joiner_rule_test(scrapes, sorted(alerts(shipped)))))
+    done = promtool("test", "rules", str(test_file))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_joiner_rule_test_catches_a_joiner_exporting_kafka_up(shipped: dict[str, Any], tmp_path: Path) -> None:
+    # The same test on a joiner that exports the stream's kafka_up 0 (the old JoinMetrics) fails, and for that.
+    test_file = tmp_path / "joiner.test.yml"
+    test_file.write_text(yaml.safe_dump(joiner_rule_test(healthy_joiner_scrapes(tmp_path, break_it=True),
+                                                         sorted(alerts(shipped)))))
+    done = promtool("test", "rules", str(test_file))
+    assert done.returncode == 1, done.stdout + done.stderr
+    failed = set(re.findall(r"alertname: (\w+)", done.stdout + done.stderr))
+    assert failed == {"ModelHealthKafkaDown"}, done.stdout + done.stderr

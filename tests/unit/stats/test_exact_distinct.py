@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from sidecar.errors import ProfileMergeError
 from sidecar.stats.block import plan_for, update_numeric
 from sidecar.stats.coded import CodedValues
-from sidecar.stats.column import ColumnProfile, ColumnSpec
+from sidecar.stats.column import ColumnProfile
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stats.sketch import HashSet, hash_values, ranks_from_hashes, register_ranks
+from sidecar.stats.spec import ColumnSpec
 
 EDGES = (0.0, 10.0, 20.0)
 

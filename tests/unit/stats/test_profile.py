@@ -9,12 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sidecar.errors import ProfileMergeError
-from sidecar.stats.column import ColumnProfile, ColumnSpec
+from sidecar.stats.column import ColumnProfile
 from sidecar.stats.distances import l_infinity
 from sidecar.stats.histogram import bin_counts, quantile_edges
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stats.profile import Profile, reference_profile
 from sidecar.stats.serialize import column_from_dict, column_to_dict
+from sidecar.stats.spec import ColumnSpec
 
 
 def _counts_equal(a: Profile, b: Profile) -> None:
