@@ -1,7 +1,12 @@
-"""Checks: one module per check, each registered in :data:`~sidecar.checks.base.CHECKS`.
+"""Checks: one module per check (schema, row_count, special_values, min_max, uniqueness, domain,
+distribution, custom), each registered in the one registry of :mod:`~sidecar.checks.base`.
 
 Every check is configured against a reference profile and evaluated on a current profile, returning
-:class:`~sidecar.report.model.CheckResult` rows. Import order here is the order rows appear in reports.
+:class:`~sidecar.checks.result.CheckResult` rows with a :class:`~sidecar.checks.result.Status`. The registry
+is the single source of which checks exist, their display order (:func:`check_names`) and the contract
+attribute that configures each; :mod:`~sidecar.checks.keys` is the one type of a settings key (``"*"``,
+``"column"``, ``"column::name"``), and :mod:`~sidecar.checks.callables` holds user functions by import path.
+Importing this package registers every built-in check.
 """
 
 from sidecar.checks import (  # noqa: F401  (import registers)
@@ -14,6 +19,32 @@ from sidecar.checks import (  # noqa: F401  (import registers)
     special_values,
     uniqueness,
 )
-from sidecar.checks.base import CHECKS, Check, CheckSettings, get_check, judge, register_check
+from sidecar.checks.base import (
+    CHECKS,
+    Check,
+    CheckSettings,
+    check_names,
+    display_order,
+    get_check,
+    judge,
+    register_check,
+    settings_key,
+)
+from sidecar.checks.keys import TABLE, SettingsKey
+from sidecar.checks.result import CheckResult, Status
 
-__all__ = ["CHECKS", "Check", "CheckSettings", "get_check", "judge", "register_check"]
+__all__ = [
+    "CHECKS",
+    "TABLE",
+    "Check",
+    "CheckResult",
+    "CheckSettings",
+    "SettingsKey",
+    "Status",
+    "check_names",
+    "display_order",
+    "get_check",
+    "judge",
+    "register_check",
+    "settings_key",
+]

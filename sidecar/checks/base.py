@@ -3,6 +3,10 @@
 A check is configured against the reference profile (``configure`` validates columns and thresholds and
 returns per-column settings) and evaluated on a current profile (``evaluate`` returns result rows). Adding
 a check means adding one module with a :class:`Check` subclass decorated by :func:`register_check`.
+
+The registry is the one source of what checks exist: their names and display order (:func:`check_names`,
+:func:`display_order`, used by reports, the contract's check loop, specs, diffs and ``contract show``), the
+contract attribute that configures each (``accessor``), and how their settings keys read (:func:`settings_key`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from sidecar.checks.keys import TABLE, SettingsKey
+from sidecar.checks.result import CheckResult, Status
 from sidecar.errors import ConfigurationError, UnknownNameError
-from sidecar.report.model import CheckResult, Status
 from sidecar.stats.noise import FALSE_ALARM, noise_details
 from sidecar.stats.nullmodels import NullModel
 
@@ -31,7 +36,9 @@ __all__ = [
     "Check",
     "CheckSettings",
     "ColumnCheck",
+    "check_names",
     "columns_arg",
+    "display_order",
     "get_check",
     "judge",
     "not_run",
@@ -39,16 +46,19 @@ __all__ = [
     "register_check",
     "resolve_false_alarm",
     "resolve_thresholds",
+    "settings_key",
     "skipped",
 ]
-
-#: Settings key of table-level checks (schema, row count).
-TABLE = "*"
 
 #: ``configure`` keywords every check takes.
 COMMON_OPTIONS = ("threshold", "warning", "critical", "false_alarm_warning", "false_alarm_critical")
 
+#: Every registered check by name, in registration order (display order is :func:`check_names`).
 CHECKS: dict[str, Check] = {}
+
+#: Display position of checks that name none (a plugin's), and of result rows no check made (``"sla"``):
+#: after the built-in checks, by name.
+UNORDERED = 1_000
 
 
 class CheckSettings(BaseModel):
@@ -69,10 +79,17 @@ class CheckSettings(BaseModel):
 
 
 class Check(ABC):
-    """One kind of check. Subclasses set ``name`` and ``settings_model`` and implement the two methods."""
+    """One kind of check. Subclasses set ``name``, ``accessor`` and ``settings_model`` and implement the two
+    methods."""
 
     name: ClassVar[str]
     settings_model: ClassVar[type[CheckSettings]]
+    #: The contract attribute that configures the check (``contract.distribution_test``).
+    accessor: ClassVar[str]
+    #: Position in reports, specs and listings (lower first; ties by name).
+    order: ClassVar[int] = UNORDERED
+    #: True when settings are keyed ``column::name`` (several named checks per column: custom checks).
+    named: ClassVar[bool] = False
     #: True when the check runs once per table rather than once per column.
     table_level: ClassVar[bool] = False
     #: False for checks that mean something on any number of rows (schema, row count); the sidecar runs only
@@ -145,9 +162,18 @@ class ColumnCheck(Check):
 
 
 def register_check(cls: type[Check]) -> type[Check]:
-    """Class decorator adding a check to :data:`CHECKS`; a second registration of a name raises."""
+    """Class decorator adding a check to :data:`CHECKS`.
+
+    Raises :class:`ConfigurationError` when the name or the accessor is taken already, or one is missing.
+    """
+    for attr in ("name", "accessor", "settings_model"):
+        if not hasattr(cls, attr):
+            raise ConfigurationError(f"check class {cls.__qualname__} sets no {attr!r}")
     if cls.name in CHECKS:
-        raise ValueError(f"check {cls.name!r} is already registered")
+        raise ConfigurationError(f"check {cls.name!r} is already registered ({type(CHECKS[cls.name]).__qualname__})")
+    taken = {c.accessor: c.name for c in CHECKS.values()}
+    if cls.accessor in taken:
+        raise ConfigurationError(f"check {cls.name!r}: accessor {cls.accessor!r} is check {taken[cls.accessor]!r}'s")
     CHECKS[cls.name] = cls()
     return cls
 
@@ -157,7 +183,30 @@ def get_check(name: str) -> Check:
     try:
         return CHECKS[name]
     except KeyError:
-        raise UnknownNameError(f"unknown check {name!r}; registered: {', '.join(sorted(CHECKS))}") from None
+        raise UnknownNameError(f"unknown check {name!r}; registered: {', '.join(check_names())}") from None
+
+
+def display_order(name: str) -> tuple[int, str]:
+    """Sort key of a check name: the registered check's ``order``; other names (a result row of no
+    registered check) after them; ties by name."""
+    check = CHECKS.get(name)
+    return (check.order if check is not None else UNORDERED), name
+
+
+def check_names() -> tuple[str, ...]:
+    """Every registered check's name, in display order.
+
+    >>> import sidecar.checks
+    >>> check_names()[:3]
+    ('schema', 'row_count', 'special_values')
+    """
+    return tuple(sorted(CHECKS, key=display_order))
+
+
+def settings_key(check: str, key: str) -> SettingsKey:
+    """``key`` of check ``check``'s settings, parsed (named checks' keys hold a name)."""
+    found = CHECKS.get(check)
+    return SettingsKey.parse(key, named=found is not None and found.named)
 
 
 def judge(value: float | None, warning: float | None, critical: float | None,

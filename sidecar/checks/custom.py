@@ -2,7 +2,7 @@
 
 The function is called as ``fn(reference, current)`` with two
 :class:`~sidecar.stats.column.ColumnProfile` and returns a ``bool`` (True = healthy), a number (judged
-against the thresholds) or a :class:`~sidecar.report.model.Status`. Reading statistics rather than rows, the same
+against the thresholds) or a :class:`~sidecar.checks.result.Status`. Reading statistics rather than rows, the same
 check runs in batch validation and on streaming windows. A function of one argument gets the current
 column instead: its pandas Series in batch validation, its profile in a stream window.
 """
@@ -14,16 +14,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
-from sidecar.checks.callables import load_callable, reference_for, resolve
+from sidecar.checks.callables import HoldsCallable, load_callable, reference_for
+from sidecar.checks.keys import SettingsKey
+from sidecar.checks.result import CheckResult, Status
 from sidecar.errors import ConfigurationError
-from sidecar.report.model import CheckResult, Status
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.profile import Profile
 
 __all__ = ["CustomCheck", "CustomSettings"]
 
 
-class CustomSettings(CheckSettings):
+class CustomSettings(CheckSettings, HoldsCallable):
     """The check's display name and the function's import path (``"module:function"``)."""
 
     name: str
@@ -35,6 +36,9 @@ class CustomCheck(ColumnCheck):
     """One row per (custom check, column)."""
 
     name = "custom"
+    accessor = "custom_test"
+    order = 80
+    named = True
     options = ("name", "function")
     settings_model = CustomSettings
 
@@ -42,21 +46,22 @@ class CustomCheck(ColumnCheck):
         name, function = kwargs.pop("name"), kwargs.pop("function")
         if not isinstance(name, str) or not name:
             raise ConfigurationError(f"custom: the check name must be a non-empty string, got {name!r}")
+        SettingsKey(None, name)  # a name may not hold the key separator "::"
         if callable(function):
-            path = reference_for(function)
+            path, held = reference_for(function), function
         elif isinstance(function, str):
             load_callable(function)
-            path = function
+            path, held = function, None
         else:
             raise ConfigurationError(f"custom check {name!r}: function must be 'module:function' or a callable")
         warn, crit = resolve_thresholds(f"custom check {name!r}", (None, None), **kwargs)
-        return {c: CustomSettings(warning=warn, critical=crit, name=name, function=path) for c in columns}
+        return {c: CustomSettings(warning=warn, critical=crit, name=name, function=path).holding(held) for c in columns}
 
     def evaluate_column(
         self, column: str, settings: CheckSettings, ref: ColumnProfile, cur: ColumnProfile, current: Profile
     ) -> list[CheckResult]:
         assert isinstance(settings, CustomSettings)
-        fn = resolve(settings.function)
+        fn = settings.target(settings.function)
         if _arity(fn) == 1:
             # One-argument checks judge the current column alone: its rows in batch validation, its
             # profile in a stream window (where rows are not kept).

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
-from sidecar.checks.callables import load_callable, reference_for, resolve
+from sidecar.checks.callables import HoldsCallable, load_callable, reference_for
+from sidecar.checks.result import CheckResult
 from sidecar.errors import ConfigurationError
-from sidecar.report.model import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.distances import ORDERED_ONLY, resolve_distance
 from sidecar.stats.kinds import ColumnKind
@@ -49,7 +49,7 @@ DEFAULTS: dict[str, tuple[float | None, float | None]] = {
 CLEAR_MARGIN = 2.0
 
 
-class DistributionSettings(CheckSettings):
+class DistributionSettings(CheckSettings, HoldsCallable):
     """``method`` is a registered name or ``"module:function"`` for a custom distance."""
 
     method: str
@@ -60,6 +60,8 @@ class DistributionCheck(ColumnCheck):
     """Value = the configured distance; details hold both distributions' bin shares for the dashboard."""
 
     name = "distribution"
+    accessor = "distribution_test"
+    order = 70
     options = ("method",)
     settings_model = DistributionSettings
 
@@ -75,8 +77,9 @@ class DistributionCheck(ColumnCheck):
                 )
             family = "numeric" if spec.is_numeric else "categorical"
             chosen = method if method is not None else DEFAULT_METHOD[family]
+            held = None
             if callable(chosen):
-                name = reference_for(chosen)
+                name, held = reference_for(chosen), chosen
                 defaults = DEFAULTS["custom"]
             elif isinstance(chosen, str) and ":" in chosen:
                 load_callable(chosen)  # fail now, not at validate
@@ -89,21 +92,22 @@ class DistributionCheck(ColumnCheck):
                     )
                 defaults = DEFAULTS.get(name, DEFAULTS["custom"])
             warn, crit = resolve_thresholds(f"distribution column {c!r}", defaults, **kwargs)
-            out[c] = DistributionSettings(warning=warn, critical=crit, method=name)
+            out[c] = DistributionSettings(warning=warn, critical=crit, method=name).holding(held)
         return out
 
-    def distance(self, method: str) -> Callable[[np.ndarray, np.ndarray], float]:
-        """The function behind a stored method string."""
-        if ":" in method:
-            return resolve(method)
-        return resolve_distance(method)[1]
+    def distance(self, settings: DistributionSettings) -> Callable[[np.ndarray, np.ndarray], float]:
+        """The function behind the settings' method: a registered distance, or a custom one (held by the
+        settings, else imported by path)."""
+        if ":" in settings.method:
+            return settings.target(settings.method)
+        return resolve_distance(settings.method)[1]
 
     def evaluate_column(
         self, column: str, settings: CheckSettings, ref: ColumnProfile, cur: ColumnProfile, current: Profile
     ) -> list[CheckResult]:
         assert isinstance(settings, DistributionSettings)
         ref_counts, cur_counts = ref.bin_counts(), cur.bin_counts()
-        fn = self.distance(settings.method)
+        fn = self.distance(settings)
         value = float(fn(ref_counts, cur_counts))
         noise, how = self._noise(settings, value, ref_counts, cur_counts, fn)
         return [self.row(column, value, settings, noise, method=settings.method, noise_method=how,

@@ -14,8 +14,8 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
+from sidecar.checks.result import CheckResult
 from sidecar.errors import ConfigurationError
-from sidecar.report.model import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.hashing import column_key, value_hash
 from sidecar.stats.nullmodels import BetaBinomialShare
@@ -41,6 +41,8 @@ class DomainCheck(ColumnCheck):
     domain values that vanished."""
 
     name = "domain"
+    accessor = "domain_test"
+    order = 60
     options = ("allowed",)
     settings_model = DomainSettings
 

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
+from sidecar.checks.result import CheckResult
 from sidecar.errors import ConfigurationError
-from sidecar.report.model import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.nullmodels import BetaBinomialShare
 from sidecar.stats.profile import Profile
@@ -41,6 +41,8 @@ class MinMaxCheck(ColumnCheck):
     """Value = share of non-missing values below the lower or above the upper bound."""
 
     name = "min_max"
+    accessor = "min_max_test"
+    order = 40
     options = ("lower_bound", "upper_bound")
     settings_model = MinMaxSettings
 

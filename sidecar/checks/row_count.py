@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sidecar.checks.base import TABLE, Check, CheckSettings, register_check, resolve_thresholds
+from sidecar.checks.result import CheckResult, Status
 from sidecar.errors import ConfigurationError
-from sidecar.report.model import CheckResult, Status
 from sidecar.stats.profile import Profile
 
 __all__ = ["DEFAULTS", "RowCountCheck", "RowCountSettings", "row_count_change"]
@@ -40,6 +40,8 @@ class RowCountCheck(Check):
     """A single table row; value = |relative change| against the configured expected count."""
 
     name = "row_count"
+    accessor = "row_count_test"
+    order = 20
     options = ("expected",)
     settings_model = RowCountSettings
     table_level = True

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sidecar.checks.base import TABLE, Check, CheckSettings, register_check
+from sidecar.checks.result import CheckResult, Status
 from sidecar.errors import ConfigurationError
-from sidecar.report.model import CheckResult, Status
 from sidecar.stats.distances import l_infinity
 from sidecar.stats.noise import distance_noise
 from sidecar.stats.profile import Profile
@@ -36,6 +36,8 @@ class SchemaCheck(Check):
     added column, and a table row when the column order changed."""
 
     name = "schema"
+    accessor = "schema_test"
+    order = 10
     options = ("added", "reordered", "dtype_changed")
     settings_model = SchemaSettings
     table_level = True

@@ -11,8 +11,8 @@ from typing import Any
 
 from sidecar.checks._common import current_column
 from sidecar.checks.base import Check, CheckSettings, register_check, resolve_thresholds, skipped
+from sidecar.checks.result import CheckResult
 from sidecar.errors import ConfigurationError
-from sidecar.report.model import CheckResult
 from sidecar.stats.noise import proportion_difference
 from sidecar.stats.profile import Profile
 
@@ -46,6 +46,8 @@ class SpecialValuesCheck(Check):
     """One row per (column, watched value): value = |current rate - reference rate|."""
 
     name = "special_values"
+    accessor = "special_value_test"
+    order = 30
     options = ("thresholds", "values")
     settings_model = SpecialValueSettings
 

@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import SerializerFunctionWrapHandler, model_serializer
 
 from sidecar.checks.base import CheckSettings, ColumnCheck, register_check, resolve_thresholds
+from sidecar.checks.result import CheckResult
 from sidecar.errors import ConfigurationError
-from sidecar.report.model import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.nullmodels import MaxAbsNormal
 from sidecar.stats.profile import Profile
@@ -49,6 +49,8 @@ class UniquenessCheck(ColumnCheck):
     """Value = duplicates / non-missing values."""
 
     name = "uniqueness"
+    accessor = "uniqueness_test"
+    order = 50
     options = ("exact_rows",)
     settings_model = UniquenessSettings
 

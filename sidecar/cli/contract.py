@@ -14,9 +14,9 @@ import math
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sidecar.checks import display_order, settings_key
 from sidecar.cli import EXIT_OK, CliError, Console, add_command, one_line
 from sidecar.cli.contract_diff import register_diff
 from sidecar.cli.inputs import (
@@ -29,16 +29,12 @@ from sidecar.cli.inputs import (
     streamable,
 )
 from sidecar.contract import DataContract, registry
+from sidecar.contract.registry import resolve_contract
 from sidecar.contract.specfile import read_spec
-from sidecar.errors import ContractNotFoundError
 from sidecar.io import ReadHints, check_source
-from sidecar.report.model import CHECK_NAMES
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.kinds import ColumnKind
 from sidecar.stats.noise import FALSE_ALARM
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["contract_summary", "register", "render_summary", "resolve_contract"]
 
@@ -149,13 +145,10 @@ def _show(args: argparse.Namespace, console: Console) -> int:
 
 
 def _versions(args: argparse.Namespace, console: Console) -> int:
-    spec = Path(args.contract)
-    if spec.suffix == ".json" and not spec.is_dir():  # a version file names its contract too
-        spec = spec.parent
-    directory, name = spec.parent, registry.check_name(spec.name)
+    directory, name = registry.contract_folder(args.contract)
     found = registry.versions(directory, name)
     if not found:
-        raise ContractNotFoundError(_not_found(spec))
+        resolve_contract(directory / name)  # raises, saying what is there instead
     rows: list[dict[str, Any]] = []
     for v in found:
         path = registry.resolve_path(directory, name, v)
@@ -183,26 +176,8 @@ def _versions(args: argparse.Namespace, console: Console) -> int:
 
 
 # -- contracts --------------------------------------------------------------------------------------------
-def resolve_contract(spec: str | os.PathLike[str]) -> Path:
-    """The file ``spec`` names, as :meth:`DataContract.from_path` reads it: ``DIR/NAME`` means the newest
-    version, a ``.json`` path that file. Raises :class:`ContractNotFoundError` with a hint when absent."""
-    p = Path(spec)
-    if p.suffix == ".json" and not p.is_dir():  # a contract may be named "x.json"; its folder is not a file
-        if not p.is_file():
-            raise ContractNotFoundError(f"contract file {os.fspath(p)!r} does not exist")
-        return p
-    if not registry.versions(p.parent, registry.check_name(p.name)):
-        raise ContractNotFoundError(_not_found(p))
-    return registry.resolve_path(p.parent, p.name)
-
-
-def _not_found(p: Path) -> str:
-    if p.is_dir():
-        names = sorted(c.name for c in p.iterdir() if c.is_dir() and registry.versions(p, c.name))
-        if names:
-            return (f"{os.fspath(p)!r} is a contracts directory, not a contract; pass DIR/NAME, "
-                    f"e.g. {os.fspath(p / names[0])!r} (it holds {', '.join(names)})")
-    return f"no contract {p.name!r} under {os.fspath(p.parent)!r} (no {os.fspath(p / 'v<N>.json')!r} files)"
+# ``resolve_contract`` (DIR/NAME or DIR/NAME/vN.json -> the file) is sidecar.contract.registry's, the one
+# resolver the SDK, ``sidecar run`` and every command share; it is handed on from here for the commands.
 
 
 def contract_summary(contract: DataContract, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -279,21 +254,18 @@ def render_summary(summary: dict[str, Any]) -> str:
     position = {name: i for i, name in enumerate(all_columns)}
     table = [("check", "columns", "settings")]
     # Display in the report's check order and the reference's column order, not the file's sorted keys.
-    checks = sorted(summary["checks"].items(), key=lambda kv: _order(CHECK_NAMES, kv[0]))
+    checks = sorted(summary["checks"].items(), key=lambda kv: display_order(kv[0])[:1])
     for check, per_key in checks:
         groups: dict[str, list[str]] = {}
-        for key in sorted(per_key, key=lambda k: position.get(k.split("::", 1)[0], -1)):
-            column = "(table)" if key == "*" else key.split("::", 1)[0]
+        keys = {k: settings_key(check, k) for k in per_key}
+        for key in sorted(per_key, key=lambda k: keys[k].sort_key(position)[:1]):
+            column = "(table)" if keys[key].column is None else keys[key].feature
             groups.setdefault(_describe(per_key[key]), []).append(column)
         for described, cols in groups.items():
             shown = "all columns" if len(all_columns) > 1 and cols == all_columns else ", ".join(cols)
             table.append((check, shown, described))
     lines += _table(table)
     return "\n".join(lines)
-
-
-def _order(names: Sequence[str], name: str) -> int:
-    return names.index(name) if name in names else len(names)
 
 
 def _describe(settings: dict[str, Any]) -> str:

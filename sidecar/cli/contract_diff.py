@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 
 from sidecar.cli import EXIT_OK, CliError, Console, add_command
 from sidecar.contract import DataContract, registry
-from sidecar.errors import ContractNotFoundError
 
 __all__ = ["register_diff"]
 
@@ -44,7 +44,7 @@ def _diff(args: argparse.Namespace, console: Console) -> int:
     name = registry.check_name(args.name)
     found = registry.versions(args.directory, name)
     if not found:
-        raise ContractNotFoundError(f"no contract {name!r} under {args.directory!r} (no v<N>.json files)")
+        registry.resolve_contract(Path(args.directory) / name)  # raises ContractNotFoundError, with a hint
     for flag, v in (("--from", args.from_version), ("--to", args.to_version)):
         if v is not None and v not in found:
             raise CliError(f"{flag} v{v}: contract {name!r} has versions {_listing(found)}")

@@ -30,14 +30,13 @@ True
 from __future__ import annotations
 
 import tempfile
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
-from sidecar.contract.datacontract import SMALL_REFERENCE_ROWS, DataContract
+from sidecar.contract.datacontract import DataContract, warn_small_reference
 from sidecar.errors import ConfigurationError
 from sidecar.io.chunks import DEFAULT_CHUNK_ROWS, ChunkReader, numeric_column
 from sidecar.io.formats import ReadHints, Source
@@ -85,12 +84,7 @@ def create_from_source(name: str, source: Source, *, fmt: str | None = None, col
     reference = reference_from_source(reader, n_bins=n_bins, min_value_count=min_value_count,
                                       identifiers=identifiers, progress=progress)
     contract = DataContract(name, _reference=reference)
-    if reference.n_rows < SMALL_REFERENCE_ROWS:
-        message = (f"contract {name!r}: the reference has only {reference.n_rows} rows (under "
-                   f"{SMALL_REFERENCE_ROWS}); its noise bounds are wide, so only large changes will be "
-                   "flagged. Learn the contract from more data if you can.")
-        contract.warnings.append(message)
-        warnings.warn(message, UserWarning, stacklevel=2)
+    warn_small_reference(contract, reference.n_rows)
     return contract
 
 

@@ -1,39 +1,40 @@
-"""The :class:`DataContract`: a reference profile plus check configuration, validated against new data."""
+"""The :class:`DataContract`: a reference profile plus check configuration, validated against new data.
+
+The contract is the face of its parts: the reference profile (:mod:`sidecar.stats.profile`), the check set
+(:mod:`~sidecar.contract.checkset`, configured through one handle per registered check,
+:mod:`~sidecar.contract.accessor`), the file registry (:mod:`~sidecar.contract.registry`), specs
+(:mod:`~sidecar.contract.spec`) and diffs (:mod:`~sidecar.contract.diff`). Validating builds a
+:class:`~sidecar.report.model.ValidationReport` from the check set's rows.
+"""
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-import sidecar.checks  # noqa: F401  (registers every check)
-from sidecar.checks.base import CHECKS, TABLE, CheckSettings, get_check, not_run, order_findings
-from sidecar.checks.callables import IN_MEMORY_PREFIX
-from sidecar.checks.row_count import RowCountSettings, row_count_change
-from sidecar.checks.special_values import SpecialValueSettings
+from sidecar.checks.base import CheckSettings
+from sidecar.checks.row_count import row_count_change
 from sidecar.contract import registry
-from sidecar.contract.accessor import CheckAccessor, CustomCheckAccessor
+from sidecar.contract.accessor import CheckAccessor, CustomCheckAccessor, accessors
+from sidecar.contract.checkset import CheckSet
 from sidecar.contract.fileformat import FORMAT_VERSION, ContractFile, content_hash
 from sidecar.errors import ConfigurationError
-from sidecar.report.model import CHECK_NAMES, CheckResult, RowCount, ValidationReport
+from sidecar.report.model import RowCount, ValidationReport
 from sidecar.stats.column import ColumnSpec
-from sidecar.stats.convert import is_frame, to_float_array
-from sidecar.stats.kinds import ColumnKind
+from sidecar.stats.convert import is_frame
 from sidecar.stats.profile import DEFAULT_BINS, MIN_VALUE_COUNT, Profile, reference_profile
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from sidecar.contract.diff import ContractDiff
+    from sidecar.contract.spec import SpecOrigin
 
-__all__ = ["SMALL_REFERENCE_ROWS", "DataContract"]
+__all__ = ["SMALL_REFERENCE_ROWS", "DataContract", "warn_small_reference"]
 
 #: A reference with fewer rows than this gets a warning at creation (recorded in the contract): its noise
 #: bounds are wide, so only large changes can be told from chance.
@@ -58,6 +59,10 @@ class DataContract:
     ``min_value_count`` (default 5): category values seen fewer times are never written to the contract
     raw (they are remembered by keyed hash). ``identifiers``: the identifier columns (``None`` detects them).
 
+    The contract keeps the reference's profile, not its rows: :attr:`checks` (a
+    :class:`~sidecar.contract.checkset.CheckSet`) holds the reference frame only weakly, to count special
+    values configured while the caller still holds it.
+
     Examples
     --------
     >>> import pandas as pd
@@ -68,6 +73,16 @@ class DataContract:
     <Status.HEALTHY: 'healthy'>
     """
 
+    # One handle per registered check (sidecar.contract.accessor.accessors); declared for type checkers.
+    schema_test: CheckAccessor[DataContract]
+    row_count_test: CheckAccessor[DataContract]
+    special_value_test: CheckAccessor[DataContract]
+    min_max_test: CheckAccessor[DataContract]
+    uniqueness_test: CheckAccessor[DataContract]
+    domain_test: CheckAccessor[DataContract]
+    distribution_test: CheckAccessor[DataContract]
+    custom_test: CustomCheckAccessor[DataContract]
+
     def __init__(self, name: str, reference_df: pd.DataFrame | None = None, *, defaults: bool = True,
                  n_bins: int = DEFAULT_BINS, min_value_count: int = MIN_VALUE_COUNT,
                  identifiers: Iterable[str] | None = None, _reference: Profile | None = None) -> None:
@@ -75,137 +90,35 @@ class DataContract:
         #: What the creator was warned about (saved with the contract).
         self.warnings: list[str] = []
         if _reference is None:
-            if not is_frame(reference_df):
-                raise ConfigurationError(
-                    f"contract {name!r}: reference_df must be a pandas DataFrame, got {type(reference_df).__name__}"
-                )
-            if reference_df.shape[1] == 0:
-                raise ConfigurationError(f"contract {name!r}: the reference frame has no columns")
-            if reference_df.shape[0] == 0:
-                raise ConfigurationError(
-                    f"contract {name!r}: the reference frame has no rows "
-                    f"(columns {list(map(str, reference_df.columns))}); a contract learns from reference data"
-                )
-            _reference = reference_profile(reference_df, n_bins=n_bins, min_value_count=min_value_count,
-                                           identifiers=identifiers)
-            if len(reference_df) < SMALL_REFERENCE_ROWS:
-                message = (f"contract {name!r}: the reference has only {len(reference_df)} rows (under "
-                           f"{SMALL_REFERENCE_ROWS}); its noise bounds are wide, so only large changes will be "
-                           "flagged. Learn the contract from more data if you can.")
-                self.warnings.append(message)
-                warnings.warn(message, UserWarning, stacklevel=2)
+            _reference = _profile_reference(name, reference_df, n_bins, min_value_count, identifiers)
+            warn_small_reference(self, _reference.n_rows)
         self.reference: Profile = _reference
-        self._reference_df = reference_df
-        self._settings: dict[str, dict[str, CheckSettings]] = {}
         self.version: int | None = None
         self.sha256: str | None = None
         self.created_at: datetime | None = None
-        self.schema_test = CheckAccessor(self, "schema")
-        self.row_count_test = CheckAccessor(self, "row_count")
-        self.special_value_test = CheckAccessor(self, "special_values")
-        self.min_max_test = CheckAccessor(self, "min_max")
-        self.uniqueness_test = CheckAccessor(self, "uniqueness")
-        self.domain_test = CheckAccessor(self, "domain")
-        self.distribution_test = CheckAccessor(self, "distribution")
-        self.custom_test = CustomCheckAccessor(self, "custom")
+        #: The checks and their settings; counts special values on the reference frame while the caller holds it.
+        self.checks = CheckSet(_reference, reference_df, on_change=self._saved_as)
+        #: How a spec read the reference (profile options, ignored columns), for ``to_spec``.
+        self._origin: SpecOrigin | None = None
+        vars(self).update(accessors(self.checks, self))
         if defaults:
-            self.schema_test.configure()
-            self.row_count_test.configure()
-            self.special_value_test.configure()
-            ranged, domains, distributions = self._default_columns()
-            if ranged:
-                self.min_max_test.configure(ranged)
-            if domains:
-                self.domain_test.configure(domains)
-            if distributions:
-                self.distribution_test.configure(distributions)
-
-    def _default_columns(self) -> tuple[list[str], list[str], list[str]]:
-        """Columns of the default range, domain and distribution checks.
-
-        Identifiers get none (new ids every day are not drift). Distribution: every other column but
-        free-text-like ones (more distinct values than a profile tracks, mostly unique), which drift by
-        construction. Range: numbers with extremes (not datetimes, whose new values are later by nature).
-        Domain: categories whose every reference value is known (raw or hashed).
-        """
-        ranged, domains, distributions = [], [], []
-        for name, prof in self.reference.columns.items():
-            spec = prof.spec
-            if spec.identifier:
-                continue
-            present = prof.count - prof.nulls
-            if spec.is_numeric or prof.domain_hashes is not None or not prof.distinct > 0.5 * present:
-                distributions.append(name)
-            if spec.kind is ColumnKind.NUMERIC and not math.isnan(prof.minimum):
-                ranged.append(name)
-            if not spec.is_numeric and prof.domain_hashes is not None and present > 0:
-                domains.append(name)
-        return ranged, domains, distributions
+            self.checks.enable_defaults()
 
     # -- configuration --------------------------------------------------------------------------------
     @property
     def columns(self) -> list[str]:
         """Reference column names, in order."""
-        return list(self.reference.columns)
+        return self.checks.columns
 
     @property
     def settings(self) -> dict[str, dict[str, CheckSettings]]:
         """check -> column -> settings (a copy)."""
-        return {k: dict(v) for k, v in self._settings.items()}
-
-    def _apply(self, check: str, new: dict[str, CheckSettings], drop: Iterable[str] = ()) -> None:
-        if check == "special_values":
-            for column, s in new.items():
-                assert isinstance(s, SpecialValueSettings)
-                self._track_special(column, [r.value for r in s.rules if r.value is not None])
-        merged = {k: v for k, v in self._settings.get(check, {}).items() if k not in set(drop)}
-        merged.update(new)
-        if merged:
-            self._settings[check] = merged
-        else:
-            self._settings.pop(check, None)
-        # A configured contract is a new, unsaved version until save() says otherwise.
-        self.version = self.sha256 = None
-
-    def _track_special(self, column: str, values: list[Any]) -> None:
-        """Make the reference profile count ``values`` in ``column`` (needs the reference rows)."""
-        prof = self.reference.columns[column]
-        missing = [v for v in values if not any(v == s and type(v) is type(s) for s in prof.spec.special_values)]
-        if not missing:
-            return
-        if self._reference_df is None:
-            raise ConfigurationError(
-                f"special_values: column {column!r}: the reference does not track {missing}; a loaded contract "
-                "can only re-threshold values it tracks (build it from the reference data to add values)"
-            )
-        series = self._reference_df[column]
-        counts = []
-        for v in missing:
-            if prof.spec.is_numeric:
-                if isinstance(v, str):
-                    raise ConfigurationError(f"special_values: column {column!r} is numeric; {v!r} is not a number")
-                counts.append(int(np.count_nonzero(to_float_array(series, prof.spec.kind) == v)))
-            else:
-                counts.append(int((series.astype(object) == v).sum()))
-        spec = prof.spec.with_(special_values=(*prof.spec.special_values, *missing))
-        self.reference.columns[column] = replace(prof, spec=spec,
-                                                 special=np.concatenate([prof.special, np.array(counts, np.int64)]))
+        return self.checks.settings
 
     def current_specs(self) -> list[ColumnSpec]:
         """Specs for profiling new data: the reference's, plus the bounds min/max checks need, with a
         distinct-count sketch only where a uniqueness check reads it."""
-        bounds = self._settings.get("min_max", {})
-        unique = self._settings.get("uniqueness", {})
-        specs = []
-        for name, prof in self.reference.columns.items():
-            # Uniqueness windows count exactly up to the check's row limit, then with the sketch.
-            spec = prof.spec.with_(distinct=name in unique,
-                                   exact_distinct=getattr(unique.get(name), "exact_rows", 0))
-            if name in bounds:
-                s = bounds[name]
-                spec = spec.with_(lower=getattr(s, "lower_bound", None), upper=getattr(s, "upper_bound", None))
-            specs.append(spec)
-        return specs
+        return self.checks.current_specs()
 
     def new_profile(self) -> Profile:
         """An empty profile of the current specs, for streaming windows to update batch by batch."""
@@ -213,7 +126,7 @@ class DataContract:
 
     def profile(self, df: pd.DataFrame) -> Profile:
         """Profile ``df`` the way :meth:`validate` does (exact duplicate counts included)."""
-        unique = list(self._settings.get("uniqueness", {}))
+        unique = list(self.checks.of("uniqueness"))
         # A frame's duplicates are counted from its rows (Profile.duplicates); a hash set per uniqueness
         # column, which stream windows need, would count the same thing a second time.
         specs = [spec.with_(exact_distinct=0) for spec in self.current_specs()]
@@ -237,30 +150,7 @@ class DataContract:
         ``min_rows``). Findings come first, the worst first and, within a severity, the furthest past its
         threshold first; healthy rows follow in check and column order.
         """
-        skipped = set(skip)
-        position = {name: i for i, name in enumerate(self.reference.columns)}
-        results: list[CheckResult] = []
-        for check_name in sorted(CHECKS, key=_display_order):
-            if check_name in skipped:
-                continue
-            check = get_check(check_name)
-            configured = self._settings.get(check_name, {})
-            # Rows follow the reference's column order whatever order checks were configured or stored in.
-            for key in sorted(configured, key=lambda k: (position.get(k.split("::", 1)[0], -1), k)):
-                settings = configured[key]
-                column = key.split("::", 1)[0]
-                try:
-                    results.extend(check.evaluate(column, settings, self.reference, current))
-                except Exception as exc:  # a user's custom check must not take the report down
-                    results.append(not_run(check_name, column, f"check failed: {type(exc).__name__}: {exc}", settings))
-        if "schema" not in self._settings or "schema" in skipped:
-            # Nothing else reports a missing or retyped column: the skipped rows are the finding.
-            results = [not_run(r.check, r.column, r.details["reason"]) if r.details.get("skipped")
-                       and r.details.get("reason") != "no rows to check" else r for r in results]
-        rc = self._settings.get("row_count", {}).get(TABLE)
-        expected = self.reference.n_rows
-        if isinstance(rc, RowCountSettings) and rc.expected is not None:
-            expected = rc.expected
+        expected = self.checks.expected_rows()
         return ValidationReport(
             contract=self.name,
             contract_version=self.version,
@@ -270,26 +160,13 @@ class DataContract:
             partial=partial,
             row_count=RowCount(expected=expected, actual=current.n_rows,
                                change=row_count_change(expected, current.n_rows)),
-            results=order_findings(results),
+            results=self.checks.run(current, skip),
         )
 
     # -- persistence ----------------------------------------------------------------------------------
     def _body(self) -> dict[str, Any]:
-        checks: dict[str, dict[str, dict[str, Any]]] = {}
-        for check_name, per_col in self._settings.items():
-            for key, s in per_col.items():
-                for field in ("method", "function"):
-                    value = getattr(s, field, None)
-                    if isinstance(value, str) and value.startswith(IN_MEMORY_PREFIX):
-                        raise ConfigurationError(
-                            f"cannot save contract {self.name!r}: {check_name} on {key!r} uses "
-                            f"{value[len(IN_MEMORY_PREFIX):]}, "
-                            "which has no import path (a lambda or a function defined inside another); define it at "
-                            "module level or pass 'module:function'"
-                        )
-                checks.setdefault(check_name, {})[key] = s.model_dump(mode="json")
         body = {"format_version": FORMAT_VERSION, "name": self.name, "reference": self.reference.to_dict(),
-                "checks": checks}
+                "checks": self.checks.to_dict(f"contract {self.name!r}")}
         if self.warnings:  # written only when there are some, so existing contracts keep their hashes
             body["warnings"] = list(self.warnings)
         return body
@@ -306,15 +183,20 @@ class DataContract:
             path = registry.resolve_path(directory, self.name, latest)
             old = registry.read_verified(path)
             if content_hash({k: old.get(k) for k in body}) == content_hash(body):
-                self._mark_saved(ContractFile.model_validate(old))
+                self._saved_as(ContractFile.model_validate(old))
                 return path
         body["created_at"] = datetime.now(UTC).isoformat()
         path = registry.write_new_version(directory, self.name, body)
-        self._mark_saved(registry.read_file(path))
+        self._saved_as(registry.read_file(path))
         return path
 
-    def _mark_saved(self, f: ContractFile) -> None:
-        self.version, self.sha256, self.created_at = f.version, f.sha256, f.created_at
+    def _saved_as(self, f: ContractFile | None = None) -> None:
+        """Take the identity of saved file ``f``; ``None``: a configured contract is a new, unsaved version
+        until save() says otherwise (the check set calls this on every change)."""
+        if f is None:
+            self.version = self.sha256 = None
+        else:
+            self.version, self.sha256, self.created_at = f.version, f.sha256, f.created_at
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], name: str, version: int | None = None) -> DataContract:
@@ -328,19 +210,15 @@ class DataContract:
         f = ContractFile.model_validate(data)
         contract = cls(f.name, defaults=False, _reference=Profile.from_dict(data["reference"]))
         contract.warnings = list(f.warnings)
-        for check_name, per_col in data["checks"].items():
-            check = get_check(check_name)
-            contract._settings[check_name] = {k: check.settings_model.model_validate(v) for k, v in per_col.items()}
-        contract._mark_saved(f)
+        contract.checks.load(data["checks"])
+        contract._saved_as(f)
         return contract
 
     @classmethod
     def from_path(cls, spec: str | os.PathLike[str]) -> DataContract:
-        """Load from ``dir/name`` (newest version) or a file ``dir/name/vN.json``."""
-        p = Path(spec)
-        if p.suffix == ".json":
-            return cls.from_file(p)
-        return cls.load(p.parent, p.name)
+        """Load from ``dir/name`` (newest version) or a file ``dir/name/vN.json`` (see
+        :func:`sidecar.contract.registry.resolve_contract`, which every command uses too)."""
+        return cls.from_file(registry.resolve_contract(spec))
 
     # -- specs and comparison (sidecar.contract.spec, sidecar.contract.diff) ---------------------------
     @classmethod
@@ -362,14 +240,16 @@ class DataContract:
         """
         from sidecar.contract.spec import contract_from_spec
 
-        return contract_from_spec(cls, reference_df, spec, name)
+        contract, origin = contract_from_spec(cls, reference_df, spec, name)
+        contract._origin = origin
+        return contract
 
     def to_spec(self) -> dict[str, Any]:
         """The contract's checks as a spec (a YAML/JSON-able dict) that :meth:`from_spec` turns back into
         the same checks. Raises ``ValueError`` when a check uses a callable with no import path."""
         from sidecar.contract.spec import spec_of
 
-        return spec_of(self)
+        return spec_of(self.name, self.checks, self._origin)
 
     def diff(self, other: DataContract) -> ContractDiff:
         """What changed from ``other`` (the older contract) to this one: columns, checks and settings, and
@@ -384,6 +264,30 @@ class DataContract:
         return f"<DataContract {self.name}{v}: {shape}>"
 
 
-def _display_order(check: str) -> tuple[int, str]:
-    """Report rows follow :data:`CHECK_NAMES`; checks registered by plugins come after, by name."""
-    return (CHECK_NAMES.index(check), "") if check in CHECK_NAMES else (len(CHECK_NAMES), check)
+def _profile_reference(name: str, reference_df: Any, n_bins: int, min_value_count: int,
+                       identifiers: Iterable[str] | None) -> Profile:
+    """The reference profile of ``reference_df``, after checking it is a frame with rows and columns."""
+    if not is_frame(reference_df):
+        raise ConfigurationError(
+            f"contract {name!r}: reference_df must be a pandas DataFrame, got {type(reference_df).__name__}"
+        )
+    if reference_df.shape[1] == 0:
+        raise ConfigurationError(f"contract {name!r}: the reference frame has no columns")
+    if reference_df.shape[0] == 0:
+        raise ConfigurationError(
+            f"contract {name!r}: the reference frame has no rows "
+            f"(columns {list(map(str, reference_df.columns))}); a contract learns from reference data"
+        )
+    return reference_profile(reference_df, n_bins=n_bins, min_value_count=min_value_count, identifiers=identifiers)
+
+
+def warn_small_reference(contract: DataContract, rows: int) -> None:
+    """Warn (and record in ``contract.warnings``) when the reference has under :data:`SMALL_REFERENCE_ROWS`
+    rows. The warning points at the code that created the contract (two frames up)."""
+    if rows >= SMALL_REFERENCE_ROWS:
+        return
+    message = (f"contract {contract.name!r}: the reference has only {rows} rows (under {SMALL_REFERENCE_ROWS}); "
+               "its noise bounds are wide, so only large changes will be flagged. Learn the contract from more "
+               "data if you can.")
+    contract.warnings.append(message)
+    warnings.warn(message, UserWarning, stacklevel=3)

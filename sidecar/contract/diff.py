@@ -17,19 +17,26 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from sidecar.checks.base import TABLE, CheckSettings, get_check
-from sidecar.report.model import CHECK_NAMES
+from sidecar.checks import CheckSettings, display_order, get_check, settings_key
+from sidecar.contract.checkset import CheckSet
 from sidecar.stats.column import ColumnProfile, ColumnSpec
 from sidecar.stats.profile import Profile
 
-if TYPE_CHECKING:
-    from sidecar.contract.datacontract import DataContract
+__all__ = ["ColumnChange", "Compared", "ContractDiff", "ReferenceDrift", "SettingChange", "diff_contracts"]
 
-__all__ = ["ColumnChange", "ContractDiff", "ReferenceDrift", "SettingChange", "diff_contracts"]
+
+class Compared(Protocol):
+    """What a diff reads of a contract: its identity and its check set (a
+    :class:`~sidecar.contract.datacontract.DataContract` is one)."""
+
+    name: str
+    version: int | None
+    sha256: str | None
+    checks: CheckSet
 
 
 @dataclass(frozen=True)
@@ -128,14 +135,15 @@ class ContractDiff:
         return "\n".join(lines)
 
 
-def diff_contracts(before: DataContract, after: DataContract) -> ContractDiff:
+def diff_contracts(before: Compared, after: Compared) -> ContractDiff:
     """The :class:`ContractDiff` from ``before`` to ``after``."""
-    return ContractDiff(before=_identity(before), after=_identity(after), columns=tuple(_column_changes(before, after)),
-                        checks=tuple(_setting_changes(before, after)), drift=tuple(_drift(before, after)))
+    old, new = before.checks, after.checks
+    return ContractDiff(before=_identity(before), after=_identity(after), columns=tuple(_column_changes(old, new)),
+                        checks=tuple(_setting_changes(old, new)), drift=tuple(_drift(old, new)))
 
 
-def _identity(c: DataContract) -> dict[str, Any]:
-    return {"name": c.name, "version": c.version, "sha256": c.sha256, "reference_rows": c.reference.n_rows}
+def _identity(c: Compared) -> dict[str, Any]:
+    return {"name": c.name, "version": c.version, "sha256": c.sha256, "reference_rows": c.checks.reference.n_rows}
 
 
 def _label(identity: dict[str, Any]) -> str:
@@ -146,7 +154,7 @@ def _kind(spec: ColumnSpec) -> str:
     return f"{spec.kind.value} ({spec.dtype}{', identifier' if spec.identifier else ''})"
 
 
-def _column_changes(before: DataContract, after: DataContract) -> list[ColumnChange]:
+def _column_changes(before: CheckSet, after: CheckSet) -> list[ColumnChange]:
     old, new = before.reference.columns, after.reference.columns
     out = [ColumnChange(c, "removed", _kind(old[c].spec), None) for c in old if c not in new]
     out += [ColumnChange(c, "added", None, _kind(new[c].spec)) for c in new if c not in old]
@@ -155,15 +163,15 @@ def _column_changes(before: DataContract, after: DataContract) -> list[ColumnCha
     return out
 
 
-def _setting_changes(before: DataContract, after: DataContract) -> list[SettingChange]:
+def _setting_changes(before: CheckSet, after: CheckSet) -> list[SettingChange]:
     old, new = before.settings, after.settings
     position = {c: i for i, c in enumerate([*before.columns, *after.columns])}
     out: list[SettingChange] = []
-    for check in sorted(old.keys() | new.keys(), key=lambda c: (CHECK_NAMES.index(c) if c in CHECK_NAMES else 99, c)):
+    for check in sorted(old.keys() | new.keys(), key=display_order):
         o, n = old.get(check, {}), new.get(check, {})
-        for key in sorted(o.keys() | n.keys(), key=lambda k: (position.get(k.split("::", 1)[0], -1), k)):
-            column = None if key == TABLE else key.split("::", 1)[0]
-            setting = key.split("::", 1)[1] if "::" in key else None  # a custom check's name
+        keys = {k: settings_key(check, k) for k in o.keys() | n.keys()}
+        for key in sorted(keys, key=lambda k: keys[k].sort_key(position)):
+            column, setting = keys[key].column, keys[key].name  # setting: a named (custom) check's name
             if key not in o:
                 out.append(SettingChange(check, column, "added", setting, None, _dump(n[key])))
             elif key not in n:
@@ -194,7 +202,7 @@ def _flat(d: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _drift(before: DataContract, after: DataContract) -> list[ReferenceDrift]:
+def _drift(before: CheckSet, after: CheckSet) -> list[ReferenceDrift]:
     check = get_check("distribution")
     out = []
     for column, base in before.reference.columns.items():

@@ -1,4 +1,10 @@
-"""Where contract files live: ``<dir>/<name>/v<N>.json``, versions numbered from 1, never overwritten."""
+"""Where contract files live: ``<dir>/<name>/v<N>.json``, versions numbered from 1, never overwritten.
+
+A contract is named the same way everywhere (the SDK's ``DataContract.from_path``, ``sidecar run``'s
+``inputs.contract``, ``sidecar contract show|versions``, ``sidecar validate``): ``DIR/NAME`` is the newest
+version of contract ``NAME`` saved under ``DIR``, and ``DIR/NAME/vN.json`` is one version.
+:func:`resolve_contract` is that rule, the one resolver they all use.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +22,11 @@ from sidecar.errors import ConfigurationError, ContractFileError, ContractNotFou
 __all__ = [
     "NAME_RE",
     "check_name",
+    "contract_folder",
     "latest_version",
     "read_file",
     "read_verified",
+    "resolve_contract",
     "resolve_path",
     "versions",
     "write_new_version",
@@ -63,6 +71,58 @@ def resolve_path(directory: str | os.PathLike[str], name: str, version: int | No
     if version not in have:
         raise ContractNotFoundError(f"contract {name!r} has no version {version}; saved versions: {have}")
     return Path(directory) / name / f"v{version}.json"
+
+
+def contract_folder(spec: str | os.PathLike[str]) -> tuple[Path, str]:
+    """``(DIR, NAME)`` of the contract ``spec`` names: ``DIR/NAME``, or one of its files ``DIR/NAME/vN.json``.
+
+    A *directory* named like a file (``x.json``) is no contract: names never end in ``.json``
+    (:func:`check_name`), so it raises :class:`ContractNotFoundError` saying so (with the contracts it holds,
+    when it is a contracts directory), rather than being read as a file or as a name.
+    """
+    p = Path(spec)
+    if p.suffix == ".json":
+        if not p.is_dir():  # a version file names its contract too
+            return p.parent.parent, check_name(p.parent.name)
+        raise ContractNotFoundError(_not_found(p, f"{os.fspath(p)!r} is a directory, not a contract file, and "
+                                                  "no contract is named so (names never end in .json)"))
+    return p.parent, check_name(p.name)
+
+
+def resolve_contract(spec: str | os.PathLike[str]) -> Path:
+    """The contract file ``spec`` names: ``DIR/NAME`` means the newest version, ``DIR/NAME/vN.json`` that
+    file. Raises :class:`ContractNotFoundError` with a hint when there is none.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "x.json").mkdir()
+    >>> resolve_contract(root / "x.json")
+    Traceback (most recent call last):
+    ...
+    sidecar.errors.ContractNotFoundError: '...x.json' is a directory, not a contract file, and no contract ...
+    """
+    p = Path(spec)
+    if p.suffix == ".json" and not p.is_dir():
+        if not p.is_file():
+            raise ContractNotFoundError(f"contract file {os.fspath(p)!r} does not exist")
+        return p
+    directory, name = contract_folder(p)
+    if not versions(directory, name):
+        raise ContractNotFoundError(_not_found(p, f"no contract {name!r} under {os.fspath(directory)!r} "
+                                                  f"(no {os.fspath(p / 'v<N>.json')!r} files)"))
+    return resolve_path(directory, name)
+
+
+def _not_found(p: Path, message: str) -> str:
+    """``message``, or a hint naming the contracts in ``p`` when it is a contracts directory."""
+    if p.is_dir():
+        names = sorted(c.name for c in p.iterdir() if c.is_dir() and versions(p, c.name))
+        if names:
+            return (f"{os.fspath(p)!r} is a contracts directory, not a contract; pass DIR/NAME, "
+                    f"e.g. {os.fspath(p / names[0])!r} (it holds {', '.join(names)})")
+    return message
 
 
 def read_file(path: str | os.PathLike[str]) -> ContractFile:

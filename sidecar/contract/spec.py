@@ -13,12 +13,13 @@ column re-configures what an earlier pattern set.
 from __future__ import annotations
 
 import fnmatch
-import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sidecar.checks.base import TABLE, CheckSettings
+from sidecar.checks import CheckSettings, check_names, get_check, settings_key
 from sidecar.checks.callables import IN_MEMORY_PREFIX
+from sidecar.contract.checkset import CheckSet
 from sidecar.contract.specfile import SpecSource, read_spec
 from sidecar.contract.specmodel import ContractSpec
 from sidecar.errors import ConfigurationError
@@ -29,37 +30,38 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from sidecar.contract.accessor import CheckAccessor
-    from sidecar.contract.datacontract import DataContract
+__all__ = ["SpecOrigin", "contract_from_spec", "spec_of"]
 
-__all__ = ["contract_from_spec", "spec_of"]
-
-#: Spec key -> accessor attribute of a column check (custom checks are a list of their own).
-COLUMN_CHECKS = {"special_values": "special_value_test", "min_max": "min_max_test",
-                 "uniqueness": "uniqueness_test", "domain": "domain_test", "distribution": "distribution_test"}
-TABLE_CHECKS = {"schema": "schema_test", "row_count": "row_count_test"}
 _PATTERN_CHARS = frozenset("*?[")
 SCHEMA_SEVERITIES = ("added", "reordered", "dtype_changed")
 _COMMON = ("warning", "critical", "false_alarm_warning", "false_alarm_critical")
 
 
 @dataclass(frozen=True)
-class _Origin:
-    """What a spec set that the contract file does not keep (profile options, ignored columns)."""
+class SpecOrigin:
+    """What a spec set that the contract file does not keep (profile options, ignored columns): they
+    describe how the reference was read, not a check. The contract built from the spec holds it, so
+    ``to_spec`` can write them back."""
 
     bins: int | None
     min_value_count: int | None
     ignore: tuple[str, ...]
 
 
-#: Contracts built from a spec -> their origin, so ``to_spec`` can write the profile options back. Kept
-#: beside the contract rather than in its file: they describe how the reference was read, not a check.
-_ORIGINS: weakref.WeakKeyDictionary[DataContract, _Origin] = weakref.WeakKeyDictionary()
+class _Built(Protocol):
+    """What :func:`contract_from_spec` configures: anything with a check set (a contract)."""
+
+    checks: CheckSet
 
 
-def contract_from_spec(cls: type[DataContract], reference_df: pd.DataFrame,
-                       spec: dict[str, Any] | str | os.PathLike[str], name: str | None = None) -> DataContract:
-    """Build a contract from ``reference_df`` configured by ``spec`` (see :meth:`DataContract.from_spec`)."""
+Built = TypeVar("Built", bound=_Built)
+
+
+def contract_from_spec(build: Callable[..., Built], reference_df: pd.DataFrame,
+                       spec: dict[str, Any] | str | os.PathLike[str], name: str | None = None,
+                       ) -> tuple[Built, SpecOrigin]:
+    """Build a contract with ``build(name, frame, defaults=, identifiers=, n_bins=, min_value_count=)`` from
+    ``reference_df`` and configure it by ``spec`` (see :meth:`DataContract.from_spec`); with its origin."""
     src = read_spec(spec)
     model = src.validate()
     chosen = name or model.name
@@ -82,26 +84,27 @@ def contract_from_spec(cls: type[DataContract], reference_df: pd.DataFrame,
             options["min_value_count"] = model.profile.min_value_count
     frame = reference_df.drop(columns=ignore) if ignore else reference_df
     try:
-        contract = cls(chosen, frame, defaults=model.defaults, identifiers=model.identifiers, **options)
+        contract = build(chosen, frame, defaults=model.defaults, identifiers=model.identifiers, **options)
     except ConfigurationError as exc:
         raise src.error(("profile",) if model.profile else (), str(exc)) from exc
-    _configure_table(contract, model, src)
-    _configure_columns(contract, model, src, ignore)
-    _ORIGINS[contract] = _Origin(model.profile.bins if model.profile else None,
-                                 model.profile.min_value_count if model.profile else None, tuple(ignore))
-    return contract
+    checks = contract.checks
+    checks.use_rows(reference_df)  # the caller's frame, not the copy without the ignored columns
+    _configure_table(checks, model, src)
+    _configure_columns(checks, model, src, ignore)
+    return contract, SpecOrigin(model.profile.bins if model.profile else None,
+                                model.profile.min_value_count if model.profile else None, tuple(ignore))
 
 
-def _configure_table(contract: DataContract, model: ContractSpec, src: SpecSource) -> None:
+def _configure_table(checks: CheckSet, model: ContractSpec, src: SpecSource) -> None:
     if model.table is None:
         return
     for field in model.table.model_fields_set:
         key = "schema" if field == "schema_" else field
-        _apply(getattr(contract, TABLE_CHECKS[key]), None, getattr(model.table, field), src, ("table", key))
+        _apply(checks, key, None, getattr(model.table, field), src, ("table", key))
 
 
-def _configure_columns(contract: DataContract, model: ContractSpec, src: SpecSource, ignore: list[str]) -> None:
-    names = contract.columns
+def _configure_columns(checks: CheckSet, model: ContractSpec, src: SpecSource, ignore: list[str]) -> None:
+    names = checks.columns
     for pattern, entry in (model.columns or {}).items():
         if pattern in names:
             cols = [pattern]
@@ -115,31 +118,31 @@ def _configure_columns(contract: DataContract, model: ContractSpec, src: SpecSou
         for key in _in_file_order(entry.model_fields_set, src.data["columns"][pattern]):
             value = getattr(entry, key)
             path: tuple[str | int, ...] = ("columns", pattern, key)
-            if key == "custom":
+            if get_check(key).named:  # a list of named checks (custom)
                 for i, item in enumerate(value or []):
                     kwargs = _kwargs(item, skip=("name", "function"))
                     try:
-                        contract.custom_test.configure(item.name, item.function, columns=cols, **kwargs)
+                        checks.configure_named(key, item.name, item.function, columns=cols, **kwargs)
                     except ConfigurationError as exc:
                         raise src.error((*path, i), str(exc)) from exc
             else:
-                _apply(getattr(contract, COLUMN_CHECKS[key]), cols, value, src, path)
+                _apply(checks, key, cols, value, src, path)
 
 
-def _apply(accessor: CheckAccessor, cols: list[str] | None, value: Any, src: SpecSource,
+def _apply(checks: CheckSet, check: str, cols: list[str] | None, value: Any, src: SpecSource,
            path: tuple[str | int, ...]) -> None:
     """``false``: switch the check off; ``true`` or a mapping: configure it (``null``: leave it as is)."""
     if value is None:
         return
     try:
         if value is False:
-            accessor.disable(cols)
+            checks.disable(check, cols)
         elif value is True:
-            accessor.configure(cols)
-        elif path[-1] == "special_values":
-            accessor.configure(cols, **_special_kwargs(value, src, path))
+            checks.configure(check, cols)
+        elif check == "special_values":
+            checks.configure(check, cols, **_special_kwargs(value, src, path))
         else:
-            accessor.configure(cols, **_kwargs(value))
+            checks.configure(check, cols, **_kwargs(value))
     except ConfigurationError as exc:
         raise src.error(path, str(exc)) from exc
 
@@ -177,18 +180,16 @@ def _unknown(col: str, names: list[str], ignore: list[str]) -> str:
 
 
 # -- to_spec --------------------------------------------------------------------------------------------
-def spec_of(contract: DataContract) -> dict[str, Any]:
-    """The spec of ``contract`` (see :meth:`DataContract.to_spec`)."""
-    from sidecar.contract.datacontract import DataContract
-
-    reference = replace(contract.reference, columns=dict(contract.reference.columns))
-    baseline = DataContract(contract.name, defaults=True, _reference=reference).settings
-    with_defaults = _entries(contract.settings, baseline)
-    without = _entries(contract.settings, {})
+def spec_of(name: str, checks: CheckSet, origin: SpecOrigin | None = None) -> dict[str, Any]:
+    """The spec of contract ``name`` with ``checks`` (see :meth:`DataContract.to_spec`); ``origin``: how a
+    spec read its reference, when one did."""
+    base = CheckSet(replace(checks.reference, columns=dict(checks.reference.columns)))
+    base.enable_defaults()
+    with_defaults = _entries(checks.settings, base.settings)
+    without = _entries(checks.settings, {})
     use_defaults = _size(with_defaults) <= _size(without)
     table, columns = with_defaults if use_defaults else without
-    out: dict[str, Any] = {"name": contract.name, "defaults": use_defaults}
-    origin = _ORIGINS.get(contract)
+    out: dict[str, Any] = {"name": name, "defaults": use_defaults}
     if origin is not None:
         profile = {k: v for k, v in (("bins", origin.bins), ("min_value_count", origin.min_value_count))
                    if v is not None}
@@ -196,11 +197,11 @@ def spec_of(contract: DataContract) -> dict[str, Any]:
             out["profile"] = profile
         if origin.ignore:
             out["ignore"] = list(origin.ignore)
-    out["identifiers"] = [n for n, p in contract.reference.columns.items() if p.spec.identifier]
+    out["identifiers"] = [n for n, p in checks.reference.columns.items() if p.spec.identifier]
     if table:
         out["table"] = table
     if columns:
-        out["columns"] = {c: columns[c] for c in contract.columns if c in columns}
+        out["columns"] = {c: columns[c] for c in checks.columns if c in columns}
     return out
 
 
@@ -208,21 +209,23 @@ def _entries(settings: dict[str, dict[str, CheckSettings]], baseline: dict[str, 
              ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     table: dict[str, Any] = {}
     columns: dict[str, dict[str, Any]] = {}
-    for check in (*TABLE_CHECKS, *COLUMN_CHECKS, "custom"):
+    for check in check_names():
         now, before = settings.get(check, {}), baseline.get(check, {})
-        for key in now.keys() | before.keys():
-            if key in now and before.get(key) == now[key]:
+        for text in now.keys() | before.keys():
+            if text in now and before.get(text) == now[text]:
                 continue
-            entry = _entry(check, key, now[key]) if key in now else False
-            if key == TABLE:
+            entry = _entry(check, text, now[text]) if text in now else False
+            key = settings_key(check, text)
+            if key.column is None:
                 table[check] = entry
-            elif check == "custom":
-                columns.setdefault(key.split("::", 1)[0], {}).setdefault("custom", []).append(entry)
+            elif key.name is not None:  # named checks (custom) are a list per column
+                columns.setdefault(key.column, {}).setdefault(check, []).append(entry)
             else:
-                columns.setdefault(key, {})[check] = entry
+                columns.setdefault(key.column, {})[check] = entry
     for entry in columns.values():
-        if "custom" in entry:
-            entry["custom"].sort(key=lambda c: c["name"])
+        for value in entry.values():
+            if isinstance(value, list):
+                value.sort(key=lambda c: c["name"])
     return table, columns
 
 

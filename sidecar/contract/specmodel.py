@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sidecar.report.model import Status
+from sidecar.checks.result import Status
 
 __all__ = [
     "ColumnChecksSpec",

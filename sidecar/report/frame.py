@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sidecar.report.model import ValidationReport
+    from sidecar.report.data import ReportData
 
 __all__ = ["BASE_COLUMNS", "report_frame"]
 
@@ -30,7 +30,7 @@ def _flatten(details: Mapping[str, Any], prefix: str = "details") -> Iterator[tu
             yield from _flatten(value, name)
 
 
-def report_frame(report: ValidationReport) -> pd.DataFrame:
+def report_frame(report: ReportData) -> pd.DataFrame:
     """One row per result in the report's order (worst first).
 
     Columns: ``check``, ``column`` (``None`` for table-level checks), ``status`` (the string value),

@@ -17,7 +17,8 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sidecar.report.model import CheckResult, ValidationReport
+    from sidecar.checks.result import CheckResult
+    from sidecar.report.data import ReportData
 
 __all__ = ["render_html", "render_notebook", "write_html"]
 
@@ -79,7 +80,7 @@ def _result_rows(rows: list[CheckResult]) -> str:
     return f"<table>{head}{''.join(out)}</table>"
 
 
-def _columns(report: ValidationReport) -> dict[str, list[CheckResult]]:
+def _columns(report: ReportData) -> dict[str, list[CheckResult]]:
     """Checked columns, worst first, ties in the contract's order (schema rows list every column)."""
     order: dict[str, int] = {}
     for r in sorted(report.results, key=lambda r: r.check != "schema"):  # stable: schema rows first
@@ -102,7 +103,7 @@ def _no_chart_reason(rows: list[CheckResult], dist: CheckResult | None) -> str:
             "none: new ids are not drift; otherwise it was not enabled in the contract)")
 
 
-def _column_sections(report: ValidationReport) -> tuple[str, list[dict[str, Any]]]:
+def _column_sections(report: ReportData) -> tuple[str, list[dict[str, Any]]]:
     sections, charts = [], []
     for i, (column, rows) in enumerate(_columns(report).items()):
         worst = max(rows, key=lambda r: r.status.severity).status.value
@@ -123,7 +124,7 @@ def _column_sections(report: ValidationReport) -> tuple[str, list[dict[str, Any]
     return f'<section class="columns">{"".join(sections)}</section>', charts
 
 
-def _body(report: ValidationReport) -> tuple[str, list[dict[str, Any]]]:
+def _body(report: ReportData) -> tuple[str, list[dict[str, Any]]]:
     totals = {s: sum(c[s] for c in report.summary.values()) for s in _STATUSES}
     version = f" v{report.contract_version}" if report.contract_version else ""
     status = report.status.value
@@ -153,7 +154,7 @@ def _body(report: ValidationReport) -> tuple[str, list[dict[str, Any]]]:
     return "\n".join(parts), charts
 
 
-def render_html(report: ValidationReport) -> str:
+def render_html(report: ReportData) -> str:
     """The whole page as a string (see the module docstring)."""
     body, charts = _body(report)
     return Template(_asset("report.html")).substitute(
@@ -163,7 +164,7 @@ def render_html(report: ValidationReport) -> str:
     )
 
 
-def write_html(report: ValidationReport, path: str | Path) -> Path:
+def write_html(report: ReportData, path: str | Path) -> Path:
     """Write :func:`render_html` to ``path`` (parent folders created) and return the path.
 
     The page is rendered before anything touches the disk, so a rendering error leaves no file behind.
@@ -175,7 +176,7 @@ def write_html(report: ValidationReport, path: str | Path) -> Path:
     return out
 
 
-def render_notebook(report: ValidationReport, *, height: int = 720) -> str:
+def render_notebook(report: ReportData, *, height: int = 720) -> str:
     """The page inside an ``<iframe srcdoc>`` for Jupyter: its CSS and scripts cannot touch the notebook's,
     and the sandbox lets the charts' script run without giving the page the notebook's origin."""
     return (f'<iframe srcdoc="{html.escape(render_html(report), quote=True)}" sandbox="allow-scripts" '

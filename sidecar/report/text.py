@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sidecar.report.model import CheckResult, ValidationReport
+    from sidecar.checks.result import CheckResult
+    from sidecar.report.data import ReportData
 
 __all__ = ["render_text"]
 
@@ -32,7 +33,7 @@ def _row(r: CheckResult) -> str:
     return f"{text}  {reason}" if reason else text
 
 
-def render_text(report: ValidationReport, *, show_healthy: bool = False) -> str:
+def render_text(report: ReportData, *, show_healthy: bool = False) -> str:
     """Render ``report``: a summary line, per-check counts and every warning/critical row, the worst first.
 
     Rows come in the report's order: by severity, then by how far past its threshold (see

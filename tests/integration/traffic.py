@@ -18,7 +18,8 @@ T0 = 1_800_000_000.0
 
 
 def make_contract(directory: Path) -> DataContract:
-    contract = DataContract("churn_inputs", churn_frame(5000, seed=1))
+    reference = churn_frame(5000, seed=1)  # held: the -1 sentinel is counted on it (contracts keep no rows)
+    contract = DataContract("churn_inputs", reference)
     contract.special_value_test.configure(["monthly_spend"], thresholds={math.nan: 0.05, -1: 0.05})
     contract.min_max_test.configure(["age"], lower_bound=18, upper_bound=100)
     contract.domain_test.configure(["plan", "country"])
