@@ -22,7 +22,7 @@ What it does
    the script waits until the last data window is reported, then stops the sidecar with SIGTERM (the
    flush record's own window closes as partial and is compared like the others).
 5. For every window it compares the rows of its report(s) in the store
-   (``ReportStore(path).read(model, contract)``) with the acknowledged rows whose event time falls in it,
+   (``JsonlReportStore(path).read(model, contract)``) with the acknowledged rows whose event time falls in it,
    and reads the topic back to check that it holds exactly the acknowledged rows.
 
 Prints a Markdown table per window (acknowledged, in the topic, reported, difference, reports, partial,
@@ -670,7 +670,7 @@ def excerpt(log: str, rows: list[WindowRow], size: float) -> str:
 async def chaos_run(args: argparse.Namespace, work: Path, run: Run) -> dict[str, Any]:
     from sidecar import DataContract
     from sidecar.demo.data import churn_frame
-    from sidecar.store.reports import ReportStore
+    from sidecar.store.reports import JsonlReportStore
 
     timings: dict[str, float] = {}
     began = time.monotonic()
@@ -711,7 +711,7 @@ async def chaos_run(args: argparse.Namespace, work: Path, run: Run) -> dict[str,
         await producer.send("flush", flush_ts, 0, 0)
         await producer.finish()
         await producer.stop()
-        reports = ReportStore(store)
+        reports = JsonlReportStore(store)
 
         def last_reported() -> bool:
             return any(round(r.window_start.timestamp() / args.window) == last_window

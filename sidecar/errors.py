@@ -1,16 +1,26 @@
 """One error hierarchy for the whole package.
 
 Every error derives from :class:`SidecarError`; subclasses also inherit the builtin a caller would expect
-(``ValueError``, ``KeyError``) so ``except ValueError`` keeps working for configuration mistakes.
+(``ValueError``, ``KeyError``, ``ConnectionError``, ``OSError``) so ``except ValueError`` keeps working for
+configuration mistakes and ``except OSError`` for a lost connection or process. Errors are defined here and
+re-exported where they are raised (``sidecar.cli.CliError``, ``sidecar.io.DataFileError``), so both imports
+name the same class.
+
+Not here, on purpose: ``sidecar.decoders.base.Rejected``, control flow between a message format and the loop
+over messages, which never leaves ``decode`` (a bad message becomes a ``MessageError`` row instead).
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "CliError",
     "ConfigurationError",
     "ContractFileError",
     "ContractNotFoundError",
+    "DataFileError",
     "DecodeError",
+    "FrameError",
+    "IngestWorkerDied",
     "ProfileMergeError",
     "SidecarCrashed",
     "SidecarError",
@@ -48,8 +58,24 @@ class ContractNotFoundError(SidecarError, FileNotFoundError):
     """No contract (or no such version) exists where one was asked for."""
 
 
+class DataFileError(SidecarError, ValueError):
+    """A data file or data set does not exist, is empty, has an unknown format, or cannot be parsed."""
+
+
 class DecodeError(SidecarError, ValueError):
     """A message could not be decoded into rows of the contract's columns."""
+
+
+class CliError(SidecarError, ValueError):
+    """A usage or input problem a command detected itself (exit code 2, one line on stderr)."""
+
+
+class FrameError(SidecarError, ConnectionError):
+    """The broker sent something that is not a Kafka response frame (``kafka.fast_io``)."""
+
+
+class IngestWorkerDied(SidecarError, OSError):
+    """The ingest worker process is gone; its open windows are lost and must be replayed from Kafka."""
 
 
 class SidecarCrashed(SidecarError, RuntimeError):

@@ -8,6 +8,8 @@ sends it from its own task, retrying with backoff and counting what it could not
 
 Prometheus rules (``deploy/prometheus/``) routed through Alertmanager are the primary path; these events are
 for consumers of the topic and for setups without Prometheus rules. Enabling both pushes each alert twice.
+The package reads reports (:mod:`sidecar.report`) and builds its producer from :mod:`sidecar.kafka`; it
+knows nothing of the stream that produced a report, so the sidecar, the joiner and the control room share it.
 """
 
 from sidecar.alerts.alertmanager import AlertmanagerSink

@@ -10,7 +10,7 @@ from sidecar.alerts.events import AlertEvent, AlertTracker
 from sidecar.alerts.kafkasink import KafkaAlertSink
 from sidecar.config import Settings
 from sidecar.kafka.clients import client_options
-from sidecar.metrics import SidecarMetrics
+from sidecar.metrics import ModelMetrics
 from sidecar.report.model import ValidationReport
 
 __all__ = ["AlertNotifier"]
@@ -25,7 +25,7 @@ class AlertNotifier:
     listener of the sidecar service; it only records and queues, so it costs the consumer loop nothing.
     """
 
-    def __init__(self, settings: Settings, metrics: SidecarMetrics) -> None:
+    def __init__(self, settings: Settings, metrics: ModelMetrics) -> None:
         a = settings.alerts
         self.model = settings.model
         self.metrics = metrics

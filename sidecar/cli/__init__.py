@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from importlib import metadata
 from typing import IO, Protocol
 
-from sidecar.errors import SidecarError
+from sidecar.errors import CliError, SidecarError
 
 __all__ = [
     "COMMAND_MODULES",
@@ -65,10 +65,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
-
-
-class CliError(SidecarError, ValueError):
-    """A usage or input problem a command detected itself (exit code 2, one line on stderr)."""
 
 
 class Step:

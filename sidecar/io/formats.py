@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from sidecar.errors import SidecarError
+from sidecar.errors import DataFileError
 from sidecar.stats.column import ColumnSpec
 from sidecar.stats.kinds import ColumnKind
 
@@ -48,10 +48,6 @@ COMPRESSION = (".gz", ".bz2", ".xz", ".zst", ".zip")
 _TEXT_DTYPES = frozenset({"str", "string", "object"})
 
 Source = str | os.PathLike[str] | IO[bytes]
-
-
-class DataFileError(SidecarError, ValueError):
-    """A data file or data set does not exist, is empty, has an unknown format, or cannot be parsed."""
 
 
 @dataclass(frozen=True)

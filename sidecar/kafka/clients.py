@@ -18,34 +18,25 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.helpers import create_ssl_context
 
 from sidecar.config import KafkaSettings
 from sidecar.kafka.noise import stop_quietly
+from sidecar.kafka.security import KafkaSecurity
 
 __all__ = ["TOPIC_POLL_SECONDS", "KafkaClients", "client_options"]
 
-log = logging.getLogger("sidecar.stream.service")
+log = logging.getLogger("sidecar.stream.service")  # the service's voice: its lines filter together
 
 #: How often a missing topic is looked for.
 TOPIC_POLL_SECONDS = 1.0
-#: Largest dead-letter copy the producer sends (the topic's own limit decides; see stream.dlqtopics).
+#: Largest dead-letter copy the producer sends (the topic's own limit decides; see kafka.topics).
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
 def client_options(k: KafkaSettings) -> dict[str, Any]:
-    """Connection options every client shares: servers, client id, security (SASL, TLS)."""
-    common: dict[str, Any] = {
-        "bootstrap_servers": k.bootstrap_servers,
-        "client_id": k.client_id,
-        "security_protocol": k.security_protocol,
-    }
-    if k.sasl_mechanism:
-        common.update(sasl_mechanism=k.sasl_mechanism, sasl_plain_username=k.sasl_username,
-                      sasl_plain_password=k.sasl_password)
-    if k.uses_ssl:
-        common["ssl_context"] = create_ssl_context(cafile=k.ssl_cafile, certfile=k.ssl_certfile, keyfile=k.ssl_keyfile)
-    return common
+    """Connection options every aiokafka client shares: servers, client id, security (:class:`KafkaSecurity`)."""
+    return {"bootstrap_servers": k.bootstrap_servers, "client_id": k.client_id,
+            **KafkaSecurity.of(k).aiokafka_options()}
 
 
 @dataclass

@@ -67,9 +67,10 @@ class ExpectedNoiseFilter(logging.Filter):
 
 
 def install_noise_filter(interval: float = 60.0) -> ExpectedNoiseFilter:
-    """Put one :class:`ExpectedNoiseFilter` on aiokafka's loggers (idempotent)."""
-    installed = getattr(install_noise_filter, "_filter", None)
-    if isinstance(installed, ExpectedNoiseFilter):
+    """Put one :class:`ExpectedNoiseFilter` on aiokafka's loggers (idempotent: the loggers say whether it is there,
+    so no table of this module remembers it)."""
+    installed = next((f for f in logging.getLogger("aiokafka").filters if isinstance(f, ExpectedNoiseFilter)), None)
+    if installed is not None:
         return installed
     import aiokafka  # noqa: F401  (its modules create their loggers on import)
 
@@ -78,7 +79,6 @@ def install_noise_filter(interval: float = 60.0) -> ExpectedNoiseFilter:
     names = {"aiokafka", *(n for n in logging.Logger.manager.loggerDict if n.startswith("aiokafka."))}
     for name in sorted(names):
         logging.getLogger(name).addFilter(noise)
-    install_noise_filter._filter = noise  # type: ignore[attr-defined]
     return noise
 
 

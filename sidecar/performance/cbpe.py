@@ -37,13 +37,12 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+# Every metric CBPE.estimate returns, in this order: defined with the SLA settings, which check against it.
+from sidecar.config.sla import ESTIMATED_METRICS
 from sidecar.errors import ConfigurationError
 from sidecar.performance.realized import _binary, _pairs
 
 __all__ = ["CBPE", "ESTIMATED_METRICS", "Estimate"]
-
-#: Every metric :meth:`CBPE.estimate` returns, in this order.
-ESTIMATED_METRICS: tuple[str, ...] = ("accuracy", "precision", "recall", "f1", "roc_auc")
 
 #: ``to_dict()["format"]``; :meth:`CBPE.from_dict` accepts only this.
 FORMAT = "cbpe/1"

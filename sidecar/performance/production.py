@@ -69,7 +69,7 @@ def _locate(store: str | os.PathLike[str] | None, model: str | None,
             store_settings = location.store
         if model is None:
             model = location.model or DEFAULT_MODEL
-    return StoreDirectory(store_settings), model
+    return StoreDirectory(store_settings.path), model
 
 
 def track_production_metrics(metric: str, values: Mapping[object, float], *, model: str | None = None,

@@ -85,12 +85,13 @@ def create_app(settings: Settings, service: SidecarService | None = None) -> web
     app[SETTINGS] = settings
     metrics = service.metrics if service is not None else SidecarMetrics(settings.model)
     app[METRICS] = metrics
-    metrics.init_sla(settings.sla)
-    store = StoreDirectory(settings.store)
+    metrics.model_level.init_sla(settings.sla)
+    store = StoreDirectory(settings.store.path)
     app[SERVICE] = service if service is not None else SidecarService(settings, metrics, store.reports)
-    app[PRODUCTION] = ProductionMetricExporter(store, metrics, settings.store.production_metrics_refresh_seconds)
+    app[PRODUCTION] = ProductionMetricExporter(store, metrics.model_level,
+                                               settings.store.production_metrics_refresh_seconds)
 
-    app[ALERTS] = AlertNotifier(settings, metrics)
+    app[ALERTS] = AlertNotifier(settings, metrics.model_level)
     app[SERVICE].listeners.append(app[ALERTS].on_report)
 
     async def alerts(app: web.Application) -> AsyncIterator[None]:

@@ -7,16 +7,24 @@ Layout::
         <model>/<contract>.jsonl      window and batch reports, one JSON line each
 
 The sidecar and batch code build it from the same setting (``store.path``, ``SIDECAR_STORE__PATH``), so
-they agree on where everything is: what a batch job records, the sidecar exports.
+they agree on where everything is: what a batch job records, the sidecar exports. It takes the path itself,
+already validated by the settings (``StoreSettings.path``), so the store knows nothing of the settings.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sidecar.config import StoreSettings
-from sidecar.store.reports import ReportStore
-from sidecar.store.series import MetricStore
+from sidecar.store.reports import JsonlReportStore
+from sidecar.store.series import SqliteMetricStore
+
+if TYPE_CHECKING:  # mypy checks that the directory backends are the Protocols (tests check it at run time)
+    from sidecar.store.base import MetricStore, ReportStore
+
+    _reports: ReportStore = JsonlReportStore(".")
+    _metrics: MetricStore = SqliteMetricStore(":memory:")
 
 __all__ = ["PRODUCTION_METRICS_FILE", "StoreDirectory"]
 
@@ -25,30 +33,29 @@ PRODUCTION_METRICS_FILE = "production-metrics.sqlite"
 
 
 class StoreDirectory:
-    """The files of one store directory, from validated :class:`~sidecar.config.StoreSettings`.
+    """The files of one store directory.
 
     Nothing is created until something is written (reports on the first window, the database on the first
     ``track_production_metrics``).
 
     Examples
     --------
-    >>> from sidecar.config import StoreSettings
-    >>> store = StoreDirectory(StoreSettings(path="/srv/model-health"))
+    >>> store = StoreDirectory("/srv/model-health")
     >>> str(store.production_metrics_path)
     '/srv/model-health/production-metrics.sqlite'
     >>> str(store.reports.path("churn", "churn_inputs"))
     '/srv/model-health/churn/churn_inputs.jsonl'
     """
 
-    def __init__(self, settings: StoreSettings) -> None:
-        self.path = Path(settings.path)
-        self.reports = ReportStore(self.path)
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.reports = JsonlReportStore(self.path)
 
     @property
     def production_metrics_path(self) -> Path:
         """The SQLite database of production metric series."""
         return self.path / PRODUCTION_METRICS_FILE
 
-    def production_metrics(self) -> MetricStore:
+    def production_metrics(self) -> SqliteMetricStore:
         """Open the production-metric database (created, with the directory, if missing); close it after use."""
-        return MetricStore(self.production_metrics_path)
+        return SqliteMetricStore(self.production_metrics_path)

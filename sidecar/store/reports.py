@@ -1,6 +1,7 @@
 """Window and batch reports as JSON lines: ``<root>/<model>/<contract>.jsonl``, one report per line.
 
-Append-only and human-readable; the dashboard and the REST API read them back.
+Append-only and human-readable; the dashboard and the REST API read them back. A
+:class:`~sidecar.store.base.ReportStore`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from pathlib import Path
 
 from sidecar.report.model import ValidationReport
 
-__all__ = ["ReportStore"]
+__all__ = ["JsonlReportStore"]
 
 
-class ReportStore:
-    """Append and read reports under ``root``."""
+class JsonlReportStore:
+    """Append and read reports under ``root`` (the directory backend of :class:`~sidecar.store.base.ReportStore`)."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)

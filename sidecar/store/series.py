@@ -1,4 +1,4 @@
-"""Production metric series in SQLite: one row per (model, metric, time)."""
+"""Production metric series in SQLite: one row per (model, metric, time). A :class:`~sidecar.store.base.MetricStore`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "MetricStore"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "SqliteMetricStore"]
 
 #: How long a write waits for another writer's transaction before giving up.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -24,8 +24,11 @@ CREATE TABLE IF NOT EXISTS production_metric (
 """
 
 
-class MetricStore:
-    """A SQLite-backed series store; re-writing a point at the same time replaces it (idempotent backfills)."""
+class SqliteMetricStore:
+    """A SQLite-backed series store; re-writing a point at the same time replaces it (idempotent backfills).
+
+    The directory backend of :class:`~sidecar.store.base.MetricStore`, in ``production-metrics.sqlite``.
+    """
 
     def __init__(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -63,7 +66,7 @@ class MetricStore:
         """Close the connection."""
         self._db.close()
 
-    def __enter__(self) -> MetricStore:
+    def __enter__(self) -> SqliteMetricStore:
         return self
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:

@@ -3,22 +3,49 @@
 The engine may run in another process; its answers come back in order, but the sidecar applies them only
 when it chooses to (after a fetch, before a commit, in a rebalance callback), so that a closed window is
 published before the offsets past it are committed. A request keeps its original messages until its
-answer is applied, for dead-lettering.
+answer is applied, for dead-lettering. :func:`ingest_requests` cuts a fetched batch into requests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
+import numpy as np
+from aiokafka import ConsumerRecord, TopicPartition
+
+from sidecar.decoders import RawMessage
+from sidecar.errors import IngestWorkerDied
 from sidecar.stream.engine import Outcome, Request
-from sidecar.stream.worker import Ingest, IngestWorkerDied
+from sidecar.stream.worker import Ingest
 
-__all__ = ["AnswerQueue"]
+__all__ = ["CHUNK_BYTES", "AnswerQueue", "ingest_requests"]
 
 log = logging.getLogger("sidecar.stream.service")
+
+#: Records handed to the engine at once, by value bytes (measured on 68-feature rows: 1,000 one-row JSON
+#: messages decode 47% faster per row than 8,000; JSON column batches are fastest at 4 to 8 messages of
+#: 250 KB; an Arrow message larger than this goes alone).
+CHUNK_BYTES = 1 << 20
+
+
+def ingest_requests(tp: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]],
+                    chunk_bytes: int = CHUNK_BYTES) -> Iterator[Request]:
+    """``ingest`` requests for records fetched from ``tp``, in pieces of about ``chunk_bytes`` of values.
+
+    A ``getmany`` batch grows to ``max_poll_records`` while the worker is busy, and decoding 8,000 JSON rows
+    at once runs out of cache (68k rows/s against 99k at 1,000).
+    """
+    offsets = np.fromiter((r.offset for r in records), dtype=np.int64, count=len(records))
+    sizes = np.fromiter((r.serialized_value_size for r in records), dtype=np.int64, count=len(records))
+    chunk = (np.cumsum(sizes) - sizes) // chunk_bytes
+    cuts = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(records)]
+    for lo, hi in itertools.pairwise(cuts):
+        messages = [RawMessage(r.value, tuple(r.headers), r.timestamp, r.key) for r in records[lo:hi]]
+        yield Request("ingest", tp.topic, tp, messages, offsets[lo:hi])
 
 
 class AnswerQueue:

@@ -1,27 +1,33 @@
-"""The delivery ledger: which offsets are safe to commit and where a replay starts. No I/O.
+"""The delivery ledger: which offsets are safe to commit and where a replay starts; and the commit itself.
 
 DESIGN.md section 4: offsets are committed only up to the lowest offset an open window still holds, after
 the closed windows were evaluated and published, so a crash replays exactly the open windows. The engine
 says, with every answer, the offset each partition is safe up to and the end of the last closed window per
 topic (written into the commit's metadata, so a restarted sidecar skips replayed rows of windows it
-already published). The ledger keeps those numbers between the answers and the commits, and remembers the
-first offset read from each partition, where a partition without a commit is replayed from.
+already published). The :class:`DeliveryLedger` keeps those numbers between the answers and the commits,
+and remembers the first offset read from each partition, where a partition without a commit is replayed
+from; it does no I/O. The :class:`Committer` commits what the ledger says, once every dead-letter copy of
+the records it passes exists.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
+from sidecar.logs import RateLimitedLog
 from sidecar.stream.commits import commit_metadata
+from sidecar.stream.deadletter import DeadLetterSender
 from sidecar.stream.engine import Outcome
 
-__all__ = ["COMMIT_INTERVAL_SECONDS", "DeliveryLedger"]
+__all__ = ["COMMIT_INTERVAL_SECONDS", "Committer", "DeliveryLedger"]
 
 #: Commit at least this often when nothing closes, so dead-lettered and late records are not re-read
 #: forever after a restart.
@@ -109,3 +115,50 @@ class DeliveryLedger:
     def replay_position(self, tp: TopicPartition, fallback: int) -> int:
         """Where a partition whose fetched records must be read again goes back to."""
         return self.replay_from.get(tp, fallback)
+
+
+class Committer:
+    """Commits the offsets the ledger says are safe, for the partitions the consumer holds.
+
+    Parameters
+    ----------
+    ledger
+        Where the safe offsets and window boundaries are kept.
+    dead_letters
+        The copies of rejected records on their way to the dead-letter topics: a commit waits for them.
+    errors
+        Called with ``(stage, count)`` for failed dead-letter sends (``"dead_letter"``) and commits
+        (``"commit"``): the ``model_health_kafka_errors_total`` counter.
+    log
+        Where failures are said, rate-limited (the counter has the rest).
+    """
+
+    def __init__(self, ledger: DeliveryLedger, dead_letters: DeadLetterSender, errors: Callable[[str, int], None],
+                 log: RateLimitedLog) -> None:
+        self.ledger = ledger
+        self.dead_letters = dead_letters
+        self._errors = errors
+        self._log = log
+
+    async def commit(self, consumer: AIOKafkaConsumer | None, producer: AIOKafkaProducer | None) -> None:
+        """Commit now, unless a dead-letter copy is still failing (then the next commit tries again)."""
+        self.ledger.committing()
+        if consumer is None or not self.ledger.commits:
+            return
+        if self.dead_letters.pending:
+            # Committing now would skip records whose dead-letter copy does not exist: retriable failures are
+            # sent again and the commit waits for them; permanent ones are quarantined and counted.
+            failed = await self.dead_letters.settle(producer)
+            if failed:
+                self._errors("dead_letter", len(failed))
+                self._log.log(logging.WARNING, "%d dead-letter sends failed (%s); retrying before committing",
+                              len(failed), failed[0][1])
+                return
+        offsets = self.ledger.offsets(consumer.assignment())
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:
+            self._errors("commit", 1)
+            self._log.log(logging.WARNING, "commit failed (%s); will retry", exc)

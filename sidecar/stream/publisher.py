@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from sidecar.config import Settings, TopicSettings
-from sidecar.contract import DataContract
+from sidecar.config import Settings
 from sidecar.decoders import MessageError, RawMessage
 from sidecar.logs import RateLimitedLog
 from sidecar.metrics import SidecarMetrics
 from sidecar.report.model import ValidationReport
-from sidecar.store.reports import ReportStore
+from sidecar.store.base import ReportStore
 from sidecar.stream.deadletter import QUARANTINE_DIR, DeadLetter, DeadLetterSender, Quarantine, dead_letter_headers
 from sidecar.stream.engine import ClosedWindow
+from sidecar.stream.streams import StreamInfo
 from sidecar.stream.topic import Ingested
 
-__all__ = ["DEAD_LETTER_LOG_INTERVAL_SECONDS", "Publisher", "ReportListener", "StreamInfo"]
+__all__ = ["DEAD_LETTER_LOG_INTERVAL_SECONDS", "Publisher", "ReportListener"]
 
 log = logging.getLogger("sidecar.stream.service")  # the service's voice: one place to filter its lines
 
@@ -36,20 +35,6 @@ log = logging.getLogger("sidecar.stream.service")  # the service's voice: one pl
 DEAD_LETTER_LOG_INTERVAL_SECONDS = 5.0
 #: Store write failures are logged at most this often.
 STORE_LOG_INTERVAL_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class StreamInfo:
-    """One consumed topic as the service knows it: its role, settings and contract."""
-
-    role: str
-    settings: TopicSettings
-    contract: DataContract
-
-    @property
-    def topic(self) -> str:
-        """The Kafka topic name."""
-        return self.settings.topic
 
 
 ReportListener = Callable[[StreamInfo, ValidationReport], Any]
@@ -101,7 +86,7 @@ class Publisher:
             try:
                 self.reports.append(self.model, report)
             except OSError as exc:
-                self.metrics.store_errors.labels(self.model, "report").inc()
+                self.metrics.model_level.store_errors.labels(self.model, "report").inc()
                 self._store_log.log(logging.ERROR, "could not write the report of %s (%s)", stream.topic, exc)
         self.last_reports[stream.topic] = report
         bad = {k: v for k, v in report.summary.items() if v["warning"] or v["critical"]}

@@ -8,52 +8,51 @@ Delivery (DESIGN.md section 4): offsets are committed only up to the lowest offs
 holds, after closed windows were evaluated and published, so a crash replays exactly the open windows.
 Each commit carries ``{"closed_until": t}`` as metadata, the end of the last closed window; on restart
 replayed rows of closed windows are skipped as they were counted (or dropped as late) before.
+
+The service composes the parts that each do one job: the contracts and streams (:mod:`~sidecar.stream.
+streams`), the engine's front-end (:func:`~sidecar.stream.worker.make_ingest`), the ledger and its
+committer (:mod:`~sidecar.stream.ledger`), the replay after a rebalance (:mod:`~sidecar.stream.replay`),
+the publisher (:mod:`~sidecar.stream.publisher`), the broker probe (:mod:`sidecar.kafka.probe`) and the
+fast fetch path (:mod:`sidecar.kafka.fastio`, installed while the service runs). What stays here is the
+loop that ties them together.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from sidecar.config import Settings
 from sidecar.contract import DataContract
 from sidecar.decoders import RawMessage
+from sidecar.errors import IngestWorkerDied
 from sidecar.kafka import fastio
 from sidecar.kafka.clients import KafkaClients
 from sidecar.kafka.noise import install_noise_filter, stop_quietly
+from sidecar.kafka.probe import KafkaProbe
 from sidecar.kafka.topics import ensure_dead_letter_topics
 from sidecar.logs import RateLimitedLog
 from sidecar.metrics import SidecarMetrics
 from sidecar.report.model import ValidationReport
-from sidecar.store.reports import ReportStore
-from sidecar.stream.answers import AnswerQueue
+from sidecar.store.base import ReportStore
+from sidecar.stream.answers import AnswerQueue, ingest_requests
 from sidecar.stream.engine import OpenWindow, Outcome, Request
-from sidecar.stream.ledger import DeliveryLedger
-from sidecar.stream.publisher import Publisher, ReportListener, StreamInfo
+from sidecar.stream.ledger import Committer, DeliveryLedger
+from sidecar.stream.publisher import Publisher, ReportListener
 from sidecar.stream.replay import Replayer
+from sidecar.stream.streams import StreamInfo, load_streams
 from sidecar.stream.topic import Ingested
-from sidecar.stream.worker import Ingest, IngestWorkerDied, LocalIngest, ProcessIngest
+from sidecar.stream.worker import Ingest, ProcessIngest, make_ingest
 
 __all__ = ["SidecarService", "StreamInfo"]
 
 log = logging.getLogger(__name__)
-
-#: How often the broker is probed for the ``model_health_kafka_up`` gauge (and how long a probe may take).
-PROBE_INTERVAL_SECONDS = 5.0
-
-#: Records handed to the engine at once, by value bytes (measured on 68-feature rows: 1,000 one-row JSON
-#: messages decode 47% faster per row than 8,000; JSON column batches are fastest at 4 to 8 messages of
-#: 250 KB; an Arrow message larger than this goes alone).
-CHUNK_BYTES = 1 << 20
 
 #: Kafka error lines are logged at most this often (the count of the rest is in the metrics).
 KAFKA_LOG_INTERVAL_SECONDS = 30.0
@@ -62,14 +61,23 @@ KAFKA_LOG_INTERVAL_SECONDS = 30.0
 IDLE_TICK_SECONDS = 1.0
 
 
-
 class SidecarService:
     """Consumes a model's topics and judges every window against the contracts.
 
     An async service: ``start()``/``stop()`` or ``async with``. ``stop()`` closes the open windows as
     partial, publishes them, commits and returns; it is safe to call twice. ``ingest`` chooses where the
-    engine runs (default: from ``settings.ingest``: a worker process when ``worker_process`` is true, or is
-    ``auto`` and at least two CPUs are available).
+    engine runs (default: from ``settings.ingest``, see :func:`~sidecar.stream.worker.make_ingest`).
+
+    Attributes
+    ----------
+    streams
+        Topic -> :class:`StreamInfo` (role, settings, contract).
+    last_reports
+        The last published report per topic.
+    listeners
+        Called with every published report (alerts, the dashboard).
+    open_windows
+        Open windows per topic, as of the last applied answer of the engine.
     """
 
     def __init__(
@@ -83,38 +91,30 @@ class SidecarService:
         self.settings = settings
         self.metrics = metrics
         self.reports = reports
-        self.streams: dict[str, StreamInfo] = {}
-        resolved: dict[str, DataContract] = {}
-        for role, topic in settings.topics:
-            contract = (contracts or {}).get(role) or DataContract.from_path(topic.contract)
-            resolved[role] = contract
-            self.streams[topic.topic] = StreamInfo(role, topic, contract)
-            metrics.init_stream(topic.topic, contract)
-        if ingest is None:
-            if settings.ingest.use_worker_process():
-                ingest = ProcessIngest(settings, resolved, settings.ingest.ring_mib << 20)
-            else:
-                ingest = LocalIngest(settings, resolved)
-            log.info("ingest: %s (ingest.worker_process: %s)",
-                     "worker process" if isinstance(ingest, ProcessIngest) else "in the main process",
-                     settings.ingest.worker_process)
-        self.ingest = ingest
+        self.streams = load_streams(settings, contracts)
+        for topic, stream in self.streams.items():
+            metrics.init_stream(topic, stream.contract)
+        self.ingest = ingest if ingest is not None else make_ingest(
+            settings, {s.role: s.contract for s in self.streams.values()})
         self.publisher = Publisher(settings, metrics, reports)
+        self.last_reports: dict[str, ValidationReport] = self.publisher.last_reports
+        self.listeners: list[ReportListener] = self.publisher.listeners
         self.ledger = DeliveryLedger(self.streams)
-        #: Open windows per topic, as of the last applied answer of the engine.
+        self._kafka_log = RateLimitedLog(log, KAFKA_LOG_INTERVAL_SECONDS)
+        self.committer = Committer(self.ledger, self.publisher.dead_letters, self._count_kafka_errors,
+                                   self._kafka_log)
         self.open_windows: dict[str, list[OpenWindow]] = {topic: [] for topic in self.streams}
+        self.probe = KafkaProbe(metrics.kafka_up.labels(settings.model),
+                                metrics.kafka_errors.labels(settings.model, "probe"))
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
-        self._admin: AIOKafkaAdminClient | None = None
+        self._fast_io = fastio.Installation()
         self._task: asyncio.Task[None] | None = None
-        self._probe_task: asyncio.Task[None] | None = None
+        self._idle_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.answers = AnswerQueue(self.ingest, self._apply)
         self.replayer = Replayer(self.answers, self.ledger, self.ingest, settings.kafka.group_id)
-        self._kafka_log = RateLimitedLog(log, KAFKA_LOG_INTERVAL_SECONDS)
-        self._idle_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self.connected = False
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -122,24 +122,23 @@ class SidecarService:
         if self._task is None:
             install_noise_filter()
             if self.settings.kafka.fast_io:
-                applied = fastio.install()
+                applied = self._fast_io.apply()
                 log.info("Kafka fast I/O: %s", ", ".join(applied) or "not available here, stock aiokafka")
             await self.ingest.start()
             self.replayer.adopt_windows()
             self._task = asyncio.create_task(self._run(), name=f"sidecar-{self.settings.model}")
-            self._probe_task = asyncio.create_task(self._probe(), name=f"sidecar-probe-{self.settings.model}")
+            await self.probe.start()
             self._idle_task = asyncio.create_task(self._tick_without_kafka(),
                                                   name=f"sidecar-idle-{self.settings.model}")
 
     async def stop(self) -> None:
         """Stop fetching, close open windows as partial, publish, commit, disconnect. Idempotent."""
         self._stopping.set()
-        for helper in (self._probe_task, self._idle_task):
-            if helper is not None:
-                helper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await helper
-        self._probe_task = self._idle_task = None
+        await self.probe.stop()
+        idle, self._idle_task = self._idle_task, None
+        if idle is not None:
+            idle.cancel()
+            await asyncio.wait({idle})
         task, self._task = self._task, None
         if task is not None:
             try:
@@ -149,6 +148,7 @@ class SidecarService:
             except Exception:  # the loop already logged it; shutdown must still finish
                 log.exception("sidecar loop ended with an error")
         await self.ingest.stop()
+        self._fast_io.undo()  # aiokafka's own classes again, for whatever runs after this service
 
     async def __aenter__(self) -> SidecarService:
         await self.start()
@@ -158,14 +158,9 @@ class SidecarService:
         await self.stop()
 
     @property
-    def last_reports(self) -> dict[str, ValidationReport]:
-        """The last published report per topic."""
-        return self.publisher.last_reports
-
-    @property
-    def listeners(self) -> list[ReportListener]:
-        """Called with every published report (alerts, the dashboard)."""
-        return self.publisher.listeners
+    def connected(self) -> bool:
+        """Whether the brokers answered last time (``model_health_kafka_up``; never ``/readyz``)."""
+        return self.probe.connected
 
     @property
     def alive(self) -> bool:
@@ -200,7 +195,7 @@ class SidecarService:
             future = await self.answers.submit(Request("ingest", stream.topic, messages=messages))
             await self.answers.drain(until=future)
             if self.ledger.closed_since_commit:
-                await self._commit()
+                await self.committer.commit(self._consumer, self._producer)
         ingested = future.result().ingested
         assert ingested is not None
         return ingested
@@ -218,11 +213,11 @@ class SidecarService:
                     # Not a Kafka fault: the worker's windows are replayed from the committed offsets.
                     self.metrics.worker_restarts.labels(self.settings.model).inc()
                     log.warning("ingest worker lost (%s); replaying its open windows", exc)
-                    self._set_connected(False)
+                    self.probe.set_connected(False)
                     await self._disconnect()
                 except (KafkaError, OSError) as exc:  # OSError: sockets and TLS under aiokafka
-                    self._set_connected(False)
-                    self.metrics.kafka_errors.labels(self.settings.model, "consume").inc()
+                    self.probe.set_connected(False)
+                    self._count_kafka_errors("consume", 1)
                     self._kafka_log.log(logging.WARNING, "kafka error (%s); retrying in %.1fs", exc, backoff)
                     await self._disconnect()
                     with contextlib.suppress(TimeoutError):
@@ -236,24 +231,25 @@ class SidecarService:
             return
         clients = await KafkaClients.open(self.settings.kafka)
         try:
-            await clients.wait_for_topics(list(self.streams), self._stopping, lambda: self._set_connected(True))
+            await clients.wait_for_topics(list(self.streams), self._stopping,
+                                          lambda: self.probe.set_connected(True))
         except BaseException:
             await clients.close()
             raise
-        self._consumer, self._producer, self._admin = clients.consumer, clients.producer, clients.admin
+        self._consumer, self._producer, self.probe.admin = clients.consumer, clients.producer, clients.admin
         await ensure_dead_letter_topics(clients.admin,
                                         [(t, s.settings.dead_letter_topic) for t, s in self.streams.items()])
         listener = self.replayer.attach(clients.consumer, clients.admin)
         clients.consumer.subscribe(list(self.streams), listener=listener)
-        self._set_connected(True)
+        self.probe.set_connected(True)
         log.info("consuming %s as group %s", ", ".join(self.streams), self.settings.kafka.group_id)
 
     async def _disconnect(self) -> None:
         # Answers still on their way are applied while the producer exists (their dead letters need it);
         # after a lost worker there is nothing left to apply.
         await self.answers.drain_or_discard()
-        consumer, producer, admin = self._consumer, self._producer, self._admin
-        self._consumer = self._producer = self._admin = None
+        consumer, producer, admin = self._consumer, self._producer, self.probe.admin
+        self._consumer = self._producer = self.probe.admin = None
         self.replayer.attach(None, None)
         if consumer is not None:
             # The open windows are replayed from the committed offsets after reconnecting. Without a consumer
@@ -291,12 +287,14 @@ class SidecarService:
             async with self._lock:
                 for tp, records in batches.items():
                     if records:
-                        await self._submit_records(tp, records)
+                        self.ledger.saw(tp, records[0].offset)
+                        for request in ingest_requests(tp, records):
+                            await self.answers.submit(request)
                 if not batches:
                     await self.answers.submit(Request("tick"))  # idle streams may close windows
                 await self.answers.drain(keep=in_flight)
                 if self.ledger.commit_due():
-                    await self._commit()
+                    await self.committer.commit(self._consumer, self._producer)
 
     async def _fetch(self, consumer: AIOKafkaConsumer, **getmany: Any) -> dict[TopicPartition, list[Any]]:
         """``getmany``, applying the engine's answers as they arrive meanwhile (a closed window is
@@ -310,7 +308,7 @@ class SidecarService:
                     async with self._lock:
                         await self.answers.drain()
                         if self.ledger.closed_since_commit:
-                            await self._commit()
+                            await self.committer.commit(self._consumer, self._producer)
                 if fetch.done():
                     return fetch.result()
         finally:
@@ -319,17 +317,32 @@ class SidecarService:
                 with contextlib.suppress(asyncio.CancelledError, KafkaError):
                     await fetch
 
-    async def _submit_records(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        self.ledger.saw(tp, records[0].offset)
-        offsets = np.fromiter((r.offset for r in records), dtype=np.int64, count=len(records))
-        sizes = np.fromiter((r.serialized_value_size for r in records), dtype=np.int64, count=len(records))
-        # Pieces of about CHUNK_BYTES: a getmany batch grows to max_poll_records while the worker is busy,
-        # and decoding 8,000 JSON rows at once runs out of cache (68k rows/s against 99k at 1,000).
-        chunk = (np.cumsum(sizes) - sizes) // CHUNK_BYTES
-        cuts = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(records)]
-        for lo, hi in itertools.pairwise(cuts):
-            messages = [RawMessage(r.value, tuple(r.headers), r.timestamp, r.key) for r in records[lo:hi]]
-            await self.answers.submit(Request("ingest", tp.topic, tp, messages, offsets[lo:hi]))
+    async def _shutdown(self) -> None:
+        async with self._lock:
+            try:
+                await self.answers.drain(keep=0)
+                future = await self.answers.submit(Request("close_all"))
+                await self.answers.drain(until=future)
+                await self.committer.commit(self._consumer, self._producer)
+            except IngestWorkerDied as exc:
+                log.error("could not close the open windows: %s", exc)
+                self.answers.discard()
+        await self._disconnect()
+        self.probe.set_connected(False)
+
+    async def _tick_without_kafka(self) -> None:
+        """While no Kafka consumer runs (a cluster fed only over HTTP, or a broker outage), let windows close
+        on time and on idle: the consume loop's ticks do it otherwise."""
+        while not self._stopping.is_set():
+            await asyncio.sleep(IDLE_TICK_SECONDS)
+            if self._consumer is not None or self._stopping.is_set():
+                continue
+            async with self._lock:
+                try:
+                    await self.answers.submit(Request("tick"))
+                    await self.answers.drain(keep=0)
+                except IngestWorkerDied:
+                    self.answers.discard()  # the loop notices the new worker and replays
 
     # -- answers from the engine ----------------------------------------------------------------------
     def _apply(self, outcome: Outcome, request: Request) -> None:
@@ -350,72 +363,5 @@ class SidecarService:
             self.metrics.open_windows.labels(self.settings.model, stream_info.contract.name).set(
                 len(self.open_windows.get(topic, ())))
 
-    async def _commit(self) -> None:
-        consumer = self._consumer
-        self.ledger.committing()
-        if consumer is None or not self.ledger.commits:
-            return
-        if self.publisher.dead_letters.pending:
-            # Committing now would skip records whose dead-letter copy does not exist: retriable failures are
-            # sent again and the commit waits for them; permanent ones are quarantined and counted.
-            failed = await self.publisher.dead_letters.settle(self._producer)
-            if failed:
-                self.metrics.kafka_errors.labels(self.settings.model, "dead_letter").inc(len(failed))
-                self._kafka_log.log(logging.WARNING, "%d dead-letter sends failed (%s); retrying before committing",
-                                    len(failed), failed[0][1])
-                return
-        offsets = self.ledger.offsets(consumer.assignment())
-        if not offsets:
-            return
-        try:
-            await consumer.commit(offsets)
-        except KafkaError as exc:
-            self.metrics.kafka_errors.labels(self.settings.model, "commit").inc()
-            self._kafka_log.log(logging.WARNING, "commit failed (%s); will retry", exc)
-
-    async def _shutdown(self) -> None:
-        async with self._lock:
-            try:
-                await self.answers.drain(keep=0)
-                future = await self.answers.submit(Request("close_all"))
-                await self.answers.drain(until=future)
-                await self._commit()
-            except IngestWorkerDied as exc:
-                log.error("could not close the open windows: %s", exc)
-                self.answers.discard()
-        await self._disconnect()
-        self._set_connected(False)
-
-    async def _probe(self) -> None:
-        """Keep ``model_health_kafka_up`` honest: aiokafka retries a lost broker silently inside getmany,
-        so the loop alone would never notice an outage."""
-        while not self._stopping.is_set():
-            admin = self._admin
-            if admin is not None:
-                try:
-                    await asyncio.wait_for(admin.describe_cluster(), PROBE_INTERVAL_SECONDS)
-                    self._set_connected(True)
-                except (KafkaError, TimeoutError, OSError) as exc:
-                    if self.connected:
-                        log.warning("kafka unreachable (%s); consuming resumes when it is back", exc or "timeout")
-                    self.metrics.kafka_errors.labels(self.settings.model, "probe").inc()
-                    self._set_connected(False)
-            await asyncio.sleep(PROBE_INTERVAL_SECONDS)
-
-    async def _tick_without_kafka(self) -> None:
-        """While no Kafka consumer runs (a cluster fed only over HTTP, or a broker outage), let windows close
-        on time and on idle: the consume loop's ticks do it otherwise."""
-        while not self._stopping.is_set():
-            await asyncio.sleep(IDLE_TICK_SECONDS)
-            if self._consumer is not None or self._stopping.is_set():
-                continue
-            async with self._lock:
-                try:
-                    await self.answers.submit(Request("tick"))
-                    await self.answers.drain(keep=0)
-                except IngestWorkerDied:
-                    self.answers.discard()  # the loop notices the new worker and replays
-
-    def _set_connected(self, up: bool) -> None:
-        self.connected = up
-        self.metrics.kafka_up.labels(self.settings.model).set(1 if up else 0)
+    def _count_kafka_errors(self, stage: str, count: int) -> None:
+        self.metrics.kafka_errors.labels(self.settings.model, stage).inc(count)

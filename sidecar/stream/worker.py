@@ -7,7 +7,7 @@ shared-memory ring (one copy), sends a few bytes of framing through a socket, an
 while the worker ingests. Answers come back in request order, so the service applies them in order.
 
 Both front-ends have the same interface: ``await submit(request)`` returns a future of the
-:class:`~sidecar.stream.engine.Outcome`.
+:class:`~sidecar.stream.engine.Outcome`. :func:`make_ingest` chooses between them from ``ingest.worker_process``.
 """
 
 from __future__ import annotations
@@ -22,23 +22,21 @@ import socket
 import subprocess
 import sys
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any, Protocol, cast
 
 from sidecar.config import Settings
 from sidecar.contract import DataContract
+from sidecar.errors import IngestWorkerDied
 from sidecar.runtime import tune_gc, tune_malloc
 from sidecar.stream.engine import Outcome, Request, StreamEngine
 from sidecar.stream.ring import RingAllocator, SharedRing
 
-__all__ = ["Ingest", "IngestWorkerDied", "LocalIngest", "ProcessIngest"]
+__all__ = ["Ingest", "IngestWorkerDied", "LocalIngest", "ProcessIngest", "make_ingest"]
 
 log = logging.getLogger(__name__)
-
-
-class IngestWorkerDied(OSError):
-    """The ingest worker process is gone; its open windows are lost and must be replayed from Kafka."""
 
 
 class Ingest(Protocol):
@@ -269,6 +267,22 @@ class ProcessIngest:
             proc.wait(1.0)
         self._close_transport()
         self._proc = None
+
+
+def make_ingest(settings: Settings, contracts: Mapping[str, DataContract]) -> Ingest:
+    """The engine's front-end for ``settings.ingest``: a worker process when ``worker_process`` is true, or is
+    ``auto`` and at least two CPUs are available (:meth:`~sidecar.config.IngestSettings.use_worker_process`);
+    else the engine in this process."""
+    ingest: Ingest
+    if settings.ingest.use_worker_process():
+        ingest = ProcessIngest(settings, dict(contracts), settings.ingest.ring_mib << 20)
+    else:
+        ingest = LocalIngest(settings, dict(contracts))
+    logging.getLogger("sidecar.stream.service").info(  # the service's voice, as every line of its start
+        "ingest: %s (ingest.worker_process: %s)",
+        "worker process" if isinstance(ingest, ProcessIngest) else "in the main process",
+        settings.ingest.worker_process)
+    return ingest
 
 
 #: Message values at least this large travel out of band: copied once into the ring and read there in

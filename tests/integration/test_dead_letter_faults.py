@@ -23,7 +23,7 @@ from traffic import T0, make_contract, record_messages, sidecar_config
 
 from sidecar.demo.data import churn_frame
 from sidecar.kafka.topics import topic_max_message_bytes
-from sidecar.store.reports import ReportStore
+from sidecar.store.reports import JsonlReportStore
 
 pytestmark = [pytest.mark.kafka, pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -86,7 +86,7 @@ async def _run(tmp_path: Path, bootstrap: str, dlq_limit: int | None) -> dict[st
         proc.stop()
         await admin.delete_topics([t for t in (topic, f"{topic}.dlq")])
         await admin.close()
-    reports = {r.window_start.timestamp(): r.row_count["actual"] for r in ReportStore(store).read("churn",
+    reports = {r.window_start.timestamp(): r.row_count["actual"] for r in JsonlReportStore(store).read("churn",
                                                                                                     "churn_inputs")}
     return {"topic": topic, "committed": committed, "garbage_offset": garbage_offset, "failures": failures,
             "dlq_max": dlq_max, "reports": reports, "store": store, "log": proc.log(), "copies": copies}

@@ -16,13 +16,13 @@ from traffic import T0, check_values, make_contract, produce, record_messages, s
 
 from sidecar import ValidationReport
 from sidecar.demo.data import churn_frame
-from sidecar.store.reports import ReportStore
+from sidecar.store.reports import JsonlReportStore
 
 pytestmark = [pytest.mark.kafka, pytest.mark.integration, pytest.mark.timeout(180)]
 
 
 def _reports(store: Path) -> list[ValidationReport]:
-    return ReportStore(store).read("churn", "churn_inputs")
+    return JsonlReportStore(store).read("churn", "churn_inputs")
 
 
 def _assert_metrics_match(proc: SidecarProcess, expected: dict[tuple[str, str], float | None]) -> None:

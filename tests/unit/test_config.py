@@ -95,3 +95,42 @@ def test_a_file_missing_a_field_gets_no_config_hint(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as info:
         Settings.load(path)
     assert "model: Field required" in str(info.value) and "--config" not in str(info.value)
+
+
+# -- one source for the formats: the decoder registry ---------------------------------------------------
+def test_a_topic_format_is_checked_against_the_decoder_registry(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from sidecar.decoders import registry
+
+    path = tmp_path / "c.yaml"
+    path.write_text("model: churn\ninputs: {topic: t, contract: c, format: protobuf}\n")
+    with pytest.raises(ConfigurationError, match=r"inputs\.format: .*unknown message format 'protobuf'; accepted "
+                       r"formats: arrow, auto, columns, flat, oip, record"):
+        Settings.load(path)
+    # A format registered later is accepted and listed: the names are read from the registry, not copied.
+    monkeypatch.setitem(registry.DECODERS, "protobuf", registry.DECODERS["record"])
+    assert Settings.load(path).inputs.format == "protobuf"  # type: ignore[union-attr]
+    path.write_text("model: churn\ninputs: {topic: t, contract: c, format: xml}\n")
+    with pytest.raises(ConfigurationError, match=r"accepted formats: arrow, auto, columns, flat, oip, protobuf, "
+                       r"record"):
+        Settings.load(path)
+
+
+def test_the_json_schema_lists_the_registered_formats() -> None:
+    from sidecar.decoders.registry import available_formats, format_names
+
+    schema = Settings.model_json_schema()["$defs"]
+    assert schema["TopicSettings"]["properties"]["format"] == {
+        "default": "auto", "enum": format_names(), "title": "Format", "type": "string"}
+    join_format = schema["JoinSettings"]["properties"]["format"]["anyOf"]
+    assert {"enum": format_names(), "type": "string"} in join_format
+    assert format_names() == available_formats()  # the lazy Arrow format is among them without loading it
+
+
+def test_the_sla_models_are_settings_and_still_import_from_performance() -> None:
+    from sidecar.config import ESTIMATED_METRICS, SlaBound, SlaSettings, check_sla_settings
+    from sidecar.performance import cbpe, sla
+
+    assert (sla.SlaBound, sla.SlaSettings, sla.check_sla_settings) == (SlaBound, SlaSettings, check_sla_settings)
+    assert SlaBound.__module__ == "sidecar.config.sla"
+    assert cbpe.ESTIMATED_METRICS is ESTIMATED_METRICS  # what CBPE estimates is what an SLA may judge on estimates

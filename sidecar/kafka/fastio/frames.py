@@ -12,9 +12,11 @@ fetch response is the one aiokafka's parser takes of each partition's records. T
 the next large response, so its pages are not faulted in again. Request matching, response parsing, SASL,
 idle checks and errors stay aiokafka's own code.
 
-This replaces a private part of aiokafka (``AIOKafkaConnection.connect`` and its reader task), so it is
-only used with the aiokafka release it was written and tested against (:mod:`.release`); with any
-other, or with ``kafka.fast_io: false``, aiokafka's stock connection is used.
+This replaces a private part of aiokafka (``AIOKafkaConnection.connect`` and its reader task) and leans on
+asyncio's protocol internals (how ``StreamReaderProtocol`` feeds its reader, how the transports fill a
+``BufferedProtocol``), so it is only used with the aiokafka release and on the Pythons it was written and
+tested against (:mod:`.release` lists both and checks them); otherwise, or with ``kafka.fast_io: false``,
+aiokafka's stock connection is used.
 """
 
 from __future__ import annotations
@@ -28,17 +30,17 @@ from typing import Any
 
 import aiokafka.conn as _conn
 
+from sidecar.errors import FrameError
+
 from . import release
+
+__all__ = ["FrameConnection", "FrameError", "FrameProtocol", "FrameReader", "FrameView", "install", "supported"]
 
 STAGE_BYTES = 256 * 1024  # asyncio's own read size for plain sockets
 #: The receive buffer of large frames is kept for the next one up to this size; a larger response (many
 #: partitions in one fetch) gets a buffer that is dropped once parsed, so it is not held for good.
 KEEP_BYTES = 16 * 1024 * 1024
 _SIZE_BYTES = 4  # every Kafka response starts with its length as a big-endian int32
-
-
-class FrameError(ConnectionError):
-    """The broker sent something that is not a Kafka response frame."""
 
 
 class FrameReader:
@@ -303,14 +305,16 @@ class FrameConnection(_conn.AIOKafkaConnection):
 
 
 def supported() -> bool:
-    """Whether the installed aiokafka is the release this transport mirrors."""
-    return release.supported()
+    """Whether the installed aiokafka is the release this transport mirrors, and this Python's asyncio has
+    the internals it relies on (:data:`.release.ASYNCIO_INTERNALS`)."""
+    return release.supported() and release.asyncio_supported()
 
 
 def install() -> bool:
     """Make every aiokafka connection opened from now on in this process a :class:`FrameConnection`.
 
-    Returns False (and changes nothing) when the installed aiokafka is not a supported release.
+    Returns False (and changes nothing) when the installed aiokafka is not a supported release or this
+    Python's asyncio is not one frames.py was checked against.
     """
     if not supported():
         return False

@@ -6,7 +6,6 @@ import asyncio
 import random
 import ssl
 import struct
-import subprocess
 from collections.abc import Iterator
 
 import aiokafka.conn
@@ -310,20 +309,6 @@ def test_another_aiokafka_release_installs_neither_half(half: str, version: str,
 
 
 # -- over TLS -----------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tls_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A self-signed certificate for 127.0.0.1 (openssl, from scripts/apt-packages.txt): server, client."""
-    d = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
-                   check=True, capture_output=True, timeout=60)
-    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server.load_cert_chain(d / "cert.pem", d / "key.pem")
-    client = ssl.create_default_context(cafile=str(d / "cert.pem"))
-    return server, client
-
-
 async def test_frames_arrive_whole_through_tls(tls_pair: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
     """asyncio's TLS transport hands decrypted bytes to a BufferedProtocol through get_buffer as well (the
     SSL and SASL_SSL listeners); small and large frames written in odd pieces come out whole."""

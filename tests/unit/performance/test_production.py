@@ -39,7 +39,7 @@ def test_environment_and_settings_resolve_the_same_store_and_model(tmp_path: Pat
     track_production_metrics("accuracy", {DAY: 0.91})  # batch code: only the environment
     settings = _settings(store)  # the sidecar's settings (here from arguments, as from its YAML file)
     assert get_production_metrics("accuracy", settings=settings) == [(DAY, 0.91)]
-    with StoreDirectory(settings.store).production_metrics() as db:  # what the sidecar exports from
+    with StoreDirectory(settings.store.path).production_metrics() as db:  # what the sidecar exports from
         assert db.latest(settings.model) == {"accuracy": (DAY, 0.91)}
     # The environment is what Settings.load reads too: a sidecar started in it agrees.
     monkeypatch.setenv("SIDECAR_INPUTS__TOPIC", "t")
@@ -60,7 +60,8 @@ def test_defaults_without_any_setting(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("SIDECAR_STORE__PATH", raising=False)
     monkeypatch.delenv("SIDECAR_MODEL", raising=False)
     track_production_metrics("accuracy", {DAY: 0.5})
-    with StoreDirectory(Settings(model="x", inputs={"topic": "t", "contract": "c"}).store).production_metrics() as db:
+    default = Settings(model="x", inputs={"topic": "t", "contract": "c"}).store
+    with StoreDirectory(default.path).production_metrics() as db:
         assert db.latest("default") == {"accuracy": (DAY, 0.5)}
     assert (tmp_path / "model-health-store" / "production-metrics.sqlite").is_file()
 

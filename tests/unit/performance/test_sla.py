@@ -16,7 +16,7 @@ from sidecar.alerts import AlertNotifier, AlertTracker
 from sidecar.config import Settings
 from sidecar.demo.data import churn_frame
 from sidecar.errors import ConfigurationError
-from sidecar.metrics import SidecarMetrics
+from sidecar.metrics import JoinMetrics, SidecarMetrics
 from sidecar.performance.cbpe import Estimate
 from sidecar.performance.sla import UNDEFINED, SlaBound, sla_report
 from sidecar.report.model import Status, ValidationReport
@@ -166,13 +166,13 @@ def test_notifier_on_report_and_exported_bounds_from_create_app(tmp_path: Path) 
     text = generate_latest(metrics.registry).decode()
     # Upper bounds and estimate-only bounds are not lower bounds of the realized metric: not exported.
     assert 'metric="log_loss"' not in text and 'metric="recall"' not in text
-    events = AlertNotifier(settings, metrics).on_report(None, report({"accuracy": 0.79}, sla=settings.sla))
+    events = AlertNotifier(settings, metrics.model_level).on_report(None, report({"accuracy": 0.79}, sla=settings.sla))
     assert [(e.data.check, e.data.feature, e.data.state, e.data.status.value) for e in events] == [
         ("sla", "accuracy", "firing", "critical")]
 
 
 def test_estimated_metric_gauges_and_band() -> None:
-    metrics = SidecarMetrics("churn")
+    metrics = JoinMetrics("churn")
     get = metrics.registry.get_sample_value
     metrics.set_estimated({"accuracy": Estimate(0.9, 0.88, 0.92), "roc_auc": Estimate(0.8, 0.77, 0.83)})
     assert get("model_health_estimated_metric", {"model": "churn", "metric": "accuracy"}) == 0.9

@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from sidecar import DataContract, track_production_metrics
-from sidecar.config import Settings, StoreSettings
+from sidecar.config import Settings
 from sidecar.demo.data import churn_frame
-from sidecar.metrics import SidecarMetrics
+from sidecar.metrics import ModelMetrics
 from sidecar.run import PRODUCTION, create_app
 from sidecar.run.production_exporter import ProductionMetricExporter
 from sidecar.store import StoreDirectory
@@ -70,8 +70,8 @@ async def _until(condition: Callable[[], bool], deadline_seconds: float = 10.0) 
 
 
 async def test_the_timer_picks_up_new_points(tmp_path: Path) -> None:
-    store = StoreDirectory(StoreSettings(path=str(tmp_path / "store")))
-    metrics = SidecarMetrics("churn")
+    store = StoreDirectory(tmp_path / "store")
+    metrics = ModelMetrics("churn")
 
     def exported() -> float | None:
         return metrics.registry.get_sample_value("model_health_production_metric",
@@ -87,8 +87,8 @@ async def test_the_timer_picks_up_new_points(tmp_path: Path) -> None:
 
 async def test_an_unreadable_database_keeps_the_last_values_and_logs_once(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    store = StoreDirectory(StoreSettings(path=str(tmp_path / "store")))
-    metrics = SidecarMetrics("churn")
+    store = StoreDirectory(tmp_path / "store")
+    metrics = ModelMetrics("churn")
     track_production_metrics("accuracy", {DAY: 0.9}, model="churn", store=store.path)
     exporter = ProductionMetricExporter(store, metrics, interval_seconds=3600)
     assert await exporter.refresh() == {"accuracy": 0.9}
@@ -106,8 +106,8 @@ async def test_an_unreadable_database_keeps_the_last_values_and_logs_once(
 
 async def test_an_unexpected_error_in_the_loop_is_logged_at_once(tmp_path: Path,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
-    store = StoreDirectory(StoreSettings(path=str(tmp_path / "store")))
-    exporter = ProductionMetricExporter(store, SidecarMetrics("churn"), interval_seconds=0.01)
+    store = StoreDirectory(tmp_path / "store")
+    exporter = ProductionMetricExporter(store, ModelMetrics("churn"), interval_seconds=0.01)
 
     def broken() -> dict[str, float]:
         raise RuntimeError("a bug")

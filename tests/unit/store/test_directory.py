@@ -20,7 +20,7 @@ def _t(day: int) -> datetime:
 def test_reports_and_production_metrics_share_the_directory(tmp_path: Path) -> None:
     import pandas as pd
 
-    store = StoreDirectory(StoreSettings(path=str(tmp_path / "store")))
+    store = StoreDirectory(tmp_path / "store")
     assert not store.path.exists()  # nothing is created before something is written
     report = DataContract("c", pd.DataFrame({"x": range(200)})).validate(pd.DataFrame({"x": range(100)}))
     store.reports.append("churn", report)
@@ -33,7 +33,7 @@ def test_reports_and_production_metrics_share_the_directory(tmp_path: Path) -> N
 
 
 def test_latest_is_the_newest_point_of_each_series_of_the_model(tmp_path: Path) -> None:
-    store = StoreDirectory(StoreSettings(path=str(tmp_path)))
+    store = StoreDirectory(tmp_path)
     with store.production_metrics() as db:
         db.write("churn", "accuracy", [(_t(2), 0.8), (_t(3), 0.85), (_t(1), 0.9)])
         db.write("churn", "roc_auc", [(_t(1), 0.7)])

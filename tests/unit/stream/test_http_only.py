@@ -13,13 +13,13 @@ from sidecar.config import Settings
 from sidecar.decoders import RawMessage
 from sidecar.demo.data import churn_frame
 from sidecar.metrics import SidecarMetrics
-from sidecar.store.reports import ReportStore
+from sidecar.store.reports import JsonlReportStore
 from sidecar.stream.service import SidecarService
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def _service(tmp_path: Path, reports: ReportStore | None = None) -> SidecarService:
+def _service(tmp_path: Path, reports: JsonlReportStore | None = None) -> SidecarService:
     contract = DataContract("churn_inputs", churn_frame(500, seed=1))
     settings = Settings(model="m", inputs={"topic": "t", "contract": "unused", "format": "flat"},
                         kafka={"bootstrap_servers": "127.0.0.1:9", "retry_backoff_seconds": 30},
@@ -44,7 +44,7 @@ async def _wait(condition, what: str, timeout: float = 20.0) -> None:
 
 
 async def test_http_fed_windows_close_on_idle_without_kafka(tmp_path: Path) -> None:
-    service = _service(tmp_path, ReportStore(tmp_path / "store"))
+    service = _service(tmp_path, JsonlReportStore(tmp_path / "store"))
     async with service:
         result = await service.ingest_http(service.stream_for("inputs"), _rows(150))
         assert result.accepted_rows == 150
@@ -55,7 +55,7 @@ async def test_http_fed_windows_close_on_idle_without_kafka(tmp_path: Path) -> N
 
 
 async def test_a_store_write_error_is_counted_not_a_replay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    reports = ReportStore(tmp_path / "store")
+    reports = JsonlReportStore(tmp_path / "store")
 
     def full_disk(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
@@ -65,6 +65,6 @@ async def test_a_store_write_error_is_counted_not_a_replay(tmp_path: Path, monke
     async with service:
         await service.ingest_http(service.stream_for("inputs"), _rows(60))
         await _wait(lambda: "t" in service.last_reports, "the idle window to close")
-        assert service.metrics.store_errors.labels("m", "report")._value.get() == 1
-        assert service.metrics.window_rows.labels("m", "churn_inputs")._value.get() == 60  # still published
+        assert service.metrics.model_level.store_errors.labels("m", "report")._value.get() == 1
+        assert service.metrics.model_level.window_rows.labels("m", "churn_inputs")._value.get() == 60  # still published
         assert service.alive  # the loop goes on

@@ -14,6 +14,7 @@ from sidecar import DataContract
 from sidecar.config import Settings
 from sidecar.demo.data import churn_frame
 from sidecar.metrics import SidecarMetrics
+from sidecar.stream.answers import ingest_requests
 from sidecar.stream.service import SidecarService
 
 
@@ -32,7 +33,10 @@ def service(tmp_path: Path) -> SidecarService:
 
 
 async def _ingest(service: SidecarService, records: list[ConsumerRecord]) -> None:
-    await service._submit_records(TopicPartition("t", 0), records)
+    tp = TopicPartition("t", 0)
+    service.ledger.saw(tp, records[0].offset)
+    for request in ingest_requests(tp, records):
+        await service.answers.submit(request)
     await service.answers.drain(keep=0)
 
 
@@ -107,15 +111,15 @@ async def test_no_commit_past_a_record_whose_dead_letter_copy_failed(service: Si
     producer, consumer = _FakeProducer(failures=1), _FakeConsumer()
     service._producer, service._consumer = producer, consumer
     await _ingest(service, [_record(0, b"{bad")])
-    await service._commit()
+    await service.committer.commit(service._consumer, service._producer)
     assert consumer.commits == [] and producer.sent == []  # the copy failed: nothing committed
-    await service._commit()
+    await service.committer.commit(service._consumer, service._producer)
     assert producer.sent == [("t.dlq", b"{bad")]
     assert consumer.commits and consumer.commits[0][TopicPartition("t", 0)].offset == 1
 
 
 async def test_a_large_batch_is_handed_over_in_pieces_of_about_a_mebibyte(service: SidecarService) -> None:
-    from sidecar.stream.service import CHUNK_BYTES
+    from sidecar.stream.answers import CHUNK_BYTES
 
     body = orjson.dumps({"request_id": "r", "timestamp": 1_800_000_000, "values": {"age": 30, "pad": "x" * 900}})
     n = 3 * CHUNK_BYTES // len(body) + 10
@@ -176,15 +180,25 @@ async def test_a_failed_request_is_logged_and_the_answers_after_it_still_apply(s
     assert _count(service, "ok") == 1 and "ingest request failed" in caplog.text
 
 
+def _patched_names() -> list[object]:
+    from sidecar.kafka import fastio
+
+    return [getattr(module, name) for module, name, _ in fastio.PATCHED]
+
+
 @pytest.mark.parametrize("fast_io", [True, False])
-async def test_the_service_uses_fast_io_only_when_configured(tmp_path: Path, fast_io: bool,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_service_uses_fast_io_only_when_configured_and_only_while_it_runs(
+        tmp_path: Path, fast_io: bool, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     import aiokafka.conn
 
     from sidecar.kafka import fastio
+    from sidecar.kafka.fastio import crc
     from sidecar.kafka.fastio.frames import FrameConnection
 
     fastio.uninstall()
+    monkeypatch.setattr(crc, "hardware", lambda: True)  # both halves install, whatever this CPU has
+    stock = [stock for _, _, stock in fastio.PATCHED]
+    assert _patched_names() == stock
     settings = Settings(model="m", inputs={"topic": "t", "contract": "unused"}, ingest={"worker_process": False},
                         kafka={"bootstrap_servers": "127.0.0.1:9", "fast_io": fast_io, "retry_backoff_seconds": 0.05})
     service = SidecarService(settings, SidecarMetrics("m"),
@@ -193,6 +207,33 @@ async def test_the_service_uses_fast_io_only_when_configured(tmp_path: Path, fas
         await service.start()
         try:
             assert (aiokafka.conn.AIOKafkaConnection is FrameConnection) is fast_io
+            assert (_patched_names() != stock) is fast_io
+            if fast_io:
+                assert all(now is not before for now, before in zip(_patched_names(), stock, strict=True))
         finally:
             await service.stop()
-    assert ("Kafka fast I/O: frames" in caplog.text) is fast_io
+    assert ("Kafka fast I/O: frames, crc" in caplog.text) is fast_io
+    assert _patched_names() == stock, "a stopped service leaves aiokafka as it found it"
+    await service.stop()  # twice: still nothing to undo
+    assert _patched_names() == stock
+
+
+async def test_a_stopping_service_leaves_another_services_fast_io_alone(tmp_path: Path) -> None:
+    """Each service undoes only what it installed; the last one to stop leaves aiokafka stock."""
+    import aiokafka.conn
+
+    from sidecar.kafka import fastio
+    from sidecar.kafka.fastio.frames import FrameConnection
+
+    fastio.uninstall()
+    stock = _patched_names()
+    settings = Settings(model="m", inputs={"topic": "t", "contract": "unused"}, ingest={"worker_process": False},
+                        kafka={"bootstrap_servers": "127.0.0.1:9", "retry_backoff_seconds": 0.05})
+    contract = DataContract("c", churn_frame(200, seed=1))
+    first = SidecarService(settings, SidecarMetrics("m"), contracts={"inputs": contract})
+    second = SidecarService(settings, SidecarMetrics("m"), contracts={"inputs": contract})
+    async with first:
+        async with second:
+            assert aiokafka.conn.AIOKafkaConnection is FrameConnection
+        assert aiokafka.conn.AIOKafkaConnection is FrameConnection, "the first service still runs with it"
+    assert _patched_names() == stock

@@ -1,53 +1,73 @@
-"""Settings of ``sidecar run``: one pydantic settings class, from a YAML file plus ``SIDECAR_*`` variables.
+"""The sections of the settings: Kafka, the consumed topics, windows, ingest, HTTP, alerts, the joiner, the store.
 
-Environment variables win over the file (twelve-factor): ``SIDECAR_KAFKA__BOOTSTRAP_SERVERS`` overrides
-``kafka.bootstrap_servers``. Nothing else in the package reads ``os.environ``; the settings object is loaded
-once and passed down. Batch code that records production metrics needs only the store's part of them,
-:class:`StoreLocation`, read from the same variables.
+Each is a pydantic model that forbids unknown keys, so a typo in the YAML file is an error naming the key.
+A topic's ``format`` is checked against the decoder registry (:mod:`sidecar.decoders.registry`), which is
+also where the error's list of accepted names and the JSON Schema's ``enum`` come from.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    SettingsError,
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    field_validator,
+    model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from sidecar.errors import ConfigurationError
-from sidecar.performance.sla import SlaBound, check_sla_settings
+from sidecar.decoders.registry import format_names
 
 __all__ = [
     "WORKER_MIN_CPUS",
     "AlertSettings",
+    "Format",
     "HttpSettings",
     "IngestSettings",
     "JoinHttpSettings",
     "JoinSettings",
     "KafkaSettings",
-    "Settings",
-    "StoreLocation",
+    "Section",
     "StoreSettings",
     "TopicSettings",
     "WindowSettings",
 ]
 
-Format = Literal["auto", "record", "flat", "columns", "oip", "arrow"]
+
+def _registered_format(name: str) -> str:
+    names = format_names()
+    if name not in names:
+        raise ValueError(f"unknown message format {name!r}; accepted formats: {', '.join(names)}")
+    return name
 
 
-class _Section(BaseModel):
+class _FormatNames:
+    """The JSON Schema of a format field: a string, one of the decoder registry's names."""
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["enum"] = format_names()
+        return json_schema
+
+
+#: A message format: a name in the decoder registry (:func:`sidecar.decoders.registry.format_names`), which
+#: is also where an unknown name's error and the settings' JSON Schema read the accepted names from.
+Format = Annotated[str, AfterValidator(_registered_format), _FormatNames()]
+
+
+class Section(BaseModel):
+    """A section of the settings: unknown keys are errors."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class KafkaSettings(_Section):
+class KafkaSettings(Section):
     """Connection to the brokers; the consumer group is shared by every sidecar of one model."""
 
     bootstrap_servers: str = "127.0.0.1:9092"
@@ -93,7 +113,7 @@ class KafkaSettings(_Section):
         return self.security_protocol in ("SSL", "SASL_SSL")
 
 
-class TopicSettings(_Section):
+class TopicSettings(Section):
     """One consumed topic and the contract its records are judged against."""
 
     topic: str
@@ -110,7 +130,7 @@ class TopicSettings(_Section):
         return self.dlq_topic or f"{self.topic}.dlq"
 
 
-class WindowSettings(_Section):
+class WindowSettings(Section):
     """Tumbling windows by record timestamp."""
 
     size_seconds: float = Field(300.0, gt=0)
@@ -129,7 +149,7 @@ class WindowSettings(_Section):
 WORKER_MIN_CPUS = 2.0
 
 
-class IngestSettings(_Section):
+class IngestSettings(Section):
     """Where decoding and profiling run."""
 
     worker_process: bool | Literal["auto"] = Field(
@@ -152,14 +172,14 @@ class IngestSettings(_Section):
         return cpus >= WORKER_MIN_CPUS
 
 
-class HttpSettings(_Section):
+class HttpSettings(Section):
     """The HTTP server: /metrics, /healthz, /readyz, /v1/events."""
 
     host: str = "0.0.0.0"
     port: int = Field(9464, ge=0, le=65535)
 
 
-class AlertSettings(_Section):
+class AlertSettings(Section):
     """Alert events: a Kafka topic and, optionally, Alertmanager's v2 API."""
 
     topic: str | None = Field("model-health.alerts", description="Kafka topic of the CloudEvents; null: none")
@@ -171,14 +191,14 @@ class AlertSettings(_Section):
     generator_url: str | None = Field(None, description="link shown in Alertmanager (e.g. the dashboard)")
 
 
-class JoinHttpSettings(_Section):
+class JoinHttpSettings(Section):
     """The joiner's own HTTP server (faust's web server): /metrics and /healthz."""
 
     host: str = "0.0.0.0"
     port: int = Field(9465, ge=0, le=65535, description="0: no HTTP server")
 
 
-class JoinSettings(_Section):
+class JoinSettings(Section):
     """``sidecar join``: predictions joined with delayed outcomes by request id (see :mod:`sidecar.join`)."""
 
     predictions_topic: str | None = Field(None, description="default: predictions.topic, else <model>.predictions")
@@ -210,7 +230,7 @@ class JoinSettings(_Section):
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
 
-class StoreSettings(_Section):
+class StoreSettings(Section):
     """The store: one directory holding the window reports and the production-metric database.
 
     Layout (:class:`sidecar.store.StoreDirectory`): ``<path>/<model>/<contract>.jsonl`` for reports and
@@ -238,137 +258,3 @@ class StoreSettings(_Section):
                 "production-metrics.sqlite"
             )
         return value
-
-
-class Settings(BaseSettings):
-    """Everything ``sidecar run`` needs. Load with :meth:`load`."""
-
-    model_config = SettingsConfigDict(env_prefix="SIDECAR_", env_nested_delimiter="__", extra="forbid")
-
-    model: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
-    inputs: TopicSettings | None = None
-    predictions: TopicSettings | None = None
-    window: WindowSettings = Field(default_factory=WindowSettings)
-    ingest: IngestSettings = Field(default_factory=IngestSettings)
-    http: HttpSettings = Field(default_factory=HttpSettings)
-    alerts: AlertSettings = Field(default_factory=AlertSettings)
-    store: StoreSettings = Field(default_factory=StoreSettings)
-    join: JoinSettings | None = None
-    sla: dict[str, SlaBound] = Field(
-        default_factory=dict,
-        description="production-metric bounds by metric name (accuracy: {warning: 0.85, critical: 0.8}); "
-        "see sidecar.performance.sla",
-    )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @field_validator("sla")
-    @classmethod
-    def _judgeable_slas(cls, value: dict[str, SlaBound]) -> dict[str, SlaBound]:
-        check_sla_settings(value)
-        return value
-
-    @model_validator(mode="after")
-    def _needs_a_topic(self) -> Settings:
-        if self.inputs is None and self.predictions is None and self.join is None:
-            raise ValueError("configure at least one of 'inputs' and 'predictions' (or 'join' for sidecar join)")
-        if self.join is not None:
-            # The joiner reads the sidecar's predictions topic unless told otherwise.
-            if self.join.predictions_topic is None:
-                self.join.predictions_topic = (self.predictions.topic if self.predictions is not None
-                                               else f"{self.model}.predictions")
-            if self.join.outcomes_topic is None:
-                self.join.outcomes_topic = f"{self.model}.outcomes"
-            if self.join.format is None:
-                self.join.format = self.predictions.format if self.predictions is not None else "auto"
-        if self.kafka.group_id is None:
-            self.kafka.group_id = f"model-health-{self.model}"
-        return self
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file's values arrive as init kwargs; the environment must beat them.
-        return env_settings, init_settings, file_secret_settings
-
-    @property
-    def topics(self) -> list[tuple[str, TopicSettings]]:
-        """``[("inputs", ...), ("predictions", ...)]`` for the configured ones."""
-        return [(role, t) for role, t in (("inputs", self.inputs), ("predictions", self.predictions)) if t]
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None, *, streams: bool = True) -> Settings:
-        """Settings from a YAML file (optional) overridden by ``SIDECAR_*`` variables.
-
-        ``streams`` (``sidecar run``) requires ``inputs`` or ``predictions``; ``sidecar join`` passes False,
-        since its file may have only ``model``, ``kafka`` and ``join``. Raises :class:`ConfigurationError`
-        with one line per problem, naming the key.
-        """
-        data: dict[str, Any] = {}
-        where = "environment"
-        if path is not None:
-            where = os.fspath(path)
-            try:
-                loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                raise ConfigurationError(f"config file {where!r} does not exist") from None
-            except yaml.YAMLError as exc:
-                raise ConfigurationError(f"config file {where!r} is not valid YAML: {exc}") from exc
-            if loaded is not None and not isinstance(loaded, dict):
-                raise ConfigurationError(f"config file {where!r}: expected a mapping at the top level")
-            data = loaded or {}
-        try:
-            settings = cls(**data)
-        except ValidationError as exc:
-            hint = ""
-            if path is None and any(e["type"] == "missing" for e in exc.errors()):
-                # The usual first run: no file and no SIDECAR_* variables. Say how to give settings.
-                hint = ("; pass a settings file with --config FILE (e.g. sidecar run --config sidecar.yaml; see "
-                        "the README's sidecar section) or set SIDECAR_* variables such as SIDECAR_MODEL")
-            raise ConfigurationError(f"invalid settings ({where}): {_problems(exc)}{hint}") from exc
-        if streams and not settings.topics:
-            raise ConfigurationError(f"invalid settings ({where}): (top): configure at least one of 'inputs' and "
-                                     "'predictions' (a file with only 'join' is for sidecar join)")
-        return settings
-
-
-class StoreLocation(_Section):
-    """What batch code needs to find the sidecar's store: ``store`` and, when known, ``model``.
-
-    ``track_production_metrics`` and ``get_production_metrics`` use it, so they resolve the same directory as
-    the sidecar: from a :class:`Settings` (:meth:`of`) or from the same ``SIDECAR_STORE__*`` and
-    ``SIDECAR_MODEL`` variables (:meth:`load`), without needing the rest of the sidecar's settings.
-    """
-
-    model: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    store: StoreSettings = Field(default_factory=StoreSettings)
-
-    @classmethod
-    def of(cls, settings: Settings) -> StoreLocation:
-        """The store and model of the sidecar's settings."""
-        return cls(model=settings.model, store=settings.store)
-
-    @classmethod
-    def load(cls) -> StoreLocation:
-        """From the environment, read by :class:`Settings`' own source (same prefix and ``__`` nesting).
-
-        Raises :class:`ConfigurationError` naming the key (e.g. ``store.path``) if a value is invalid.
-        """
-        try:
-            env = EnvSettingsSource(Settings)()
-            return cls(model=env.get("model"), store=env.get("store") or {})
-        except ValidationError as exc:
-            raise ConfigurationError(f"invalid settings (environment): {_problems(exc)}") from exc
-        except SettingsError as exc:  # a SIDECAR_<SECTION> variable that is not valid JSON
-            raise ConfigurationError(f"invalid settings (environment): {exc}") from exc
-
-
-def _problems(exc: ValidationError) -> str:
-    """One ``key: message`` per problem, keys dotted (``kafka.bogus``)."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors())
