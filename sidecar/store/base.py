@@ -10,14 +10,32 @@ itself to the suite's fixture.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict
+
+from sidecar.checks.result import Status
+from sidecar.report.event import ReportEvent
 from sidecar.report.model import ValidationReport
 
-__all__ = ["MetricStore", "ReportStore"]
+__all__ = [
+    "SCOPE_RANK",
+    "ControlStore",
+    "MetricKind",
+    "MetricPoint",
+    "MetricStore",
+    "ReportHeader",
+    "ReportPage",
+    "ReportQuery",
+    "ReportStore",
+    "Scope",
+    "SeriesPoint",
+    "StoredReport",
+    "TokenInfo",
+]
 
 
 @runtime_checkable
@@ -57,4 +75,162 @@ class MetricStore(Protocol):
     def __enter__(self) -> MetricStore: ...
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        ...
+
+
+# -- the control room's store (``sidecar serve``): every pod's reports, series, metric points, tokens ----------
+Scope = Literal["read", "write", "admin"]
+#: Scopes nest: admin includes write, write includes read.
+SCOPE_RANK: dict[str, int] = {"read": 0, "write": 1, "admin": 2}
+MetricKind = Literal["realized", "estimated"]
+
+
+class ReportHeader(BaseModel):
+    """A stored report without its rows: what listings, the dashboard's table and ``GET /reports`` show.
+
+    ``time`` is the window's end, else the report's ``created_at``; listings are ordered by ``(time, id)``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    model: str
+    contract: str
+    contract_version: int | None
+    source: str
+    pod: str | None
+    monitor: str | None
+    time: datetime
+    window_start: datetime | None
+    window_end: datetime | None
+    created_at: datetime
+    partial: bool
+    status: Status
+    row_count: dict[str, Any]
+    counts: dict[str, int]
+
+
+class StoredReport(ReportHeader):
+    """A header and the report exactly as it was sent (``GET /reports/{id}``)."""
+
+    report: ValidationReport
+
+
+class ReportQuery(BaseModel):
+    """Filters of a listing; every field narrows it, ``None`` does not filter."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str | None = None
+    contract: str | None = None
+    status: Status | None = None
+    source: str | None = None
+    monitor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class ReportPage(BaseModel):
+    """One page of a listing, newest first; ``next_cursor`` (opaque) continues it, ``None`` on the last page."""
+
+    items: list[ReportHeader]
+    next_cursor: str | None
+
+
+class SeriesPoint(BaseModel):
+    """One window's (or batch's) value of one check on one column: ``GET /series``."""
+
+    time: datetime
+    value: float | None
+    status: Status
+    report_id: str
+
+
+class MetricPoint(BaseModel):
+    """A production metric's value at one time."""
+
+    time: datetime
+    value: float
+
+
+class TokenInfo(BaseModel):
+    """What is stored of a token: never the token itself, only a salted hash of it."""
+
+    id: str
+    name: str | None
+    scope: Scope
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@runtime_checkable
+class ControlStore(Protocol):
+    """The control room's store: one per cluster, shared by every model's pods, joiners and batch jobs.
+
+    Async (the control room is one aiohttp process). ``put_reports`` is idempotent by report id: a report
+    delivered again replaces nothing that is equal and is reported as not created. Listings are keyset
+    paginated (``(time, id) < cursor``), so walking every page while reports arrive yields each old report
+    once and no page costs more with a longer history.
+    """
+
+    async def start(self) -> None:
+        """Open the database, create or migrate the schema (refusing one written by a newer version)."""
+        ...
+
+    async def stop(self) -> None:
+        """Close the connections; safe to call twice."""
+        ...
+
+    async def put_reports(self, events: Sequence[ReportEvent]) -> list[tuple[str, bool]]:
+        """Store reports in one transaction: ``(id, created)`` for each, in order (``created`` False when the
+        id was stored already)."""
+        ...
+
+    async def list_reports(self, query: ReportQuery, *, limit: int = 50, cursor: str | None = None) -> ReportPage:
+        """Headers newest first by ``(time, id)``; ``cursor`` is a page's ``next_cursor``."""
+        ...
+
+    async def get_report(self, report_id: str) -> StoredReport | None:
+        """One report with its header, or ``None``."""
+        ...
+
+    async def models(self) -> list[dict[str, Any]]:
+        """Per model: worst current status and, per contract, the newest report's status, time and id."""
+        ...
+
+    async def series(self, model: str, contract: str, check: str, column: str | None, *,
+                     since: datetime | None = None, until: datetime | None = None) -> list[SeriesPoint]:
+        """One check's values on one column (``None``: table level) over time, oldest first."""
+        ...
+
+    async def put_metric_points(self, model: str, metric: str, kind: MetricKind,
+                                points: Sequence[MetricPoint]) -> int:
+        """Upsert points by (model, metric, kind, time); returns how many were written."""
+        ...
+
+    async def metric_points(self, model: str, metric: str | None = None, kind: MetricKind | None = None, *,
+                            since: datetime | None = None, until: datetime | None = None
+                            ) -> list[dict[str, Any]]:
+        """Series ``{model, metric, kind, points: [{time, value}]}`` oldest first."""
+        ...
+
+    async def create_token(self, scope: Scope, name: str | None = None) -> tuple[str, TokenInfo]:
+        """A new random token (returned once, never stored) and what is stored of it."""
+        ...
+
+    async def check_token(self, token: str) -> TokenInfo | None:
+        """The live token matching ``token`` (constant-time comparison of salted hashes), else ``None``."""
+        ...
+
+    async def list_tokens(self) -> list[TokenInfo]:
+        """Every token, revoked ones included."""
+        ...
+
+    async def revoke_token(self, token_id: str) -> bool:
+        """Revoke by id; False when there is no such token."""
+        ...
+
+    async def delete_reports_before(self, cutoff: datetime, *, batch: int = 1000) -> int:
+        """Retention: delete reports whose ``time`` is before ``cutoff`` in batches of ``batch`` (each its own
+        transaction, so a long backlog never holds a lock for long); returns how many were deleted."""
         ...
