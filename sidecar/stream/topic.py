@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -52,7 +52,8 @@ class ClosedWindow:
 class TopicStream:
     """Decode, window and evaluate one topic against one contract."""
 
-    def __init__(self, role: str, settings: TopicSettings, window: WindowSettings, contract: DataContract) -> None:
+    def __init__(self, role: str, settings: TopicSettings, window: WindowSettings, contract: DataContract,
+                 clock: Callable[[], float] = time.time) -> None:
         self.role = role
         self.settings = settings
         self.window_settings = window
@@ -70,9 +71,13 @@ class TopicStream:
         self.windows = WindowSet(contract.new_profile, window.size_seconds, window.lateness_seconds,
                                  partition_idle=window.partition_idle_seconds)
         #: Windows of rows posted over HTTP: they belong to no partition and cannot be replayed, so a
-        #: rebalance or a lost consumer never drops them; they close on their own time and idleness.
+        #: rebalance or a lost consumer never drops them. They close when the stream's time passes their end
+        #: plus lateness, the stream's time being Kafka's watermark or the wall clock, whichever is later (HTTP
+        #: may go quiet while Kafka flows), and a window's HTTP part is merged into its Kafka part when both
+        #: exist, so a window is one report (see :meth:`due`).
         self.http_windows = WindowSet(contract.new_profile, window.size_seconds, window.lateness_seconds)
         self.last_record_monotonic = time.monotonic()
+        self.clock = clock
 
     @property
     def topic(self) -> str:
@@ -96,16 +101,24 @@ class TopicStream:
 
     def due(self) -> list[Window]:
         """Windows ready to evaluate (complete): those the stream's time passed, and all of them after an
-        idle spell."""
-        ready = self.windows.due() + self.http_windows.due()
+        idle spell; a window fed both from Kafka and over HTTP comes out once, its two parts merged.
+
+        Kafka's windows close on Kafka's watermark. HTTP-fed windows close on the later of that watermark and
+        the wall clock, except one whose Kafka part is still open: it waits for that part and is merged into
+        it, so a window's report counts every row of its span whichever way the rows came.
+        """
+        kafka = self.windows.due()
+        stream_time = max(self.windows.watermark(), self.clock())
+        http = self.http_windows.due(stream_time, hold={w.start for w in self.windows.open.values()})
         idle = self.window_settings.idle_close_seconds
         if idle is not None and time.monotonic() - self.last_record_monotonic >= idle:
-            ready += self.windows.advance_idle() + self.http_windows.advance_idle()
-        return sorted(ready, key=lambda w: w.start)
+            kafka += self.windows.advance_idle()
+            http += self.http_windows.advance_idle()
+        return _merge_parts(kafka, http)
 
     def close_all(self) -> list[Window]:
-        """Every open window, Kafka's and HTTP's (shutdown), oldest first."""
-        return sorted(self.windows.close_all() + self.http_windows.close_all(), key=lambda w: w.start)
+        """Every open window, Kafka's and HTTP's (shutdown), oldest first, a window's two parts merged."""
+        return _merge_parts(self.windows.close_all(), self.http_windows.close_all())
 
     def open_windows(self) -> list[Window]:
         """The windows still collecting rows, oldest first."""
@@ -127,6 +140,20 @@ class TopicStream:
             partial=partial,
         )
         return ClosedWindow(self.topic, report, time.perf_counter() - started)
+
+
+def _merge_parts(kafka: list[Window], http: list[Window]) -> list[Window]:
+    """Kafka-fed and HTTP-fed windows, oldest first, with the HTTP part of a span merged into its Kafka part
+    (the Kafka part keeps its offsets, which decide what may be committed)."""
+    by_start = {w.start: w for w in kafka}
+    alone = []
+    for part in http:
+        window = by_start.get(part.start)
+        if window is None:
+            alone.append(part)
+        else:
+            window.profile = window.profile.merge(part.profile)
+    return sorted([*kafka, *alone], key=lambda w: w.start)
 
 
 def _dt(ts: float) -> datetime | None:

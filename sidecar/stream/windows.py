@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Container, Hashable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,10 +130,16 @@ class WindowSet:
                 window.min_offsets[partition] = lowest if prev is None else min(prev, lowest)
         return AddResult(n - late, late)
 
-    def due(self) -> list[Window]:
-        """Pop the windows the stream's time has passed (``end + lateness <= watermark()``), oldest first."""
-        watermark = self.watermark()
-        ready = sorted(w for w, win in self.open.items() if win.end + self.lateness <= watermark)
+    def due(self, at_least: float = -math.inf, hold: Container[float] = ()) -> list[Window]:
+        """Pop the windows the stream's time has passed (``end + lateness <= watermark()``), oldest first.
+
+        ``at_least`` is a time the caller knows the stream has reached even if these rows do not say so (the
+        HTTP-fed windows close on Kafka's watermark or the wall clock); windows whose ``start`` is in ``hold``
+        stay open (they wait to be merged with another window of the same span).
+        """
+        watermark = max(self.watermark(), at_least)
+        ready = sorted(w for w, win in self.open.items()
+                       if win.end + self.lateness <= watermark and win.start not in hold)
         out = [self.open.pop(w) for w in ready]
         if out:
             self.closed_until = max(self.closed_until, out[-1].end)

@@ -8,9 +8,10 @@ import orjson
 import pandas as pd
 import pytest
 from sidecar_proc import SidecarProcess, free_port, post
-from traffic import T0, check_values, make_contract, row_values, sidecar_config
+from traffic import T0, check_values, make_contract, produce, record_messages, row_values, sidecar_config
 
 from sidecar.demo.data import churn_frame
+from sidecar.store import JsonlReportStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -57,5 +58,34 @@ def test_kserve_cloudevents_give_the_same_results_as_batch(tmp_path: Path) -> No
         assert proc.metric("model_health_kafka_up") == 0
         status, body = post(proc.url + "/v1/events", b"{broken", ce_headers("bad", later))
         assert status == 400 and body["errors"][0]["error_class"] == "InvalidJSON"
+    finally:
+        proc.stop()
+
+
+@pytest.mark.kafka
+async def test_http_part_of_a_window_is_reported_with_its_kafka_part_while_http_is_quiet(
+        tmp_path: Path, kafka_bootstrap: str, kafka_topic) -> None:
+    # Kafka keeps flowing, HTTP posts 120 rows of the first window and goes quiet: the window closes on Kafka's
+    # watermark with its HTTP rows in the same report (they used to wait for HTTP's own time or for shutdown).
+    topic = await kafka_topic()
+    make_contract(tmp_path / "contracts")
+    cfg = sidecar_config(kafka_bootstrap, topic, tmp_path / "contracts", tmp_path / "r")
+    proc = SidecarProcess(tmp_path, cfg)
+    try:
+        proc.start()
+        posted = churn_frame(120, seed=11)
+        when = pd.Timestamp(T0 + 10, unit="s", tz="UTC").isoformat().replace("+00:00", "Z")
+        status, body = post(proc.url + "/v1/events", v2_request(posted, "http-0"), ce_headers("http-0", when))
+        assert status == 202 and body["accepted_rows"] == 120, body
+        kafka_rows = churn_frame(200, seed=12)
+        await produce(kafka_bootstrap, topic, record_messages(kafka_rows, T0 + 20, 0.1))
+        await produce(kafka_bootstrap, topic, record_messages(kafka_rows[:1], T0 + 70, prefix="next"))
+        proc.wait_for(lambda: proc.metric("model_health_window_end_timestamp_seconds") == T0 + 60,
+                      what="the first window to close on Kafka's watermark")
+        assert proc.metric("model_health_window_rows") == 320
+        reports = JsonlReportStore(tmp_path / "r").read("churn", "churn_inputs")
+        first = [r for r in reports if r.window_start is not None and r.window_start.timestamp() == T0]
+        assert [r.row_count["actual"] for r in first] == [320]  # one report for the window, both parts in it
+        assert not first[0].partial
     finally:
         proc.stop()
