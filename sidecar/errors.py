@@ -21,9 +21,12 @@ __all__ = [
     "DecodeError",
     "FrameError",
     "IngestWorkerDied",
+    "InvalidCursorError",
     "ProfileMergeError",
+    "PublishError",
     "SidecarCrashed",
     "SidecarError",
+    "StoreVersionError",
     "UnknownNameError",
 ]
 
@@ -48,6 +51,19 @@ class UnknownNameError(ConfigurationError, KeyError):
 
 class ProfileMergeError(SidecarError, ValueError):
     """Two profiles cannot be merged (different kinds or bin edges for a column)."""
+
+
+class PublishError(SidecarError, OSError):
+    """The control room did not take an event (refused it, or could not be reached); ``status`` is the HTTP
+    status (``None``: no answer) and ``field`` the field the control room named, if any."""
+
+    def __init__(self, message: str, *, status: int | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class ContractFileError(SidecarError, ValueError):
@@ -80,3 +96,12 @@ class IngestWorkerDied(SidecarError, OSError):
 
 class SidecarCrashed(SidecarError, RuntimeError):
     """The sidecar's loop ended on an error it could not handle; ``__cause__`` holds that error."""
+
+
+class StoreVersionError(SidecarError, RuntimeError):
+    """The control room's database was written by a schema this version does not know (a newer one): the store
+    refuses it rather than read or migrate what it cannot understand."""
+
+
+class InvalidCursorError(SidecarError, ValueError):
+    """A listing's ``cursor`` is not one of the store's (a page's ``next_cursor``): malformed or tampered with."""

@@ -7,7 +7,7 @@ paged for a Kafka outage it could not have):
 
 - :class:`ModelMetrics`, the model-level families every process of a model writes: the verdicts of judged
   reports (check status, value and thresholds, window rows and end, evaluation time), production metrics
-  and their SLA bounds, alert events and store errors;
+  and their SLA bounds, alert events, events published for the control room and store errors;
 - :class:`SidecarMetrics` (``sidecar run``): a ModelMetrics and the stream's families (records, Kafka,
   windows, dead letters, the contract judged, drift scores);
 - :class:`JoinMetrics` (``sidecar join``): a ModelMetrics and the join's families (label coverage and
@@ -158,6 +158,10 @@ class ModelMetrics:
         self.alert_events = Counter("model_health_alert_events",
                                     "Alert events by target (kafka, alertmanager) and result (sent, failed attempt, "
                                     "dropped).", ("model", "target", "result"), registry=r)
+        self.published_events = Counter(
+            "model_health_published_events",
+            "Events for the control room (report, metric) by target (kafka, http) and result (sent, failed "
+            "attempt, dropped: never delivered).", ("model", "event", "target", "result"), registry=r)
 
     def set_thresholds(self, contract: str, check: str, feature: str, warning: float | None,
                        critical: float | None) -> None:

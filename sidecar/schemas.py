@@ -15,7 +15,9 @@ from typing import Any
 from sidecar.alerts.events import AlertEvent
 from sidecar.contract.fileformat import ContractFile
 from sidecar.contract.specmodel import ContractSpec
+from sidecar.report.event import ReportEvent
 from sidecar.report.model import ValidationReport
+from sidecar.store.base import MetricEvent
 
 __all__ = ["generate_schemas", "main"]
 
@@ -28,6 +30,10 @@ def generate_schemas() -> dict[str, dict[str, Any]]:
         ("report.schema.json", ValidationReport, "model-health-sidecar validation report"),
         ("spec.schema.json", ContractSpec, "model-health-sidecar contract spec"),
         ("alert.schema.json", AlertEvent, "model-health-sidecar alert event (CloudEvents 1.0, structured mode)"),
+        ("report-event.schema.json", ReportEvent,
+         "model-health-sidecar report event (POST /api/v1/reports, a reports_topic record)"),
+        ("metric-event.schema.json", MetricEvent,
+         "model-health-sidecar metric event (POST /api/v1/metrics, a metrics_topic record)"),
     ):
         schema = model.model_json_schema(mode="serialization")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -57,7 +57,8 @@ __all__ = [
 #: Modules that contribute subcommands, in the order they appear in ``sidecar --help``. Each defines
 #: ``register(subparsers: argparse._SubParsersAction) -> None``.
 COMMAND_MODULES: tuple[str, ...] = (
-    "sidecar.cli.contract", "sidecar.cli.validate", "sidecar.cli.run", "sidecar.cli.join",
+    "sidecar.cli.contract", "sidecar.cli.validate", "sidecar.cli.run", "sidecar.cli.join", "sidecar.cli.serve",
+    "sidecar.cli.token",
 )
 
 EXIT_OK = 0

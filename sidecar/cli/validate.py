@@ -1,4 +1,5 @@
-"""``sidecar validate``: validate a data file against a saved contract and print the report."""
+"""``sidecar validate``: validate a data file against a saved contract and print the report; with
+``--publish URL --model M``, also send it to the control room (``sidecar serve``) as a batch report."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         subparsers, "validate", help="validate a data file against a contract",
         description="Validate a data file against a contract and print the report. Exits 0 when the report "
         "status is below --fail-on, 1 when it reaches it, 2 on usage or input errors.",
-        epilog="example:\n  sidecar validate --contract contracts/churn_inputs --data today.csv --fail-on warning",
+        epilog="examples:\n  sidecar validate --contract contracts/churn_inputs --data today.csv --fail-on warning\n"
+        "  sidecar validate --contract contracts/churn_inputs --data today.csv --publish http://control:8080 "
+        "--model churn --token $TOKEN",
     )
     validate.add_argument("--contract", required=True, help="DIR/NAME (newest version) or DIR/NAME/vN.json")
     validate.add_argument("--data", required=True, metavar="FILE",
@@ -40,12 +43,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     validate.add_argument("--html", metavar="FILE",
                           help="also write a self-contained HTML report (charts per column, works offline) to FILE")
     validate.add_argument("--show-healthy", action="store_true", help="list healthy rows in the text report too")
+    validate.add_argument("--publish", metavar="URL",
+                          help="also send the report to the control room at URL (sidecar serve; needs --model)")
+    validate.add_argument("--model", help="the model the report belongs to (with --publish)")
+    validate.add_argument("--token", help="write token for --publish (default: $SIDECAR_PUBLISH__TOKEN)")
     input_options(validate)
     validate.set_defaults(handler=_validate)
 
 
 def _validate(args: argparse.Namespace, console: Console) -> int:
     outputs = _output_files(args)  # a bad output path fails before any work, and nothing is written
+    token = _publish_options(args)
     path = resolve_contract(args.contract)
     check_source(args.data, args.format)  # a missing file or unknown format fails before any work
     with console.step(f"loading contract {args.contract}") as step:
@@ -65,7 +73,29 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     _write_outputs(report, outputs, console)
     json_stdout = args.json == "-"
     console.print(report.to_json(indent=2) if json_stdout else report.to_text(show_healthy=args.show_healthy))
+    if args.publish:
+        with console.step(f"publishing to {args.publish}") as step:
+            published = report.publish(args.publish, token=token, model=args.model)
+            step.detail = f"report {published.id} ({'stored' if published.created else 'stored already'})"
     return EXIT_FAILED if report.status.severity >= _FAIL_ON[args.fail_on].severity else EXIT_OK
+
+
+def _publish_options(args: argparse.Namespace) -> str | None:
+    """Check --publish, --model and --token before any work; the token to send (--token, else the
+    ``publish.token`` setting from the environment)."""
+    if args.publish is None:
+        if args.model is not None or args.token is not None:
+            raise CliError("--model and --token go with --publish URL")
+        return None
+    if not args.publish.startswith(("http://", "https://")):
+        raise CliError(f"--publish {args.publish}: not an http:// or https:// URL (the control room's address)")
+    if not args.model:
+        raise CliError("--publish needs --model M: the model the report belongs to")
+    if args.token is not None:
+        return str(args.token)
+    from sidecar.config import StoreLocation
+
+    return StoreLocation.load_publish().bearer()
 
 
 def _output_files(args: argparse.Namespace) -> dict[Path, str]:

@@ -5,7 +5,8 @@ Environment variables win over the file (twelve-factor): ``SIDECAR_KAFKA__BOOTST
 ``kafka.bootstrap_servers``; nothing else in the package reads ``os.environ``. :mod:`~sidecar.config.settings`
 holds :class:`Settings` (and :class:`StoreLocation`, the store's part that batch code reads from the same
 variables), :mod:`~sidecar.config.sections` its sections (Kafka, topics, windows, ingest, HTTP, alerts,
-join, store) and :mod:`~sidecar.config.sla` the ``sla:`` bounds. The package stands low in the house: it
+join, store, publish) and :mod:`~sidecar.config.sla` the ``sla:`` bounds; :mod:`~sidecar.config.serve` holds
+``sidecar serve``'s :class:`ServeSettings`. The package stands low in the house: it
 imports the error hierarchy, the report's ``Status`` (an SLA bound judges a value) and the decoder
 registry (a topic's ``format`` is one of its names), never a subsystem that reads the settings.
 """
@@ -19,10 +20,12 @@ from sidecar.config.sections import (
     JoinHttpSettings,
     JoinSettings,
     KafkaSettings,
+    PublishSettings,
     StoreSettings,
     TopicSettings,
     WindowSettings,
 )
+from sidecar.config.serve import ServeSettings
 from sidecar.config.settings import Settings, StoreLocation
 from sidecar.config.sla import ESTIMATED_METRICS, ESTIMATED_PREFIX, SlaBound, SlaSettings, check_sla_settings
 
@@ -37,6 +40,8 @@ __all__ = [
     "JoinHttpSettings",
     "JoinSettings",
     "KafkaSettings",
+    "PublishSettings",
+    "ServeSettings",
     "Settings",
     "SlaBound",
     "SlaSettings",

@@ -1,4 +1,5 @@
-"""The sections of the settings: Kafka, the consumed topics, windows, ingest, HTTP, alerts, the joiner, the store.
+"""The sections of the settings: Kafka, the consumed topics, windows, ingest, HTTP, alerts, the joiner, the store,
+publishing to the control room.
 
 Each is a pydantic model that forbids unknown keys, so a typo in the YAML file is an error naming the key.
 A topic's ``format`` is checked against the decoder registry (:mod:`sidecar.decoders.registry`), which is
@@ -16,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    SecretStr,
     field_validator,
     model_validator,
 )
@@ -33,6 +35,7 @@ __all__ = [
     "JoinHttpSettings",
     "JoinSettings",
     "KafkaSettings",
+    "PublishSettings",
     "Section",
     "StoreSettings",
     "TopicSettings",
@@ -258,3 +261,52 @@ class StoreSettings(Section):
                 "production-metrics.sqlite"
             )
         return value
+
+
+class PublishSettings(Section):
+    """What the pod sends the control room (``sidecar serve``): report events of closed windows (``sidecar run``)
+    and metric events of joined windows (``sidecar join``); batch code reads ``control_url`` and ``token`` too.
+
+    On by default: over Kafka (the topics below, key = model), unless ``control_url`` is set, in which case
+    the events are POSTed to ``{control_url}/api/v1/reports`` and ``/api/v1/metrics`` with ``token`` (for a
+    cluster without Kafka). See :mod:`sidecar.stream.control`.
+    """
+
+    enabled: bool = Field(True, description="publish events for the control room (off: only the pod's own store)")
+    control_url: str | None = Field(
+        None, description="e.g. http://model-health-control:8080: POST events there instead of Kafka")
+    token: SecretStr | None = Field(None, description="Bearer token (write scope) for control_url")
+    reports_topic: str = Field("model-health.reports", min_length=1)
+    profiles_topic: str = Field("model-health.profiles", min_length=1)
+    metrics_topic: str = Field("model-health.metrics", min_length=1)
+    pod: str | None = Field(
+        None, max_length=253,
+        description="this pod's name in its report events (set SIDECAR_PUBLISH__POD from the downward API's "
+        "metadata.name); default: the host name, which Kubernetes sets to the pod's name")
+    max_pending: int = Field(100, ge=1, description="events held while control_url is unreachable (or Kafka, "
+                             "before the first connection); past it the oldest is dropped and counted (a report "
+                             "of 68 features is about 130 kB)")
+    timeout_seconds: float = Field(10.0, gt=0, description="one POST to control_url")
+
+    @field_validator("control_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def over_http(self) -> bool:
+        """Whether events go to ``control_url`` (else to the Kafka topics)."""
+        return self.enabled and self.control_url is not None
+
+    @property
+    def over_kafka(self) -> bool:
+        """Whether events go to the Kafka topics."""
+        return self.enabled and self.control_url is None
+
+    def bearer(self) -> str | None:
+        """The token's value, or ``None``."""
+        return None if self.token is None else self.token.get_secret_value()

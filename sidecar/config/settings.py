@@ -23,6 +23,7 @@ from sidecar.config.sections import (
     IngestSettings,
     JoinSettings,
     KafkaSettings,
+    PublishSettings,
     Section,
     StoreSettings,
     TopicSettings,
@@ -48,6 +49,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
     join: JoinSettings | None = None
     sla: SlaSettings = Field(
         default_factory=dict,
@@ -133,7 +135,8 @@ class Settings(BaseSettings):
 
 
 class StoreLocation(Section):
-    """What batch code needs to find the sidecar's store: ``store`` and, when known, ``model``.
+    """What batch code needs to find the sidecar's store: ``store`` and, when known, ``model``; and ``publish``
+    (``control_url``, ``token``), where a control room takes the production metrics too.
 
     ``track_production_metrics`` and ``get_production_metrics`` use it, so they resolve the same directory as
     the sidecar: from a :class:`Settings` (:meth:`of`) or from the same ``SIDECAR_STORE__*`` and
@@ -142,11 +145,12 @@ class StoreLocation(Section):
 
     model: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     store: StoreSettings = Field(default_factory=StoreSettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
 
     @classmethod
     def of(cls, settings: Settings) -> StoreLocation:
-        """The store and model of the sidecar's settings."""
-        return cls(model=settings.model, store=settings.store)
+        """The store, model and publishing of the sidecar's settings."""
+        return cls(model=settings.model, store=settings.store, publish=settings.publish)
 
     @classmethod
     def load(cls) -> StoreLocation:
@@ -156,10 +160,22 @@ class StoreLocation(Section):
         """
         try:
             env = EnvSettingsSource(Settings)()
-            return cls(model=env.get("model"), store=env.get("store") or {})
+            return cls(model=env.get("model"), store=env.get("store") or {}, publish=env.get("publish") or {})
         except ValidationError as exc:
             raise ConfigurationError(f"invalid settings (environment): {_problems(exc)}") from exc
         except SettingsError as exc:  # a SIDECAR_<SECTION> variable that is not valid JSON
+            raise ConfigurationError(f"invalid settings (environment): {exc}") from exc
+
+    @classmethod
+    def load_publish(cls) -> PublishSettings:
+        """Only the ``publish`` section from the environment (``SIDECAR_PUBLISH__*``), for batch code that
+        names its store and model itself. Raises :class:`ConfigurationError` naming the key."""
+        try:
+            return PublishSettings(**(EnvSettingsSource(Settings)().get("publish") or {}))
+        except ValidationError as exc:
+            problems = "; ".join(f"publish.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            raise ConfigurationError(f"invalid settings (environment): {problems}") from exc
+        except SettingsError as exc:
             raise ConfigurationError(f"invalid settings (environment): {exc}") from exc
 
 

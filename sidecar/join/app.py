@@ -205,6 +205,8 @@ def create_join_app(settings: Settings, *, clock: Callable[[], float] = time.tim
         notifier = AlertNotifier(settings, metrics.model_level)
         app.service(_service_of(notifier))
     exporter = JoinExporter(settings, metrics, notifier)
+    if exporter.events is not None:
+        app.service(_service_of(exporter.events))  # the control room's metric events, sent from their own task
     assert join.predictions_topic is not None and join.outcomes_topic is not None  # set by Settings
     # One schema object each: faust updates a channel's schema in place, so a shared one leaks settings.
     predictions_topic = app.topic(join.predictions_topic, schema=_raw_schema())
@@ -295,7 +297,7 @@ def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
 
 def _service_of(notifier: Any) -> type[Service]:
     class NotifierService(Service):
-        """Runs the alert notifier's sinks for as long as the app runs."""
+        """Runs a sender (the alert notifier's sinks, the control room's events) for as long as the app runs."""
 
         async def on_start(self) -> None:
             await notifier.start()

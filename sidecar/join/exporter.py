@@ -1,4 +1,5 @@
-"""Where window results go: the joiner's gauges, the store's production-metric series, SLA reports.
+"""Where window results go: the joiner's gauges, the store's production-metric series, SLA reports, and the
+control room (metric events).
 
 Every evaluated window is written to the store (``<store.path>/production-metrics.sqlite``, the database
 ``track_production_metrics`` writes and ``get_production_metrics`` reads; re-evaluating a window replaces
@@ -18,9 +19,12 @@ from typing import Any
 from sidecar.config import Settings
 from sidecar.join.windows import WindowResult
 from sidecar.metrics import JoinMetrics
+from sidecar.store.base import MetricEvent, MetricKind, MetricPoint
 from sidecar.store.directory import StoreDirectory
+from sidecar.stream.control import metric_letter, metric_sink
+from sidecar.stream.sink import EventSink
 
-__all__ = ["JoinExporter", "store_points"]
+__all__ = ["JoinExporter", "metric_events", "store_points"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,22 @@ def store_points(result: WindowResult) -> dict[str, float]:
     points["label_coverage"] = result.coverage
     points.update({f"label_delay_{q}": v for q, v in result.delays.items()})
     return {k: float(v) for k, v in points.items() if math.isfinite(v)}
+
+
+def metric_events(model: str, results: list[WindowResult]) -> list[MetricEvent]:
+    """The windows' realized and estimated metrics as metric events, one per (metric, kind), points at the
+    windows' starts; non-finite values are left out."""
+    series: dict[tuple[str, MetricKind], dict[Any, float]] = {}
+    for result in results:
+        kinds: tuple[tuple[MetricKind, Mapping[str, float]], ...] = (
+            ("realized", result.metrics), ("estimated", {k: _value(v) for k, v in result.estimated.items()}))
+        for kind, values in kinds:
+            for metric, value in values.items():
+                if math.isfinite(value):
+                    series.setdefault((metric, kind), {})[result.start] = float(value)
+    return [MetricEvent(model=model, metric=metric, kind=kind,
+                        points=[MetricPoint(time=t, value=v) for t, v in sorted(points.items())])
+            for (metric, kind), points in series.items()]
 
 
 def _value(estimate: Any) -> float:
@@ -57,9 +77,12 @@ class JoinExporter:
         self.store = StoreDirectory(settings.store.path)
         self.realized: WindowResult | None = None
         self.estimated: WindowResult | None = None
+        #: The control room's metric events (``None`` when ``publish.enabled`` is off); a service of the app.
+        self.events: EventSink | None = metric_sink(settings, metrics.model_level)
 
     def publish(self, results: list[WindowResult]) -> None:
-        """Store every result, move the gauges to the newest complete-enough window, judge SLAs."""
+        """Store every result, send it to the control room, move the gauges to the newest complete-enough
+        window, judge SLAs."""
         if not results:
             return
         try:
@@ -70,6 +93,9 @@ class JoinExporter:
         except Exception:  # the store is a side output: a full disk must not stop the join
             log.exception("could not write production metrics to %s", self.store.production_metrics_path)
             self.metrics.model_level.store_errors.labels(self.model, "production_metrics").inc()
+        if self.events is not None:
+            for event in metric_events(self.model, results):
+                self.events.submit(metric_letter(event, self.settings.publish.metrics_topic))
         changed = False
         for result in results:
             if result.metrics and (self.realized is None or result.start >= self.realized.start):

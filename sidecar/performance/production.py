@@ -5,6 +5,10 @@ the same directory the sidecar writes its reports to and reads these series from
 ``model_health_production_metric``. Both find it through the same setting: ``store.path``, from the
 :class:`~sidecar.config.Settings` passed in or the ``SIDECAR_STORE__PATH`` variable (default
 ``model-health-store`` in the working directory).
+
+When a control room is configured (``publish.control_url``, from the settings passed in or
+``SIDECAR_PUBLISH__CONTROL_URL`` with ``SIDECAR_PUBLISH__TOKEN``), :func:`track_production_metrics` also
+sends the points there (``POST /api/v1/metrics``, kind ``realized``), after writing them locally.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ from pydantic import ValidationError
 from sidecar.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from sidecar.config import Settings
+    from sidecar.config import PublishSettings, Settings
     from sidecar.store.directory import StoreDirectory
 
 __all__ = ["DEFAULT_MODEL", "MetricPoint", "get_production_metrics", "track_production_metrics"]
 
 MetricPoint = tuple[datetime, float]
+
+#: Points per metric event sent to the control room (a long backfill goes in several, well under its body limit).
+_POINTS_PER_EVENT = 10_000
 
 #: The model a series belongs to when neither ``model=``, the settings nor ``SIDECAR_MODEL`` name one.
 DEFAULT_MODEL = "default"
@@ -90,6 +97,11 @@ def track_production_metrics(metric: str, values: Mapping[object, float], *, mod
         ``model-health-store``); the series go to ``<store>/production-metrics.sqlite``
     settings : the sidecar's settings, to use its store and model
 
+    With a control room configured (``publish.control_url`` and ``publish.token`` of ``settings``, else
+    ``SIDECAR_PUBLISH__CONTROL_URL`` and ``SIDECAR_PUBLISH__TOKEN``), the points are also sent there, once
+    written locally; :class:`~sidecar.errors.PublishError` says what it refused (recording again is
+    idempotent, here and there).
+
     Returns the points written, sorted by time; nothing is written unless every point is valid. Raises
     ``TypeError`` naming the key for a value that is not a number (numpy scalars are numbers) or a time of
     another type, and :class:`~sidecar.errors.ConfigurationError` (a ``ValueError``) for a bad name, an
@@ -120,7 +132,31 @@ def track_production_metrics(metric: str, values: Mapping[object, float], *, mod
     directory, model = _locate(store, model, settings)
     with directory.production_metrics() as db:
         db.write(model, metric, points)
+    control = _control_room(settings)
+    if control.over_http and points:
+        _send(control, model, metric, points)
     return points
+
+
+def _control_room(settings: Settings | None) -> PublishSettings:
+    from sidecar.config import StoreLocation
+
+    return settings.publish if settings is not None else StoreLocation.load_publish()
+
+
+def _send(control: PublishSettings, model: str, metric: str, points: list[MetricPoint]) -> None:
+    """The points as a metric event to ``POST {control_url}/api/v1/metrics``."""
+    from sidecar.report.publish import METRICS_PATH, post_event
+    from sidecar.store.base import MetricEvent
+    from sidecar.store.base import MetricPoint as Point
+
+    assert control.control_url is not None
+    for i in range(0, len(points), _POINTS_PER_EVENT):
+        chunk = [Point(time=t, value=v) for t, v in points[i:i + _POINTS_PER_EVENT]]
+        event = MetricEvent(model=model, metric=metric, kind="realized", points=chunk)
+        post_event(control.control_url, METRICS_PATH, event.model_dump_json().encode("utf-8"),
+                   token=control.bearer(), what=f"production metric {metric} of {model}",
+                   timeout=control.timeout_seconds)
 
 
 def get_production_metrics(metric: str, *, model: str | None = None, store: str | os.PathLike[str] | None = None,

@@ -20,6 +20,9 @@ from sidecar.report.text import render_text
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sidecar.report.event import Source
+    from sidecar.report.publish import Published
+
 __all__ = ["TABLE_FEATURE", "CheckResult", "RowCount", "Status", "ValidationReport", "worst_by_series"]
 
 
@@ -62,6 +65,30 @@ class ValidationReport(ReportData):
         1
         """
         return write_html(self, path)
+
+    def publish(self, url: str, *, token: str | None = None, model: str, source: Source = "batch",
+                pod: str | None = None, monitor: str | None = None, id: str | None = None,
+                timeout: float = 30.0) -> Published:
+        """Send this report to the control room (``sidecar serve``) at ``url``: ``POST /api/v1/reports``.
+
+        ``token`` is a write token (``sidecar token create --scope write``). The report's id is ``id``, else
+        derived from the report, so publishing the same report twice stores it once. Returns the stored id
+        and whether it was new; raises :class:`~sidecar.errors.PublishError` (an ``OSError``) naming what
+        the control room refused (401 no or unknown token, 403 too weak a scope, 413 too large, 422 bad
+        content) or that it could not be reached (after a few tries). See :mod:`sidecar.report.publish`.
+
+        Examples
+        --------
+        >>> r = ValidationReport(contract="c")
+        >>> r.publish("http://127.0.0.1:9", model="churn", timeout=0.5)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        sidecar.errors.PublishError: POST http://127.0.0.1:9/api/v1/reports (report of churn/c): no answer ...
+        """
+        from sidecar.report.publish import publish_report
+
+        return publish_report(self, url, model=model, token=token, source=source, pod=pod, monitor=monitor,
+                              id=id, timeout=timeout)
 
     def _repr_html_(self) -> str:
         # Jupyter's rich display: the same page, isolated in an iframe.

@@ -3,19 +3,22 @@
 The sidecar, the joiner and batch code write through these interfaces and the dashboard and the REST API
 read through them, so a backend is a choice of deployment, not of code: today the pod's directory store
 (:class:`~sidecar.store.reports.JsonlReportStore`, :class:`~sidecar.store.series.SqliteMetricStore`, under
-:class:`~sidecar.store.directory.StoreDirectory`), and the control room's SQL store next. Both are checked
-by one behavioural suite (``tests/unit/store/test_conformance.py``), which a new backend joins by adding
-itself to the suite's fixture.
+:class:`~sidecar.store.directory.StoreDirectory`), and the control room's SQL store
+(:class:`~sidecar.store.sql.SqlStore`, the :class:`ControlStore`; :class:`~sidecar.store.sql.BlockingSqlStore`
+behind the two synchronous Protocols). They are checked by one behavioural suite
+(``tests/unit/store/test_conformance.py``), which a new backend joins by adding itself to the suite's
+fixture; the :class:`ControlStore` has its own, run on SQLite and PostgreSQL (``tests/unit/store/test_sql_*``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sidecar.checks.result import Status
 from sidecar.report.event import ReportEvent
@@ -24,6 +27,7 @@ from sidecar.report.model import ValidationReport
 __all__ = [
     "SCOPE_RANK",
     "ControlStore",
+    "MetricEvent",
     "MetricKind",
     "MetricPoint",
     "MetricStore",
@@ -117,7 +121,8 @@ class StoredReport(ReportHeader):
 
 
 class ReportQuery(BaseModel):
-    """Filters of a listing; every field narrows it, ``None`` does not filter."""
+    """Filters of a listing; every field narrows it, ``None`` does not filter. Values are compared for
+    equality (no patterns); the time range is half-open on ``time``: ``since <= time < until``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -153,6 +158,37 @@ class MetricPoint(BaseModel):
     value: float
 
 
+class MetricEvent(BaseModel):
+    """Points of one production metric series on their way to the control room: the body of
+    ``POST /api/v1/metrics`` and of a ``metrics_topic`` record (``schemas/metric-event.schema.json``).
+
+    Stored by upsert on (model, metric, kind, time), so the same event delivered twice is stored once. A time
+    without a zone is UTC; values are finite.
+
+    >>> e = MetricEvent(model="churn", metric="accuracy", points=[{"time": "2026-01-01T00:00:00", "value": 0.9}])
+    >>> e.kind, e.points[0].time.isoformat()
+    ('realized', '2026-01-01T00:00:00+00:00')
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str = Field(min_length=1, max_length=200)
+    metric: str = Field(min_length=1, max_length=200)
+    kind: MetricKind = "realized"
+    points: list[MetricPoint] = Field(min_length=1, max_length=100_000)
+
+    @field_validator("points")
+    @classmethod
+    def _finite_and_zoned(cls, points: list[MetricPoint]) -> list[MetricPoint]:
+        out = []
+        for i, p in enumerate(points):
+            if not math.isfinite(p.value):
+                raise ValueError(f"points.{i}.value must be finite, got {p.value}")
+            out.append(p if p.time.tzinfo is not None else MetricPoint(time=p.time.replace(tzinfo=UTC),
+                                                                      value=p.value))
+        return out
+
+
 class TokenInfo(BaseModel):
     """What is stored of a token: never the token itself, only a salted hash of it."""
 
@@ -170,7 +206,8 @@ class ControlStore(Protocol):
     Async (the control room is one aiohttp process). ``put_reports`` is idempotent by report id: a report
     delivered again replaces nothing that is equal and is reported as not created. Listings are keyset
     paginated (``(time, id) < cursor``), so walking every page while reports arrive yields each old report
-    once and no page costs more with a longer history.
+    once and no page costs more with a longer history. Series and metric points return at most ``limit``
+    points (the newest), so a default request is bounded too.
     """
 
     async def start(self) -> None:
@@ -181,13 +218,19 @@ class ControlStore(Protocol):
         """Close the connections; safe to call twice."""
         ...
 
-    async def put_reports(self, events: Sequence[ReportEvent]) -> list[tuple[str, bool]]:
+    async def put_reports(self, events: Sequence[ReportEvent], *, raw: Sequence[bytes] | None = None
+                          ) -> list[tuple[str, bool]]:
         """Store reports in one transaction: ``(id, created)`` for each, in order (``created`` False when the
-        id was stored already)."""
+        id was stored already, or came earlier in ``events``). An id stored already is replaced (header, body
+        and series together) only by a report with a later ``created_at`` (a fleet window re-judged); an equal
+        or older one (a redelivery) changes nothing. ``raw`` (optional): the JSON each event was parsed from,
+        kept as its body so the report is not serialized again."""
         ...
 
     async def list_reports(self, query: ReportQuery, *, limit: int = 50, cursor: str | None = None) -> ReportPage:
-        """Headers newest first by ``(time, id)``; ``cursor`` is a page's ``next_cursor``."""
+        """Headers newest first by ``(time, id)``; ``cursor`` is a page's ``next_cursor``. ``limit`` is 1..500
+        (``ValueError`` otherwise); a cursor that is not a ``next_cursor`` raises
+        :class:`~sidecar.errors.InvalidCursorError` (a ``ValueError``)."""
         ...
 
     async def get_report(self, report_id: str) -> StoredReport | None:
@@ -195,12 +238,15 @@ class ControlStore(Protocol):
         ...
 
     async def models(self) -> list[dict[str, Any]]:
-        """Per model: worst current status and, per contract, the newest report's status, time and id."""
+        """Per model: worst current status and, per contract, the newest report's status, time and id:
+        ``[{"model", "status", "contracts": [{"contract", "status", "time", "id"}]}]``, sorted by name."""
         ...
 
     async def series(self, model: str, contract: str, check: str, column: str | None, *,
-                     since: datetime | None = None, until: datetime | None = None) -> list[SeriesPoint]:
-        """One check's values on one column (``None``: table level) over time, oldest first."""
+                     since: datetime | None = None, until: datetime | None = None,
+                     limit: int | None = 1000) -> list[SeriesPoint]:
+        """One check's values on one column (``None`` or ``"*"``: table level) over time: the newest ``limit``
+        points (``None``: all of them, for exports), oldest first."""
         ...
 
     async def put_metric_points(self, model: str, metric: str, kind: MetricKind,
@@ -209,9 +255,10 @@ class ControlStore(Protocol):
         ...
 
     async def metric_points(self, model: str, metric: str | None = None, kind: MetricKind | None = None, *,
-                            since: datetime | None = None, until: datetime | None = None
-                            ) -> list[dict[str, Any]]:
-        """Series ``{model, metric, kind, points: [{time, value}]}`` oldest first."""
+                            since: datetime | None = None, until: datetime | None = None,
+                            limit: int | None = 1000) -> list[dict[str, Any]]:
+        """Series ``{model, metric, kind, points: [{time, value}]}`` by (metric, kind), each its newest
+        ``limit`` points (``None``: all) oldest first; a series with no point in the range is left out."""
         ...
 
     async def create_token(self, scope: Scope, name: str | None = None) -> tuple[str, TokenInfo]:
@@ -223,7 +270,7 @@ class ControlStore(Protocol):
         ...
 
     async def list_tokens(self) -> list[TokenInfo]:
-        """Every token, revoked ones included."""
+        """Every token, revoked ones included, oldest first."""
         ...
 
     async def revoke_token(self, token_id: str) -> bool:

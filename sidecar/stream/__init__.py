@@ -6,7 +6,8 @@ closes. The :class:`~sidecar.stream.engine.StreamEngine` (decode, :mod:`~sidecar
 evaluation; no I/O) runs in an ingest worker process (:mod:`~sidecar.stream.worker`, fed through
 :mod:`~sidecar.stream.ring`) or in-process; :class:`SidecarService` fetches, applies the engine's answers
 in order (:mod:`~sidecar.stream.answers`), publishes (:mod:`~sidecar.stream.publisher`,
-:mod:`~sidecar.stream.deadletter`) and commits only past published windows (:mod:`~sidecar.stream.ledger`,
+:mod:`~sidecar.stream.deadletter`, and to the control room :mod:`~sidecar.stream.control` with
+:mod:`~sidecar.stream.sink`) and commits only past published windows (:mod:`~sidecar.stream.ledger`,
 :mod:`~sidecar.stream.commits`, :mod:`~sidecar.stream.replay`). Kafka clients, probe and fast I/O come
 from :mod:`sidecar.kafka`, below.
 """

@@ -7,7 +7,8 @@ topic (written into the commit's metadata, so a restarted sidecar skips replayed
 already published). The :class:`DeliveryLedger` keeps those numbers between the answers and the commits,
 and remembers the first offset read from each partition, where a partition without a commit is replayed
 from; it does no I/O. The :class:`Committer` commits what the ledger says, once every dead-letter copy of
-the records it passes exists.
+the records it passes exists and every report event of the windows it passes was acknowledged (what it
+waits for is a :class:`Settles`: the publisher's outbox).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -24,10 +27,10 @@ from aiokafka.structs import OffsetAndMetadata
 
 from sidecar.logs import RateLimitedLog
 from sidecar.stream.commits import commit_metadata
-from sidecar.stream.deadletter import DeadLetterSender
+from sidecar.stream.deadletter import DeadLetter
 from sidecar.stream.engine import Outcome
 
-__all__ = ["COMMIT_INTERVAL_SECONDS", "Committer", "DeliveryLedger"]
+__all__ = ["COMMIT_INTERVAL_SECONDS", "Committer", "DeliveryLedger", "Settles"]
 
 #: Commit at least this often when nothing closes, so dead-lettered and late records are not re-read
 #: forever after a restart.
@@ -117,6 +120,17 @@ class DeliveryLedger:
         return self.replay_from.get(tp, fallback)
 
 
+class Settles(Protocol):
+    """Sends a commit waits for (dead-letter copies, report events): how many are unsettled, and ``settle``,
+    which waits for them and returns the retriable failures (sent again); while any are returned, the commit
+    waits."""
+
+    @property
+    def pending(self) -> int: ...
+
+    async def settle(self, producer: AIOKafkaProducer | None) -> Sequence[tuple[object, BaseException]]: ...
+
+
 class Committer:
     """Commits the offsets the ledger says are safe, for the partitions the consumer holds.
 
@@ -125,15 +139,16 @@ class Committer:
     ledger
         Where the safe offsets and window boundaries are kept.
     dead_letters
-        The copies of rejected records on their way to the dead-letter topics: a commit waits for them.
+        The copies of rejected records on their way to the dead-letter topics and the report events of closed
+        windows (:class:`Settles`): a commit waits for them.
     errors
-        Called with ``(stage, count)`` for failed dead-letter sends (``"dead_letter"``) and commits
-        (``"commit"``): the ``model_health_kafka_errors_total`` counter.
+        Called with ``(stage, count)`` for failed dead-letter sends (``"dead_letter"``), report event sends
+        (``"report_event"``) and commits (``"commit"``): the ``model_health_kafka_errors_total`` counter.
     log
         Where failures are said, rate-limited (the counter has the rest).
     """
 
-    def __init__(self, ledger: DeliveryLedger, dead_letters: DeadLetterSender, errors: Callable[[str, int], None],
+    def __init__(self, ledger: DeliveryLedger, dead_letters: Settles, errors: Callable[[str, int], None],
                  log: RateLimitedLog) -> None:
         self.ledger = ledger
         self.dead_letters = dead_letters
@@ -141,18 +156,21 @@ class Committer:
         self._log = log
 
     async def commit(self, consumer: AIOKafkaConsumer | None, producer: AIOKafkaProducer | None) -> None:
-        """Commit now, unless a dead-letter copy is still failing (then the next commit tries again)."""
+        """Commit now, unless a dead-letter copy or a report event is still failing (then the next commit tries
+        again)."""
         self.ledger.committing()
         if consumer is None or not self.ledger.commits:
             return
         if self.dead_letters.pending:
-            # Committing now would skip records whose dead-letter copy does not exist: retriable failures are
-            # sent again and the commit waits for them; permanent ones are quarantined and counted.
+            # Committing now would skip records whose dead-letter copy (or window's report event) does not exist:
+            # retriable failures are sent again and the commit waits for them; permanent ones are counted.
             failed = await self.dead_letters.settle(producer)
             if failed:
-                self._errors("dead_letter", len(failed))
-                self._log.log(logging.WARNING, "%d dead-letter sends failed (%s); retrying before committing",
-                              len(failed), failed[0][1])
+                stages = Counter("dead_letter" if isinstance(c, DeadLetter) else "report_event" for c, _ in failed)
+                for stage, n in stages.items():
+                    self._errors(stage, n)
+                self._log.log(logging.WARNING, "%d sends failed (%s: %s); retrying before committing",
+                              len(failed), ", ".join(sorted(stages)), failed[0][1])
                 return
         offsets = self.ledger.offsets(consumer.assignment())
         if not offsets:

@@ -101,7 +101,7 @@ class SidecarService:
         self.listeners: list[ReportListener] = self.publisher.listeners
         self.ledger = DeliveryLedger(self.streams)
         self._kafka_log = RateLimitedLog(log, KAFKA_LOG_INTERVAL_SECONDS)
-        self.committer = Committer(self.ledger, self.publisher.dead_letters, self._count_kafka_errors,
+        self.committer = Committer(self.ledger, self.publisher.outbox, self._count_kafka_errors,
                                    self._kafka_log)
         self.open_windows: dict[str, list[OpenWindow]] = {topic: [] for topic in self.streams}
         self.probe = KafkaProbe(metrics.kafka_up.labels(settings.model),
@@ -125,6 +125,7 @@ class SidecarService:
                 applied = self._fast_io.apply()
                 log.info("Kafka fast I/O: %s", ", ".join(applied) or "not available here, stock aiokafka")
             await self.ingest.start()
+            await self.publisher.start()
             self.replayer.adopt_windows()
             self._task = asyncio.create_task(self._run(), name=f"sidecar-{self.settings.model}")
             await self.probe.start()
@@ -147,6 +148,7 @@ class SidecarService:
                 raise
             except Exception:  # the loop already logged it; shutdown must still finish
                 log.exception("sidecar loop ended with an error")
+        await self.publisher.stop()  # after the loop: the last (partial) windows' report events go out
         await self.ingest.stop()
         self._fast_io.undo()  # aiokafka's own classes again, for whatever runs after this service
 
@@ -239,6 +241,7 @@ class SidecarService:
         self._consumer, self._producer, self.probe.admin = clients.consumer, clients.producer, clients.admin
         await ensure_dead_letter_topics(clients.admin,
                                         [(t, s.settings.dead_letter_topic) for t, s in self.streams.items()])
+        await self.publisher.prepare(clients.admin)
         listener = self.replayer.attach(clients.consumer, clients.admin)
         clients.consumer.subscribe(list(self.streams), listener=listener)
         self.probe.set_connected(True)
@@ -356,7 +359,7 @@ class SidecarService:
                 self.publisher.dead_letter(self._producer, stream, msg, None if tp is None else tp.partition,
                                            offset, err)
         for closed in outcome.closed:
-            self.publisher.publish(self.streams[closed.topic], closed)
+            self.publisher.publish(self.streams[closed.topic], closed, self._producer)
         self.ledger.apply(outcome)
         self.open_windows.update(outcome.open_windows)
         for topic, stream_info in self.streams.items():

@@ -24,6 +24,7 @@ JOINER_FAMILIES = {
     "model_health_window_rows", "model_health_window_end_timestamp_seconds",
     "model_health_window_evaluation_duration_seconds", "model_health_production_metric",
     "model_health_production_metric_sla", "model_health_alert_events", "model_health_store_errors",
+    "model_health_published_events",
     # the join's own
     "model_health_estimated_metric", "model_health_estimated_metric_bound", "model_health_label_coverage",
     "model_health_label_delay_seconds", "model_health_join_events", "model_health_join_pending",

@@ -1,13 +1,17 @@
 """Every store backend behaves as the Protocols of ``sidecar.store.base`` say, checked by one suite.
 
-A backend joins by adding a factory to ``REPORT_BACKENDS`` / ``METRIC_BACKENDS`` (the control room's SQL
-store: SQLite and PostgreSQL); the directory store's two backends are the first members. mypy checks the
-same conformance statically (typed assignments in ``sidecar/store/directory.py``).
+A backend joins by adding a factory to ``REPORT_BACKENDS`` / ``METRIC_BACKENDS``: the directory store's two
+backends, and the control room's SQL store behind its blocking adapter (``BlockingSqlStore``) on a SQLite
+file and, as ``sql-postgresql`` (marked ``integration``), on a database of the session's PostgreSQL. mypy
+checks the same conformance statically (typed assignments in ``sidecar/store/directory.py`` and
+``sidecar/store/sql/blocking.py``). The control room's own async Protocol has its suite in
+``test_sql_store.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,15 +21,20 @@ import pytest
 from sidecar import DataContract
 from sidecar.report.model import ValidationReport
 from sidecar.store import JsonlReportStore, MetricStore, ReportStore, SqliteMetricStore, StoreDirectory
+from sidecar.store.sql import BlockingSqlStore
 
 REPORT_BACKENDS: dict[str, Callable[[Path], ReportStore]] = {
     "jsonl": JsonlReportStore,
     "directory": lambda root: StoreDirectory(root).reports,
+    "sql-sqlite": lambda root: BlockingSqlStore(f"sqlite:///{root}/control.sqlite"),
 }
 METRIC_BACKENDS: dict[str, Callable[[Path], MetricStore]] = {
     "sqlite": lambda root: SqliteMetricStore(root / "series.sqlite"),
     "directory": lambda root: StoreDirectory(root).production_metrics(),
+    "sql-sqlite": lambda root: BlockingSqlStore(f"sqlite:///{root}/control.sqlite"),
 }
+#: On the session's PostgreSQL (a database per test), so not a factory of a directory.
+ON_POSTGRES = pytest.param("sql-postgresql", marks=pytest.mark.integration)
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -35,13 +44,25 @@ def _report(contract: str, rows: int) -> ValidationReport:
     return DataContract(contract, reference).validate(pd.DataFrame({"x": range(rows)}))
 
 
-@pytest.fixture(params=sorted(REPORT_BACKENDS))
-def reports(request: pytest.FixtureRequest, tmp_path: Path) -> ReportStore:
-    return REPORT_BACKENDS[request.param](tmp_path)
+@pytest.fixture(params=[*sorted(REPORT_BACKENDS), ON_POSTGRES])
+def reports(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReportStore]:
+    if request.param == "sql-postgresql":
+        store: ReportStore = BlockingSqlStore(request.getfixturevalue("postgres_url"))
+    else:
+        store = REPORT_BACKENDS[request.param](tmp_path)
+    if isinstance(store, BlockingSqlStore):
+        with closing(store):
+            yield store
+    else:
+        yield store
 
 
-@pytest.fixture(params=sorted(METRIC_BACKENDS))
+@pytest.fixture(params=[*sorted(METRIC_BACKENDS), ON_POSTGRES])
 def metrics(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetricStore]:
+    if request.param == "sql-postgresql":
+        with BlockingSqlStore(request.getfixturevalue("postgres_url")) as sql:
+            yield sql
+        return
     with METRIC_BACKENDS[request.param](tmp_path) as store:
         yield store
 
@@ -49,6 +70,7 @@ def metrics(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetricSt
 def test_the_directory_backends_are_the_protocols() -> None:
     assert issubclass(JsonlReportStore, ReportStore)
     assert issubclass(SqliteMetricStore, MetricStore)
+    assert issubclass(BlockingSqlStore, ReportStore) and issubclass(BlockingSqlStore, MetricStore)
 
 
 def test_reports_come_back_equal_oldest_first_per_model_and_contract(reports: ReportStore) -> None:
