@@ -20,7 +20,7 @@ from sidecar.report.model import CheckResult
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.distances import ORDERED_ONLY, resolve_distance
 from sidecar.stats.kinds import ColumnKind
-from sidecar.stats.noise import distance_noise
+from sidecar.stats.noise import LEVEL_FLOOR, distance_noise
 from sidecar.stats.nullmodels import NullModel
 from sidecar.stats.profile import Profile
 
@@ -45,7 +45,8 @@ DEFAULTS: dict[str, tuple[float | None, float | None]] = {
 }
 
 
-#: A value this many times its closed-form critical noise bound is beyond noise however sparse the bins.
+#: A value this many times its closed-form noise bound at :data:`~sidecar.stats.noise.LEVEL_FLOOR` is beyond
+#: noise however sparse the bins and however many tests share the report's level.
 CLEAR_MARGIN = 2.0
 
 
@@ -119,12 +120,14 @@ class DistributionCheck(ColumnCheck):
         The simulated null is exact but costs a few milliseconds a column; the closed form (chi-square, KS,
         normal) is instant and close, though optimistic on sparse bins by up to about a third of the bound.
         The simulation only runs where it can change the verdict: for a value above the warning threshold
-        and within twice the closed-form critical bound. Far past the bound (a real drift in a large sample)
-        or below the threshold, the closed form is reported.
+        and within twice the closed-form bound at the smallest level a family-wise verdict uses
+        (:data:`~sidecar.stats.noise.LEVEL_FLOOR`). Far past it (a real drift in a large sample) or below the
+        threshold, the closed form is reported.
         """
         closed = distance_noise(settings.method, ref_counts, cur_counts, fn, simulate=False)
         above = settings.warning is None or value > settings.warning
-        if above and (closed is None or value <= CLEAR_MARGIN * closed.bound(settings.false_alarm_critical)):
+        level = min(settings.false_alarm_critical, LEVEL_FLOOR)
+        if above and (closed is None or value <= CLEAR_MARGIN * closed.bound(level)):
             simulated = distance_noise(settings.method, ref_counts, cur_counts, fn, simulate=True)
             return simulated, "simulated" if simulated is not None else "none"
         return closed, "closed form" if closed is not None else "none"
