@@ -16,6 +16,7 @@ import numpy as np
 import sidecar.checks  # noqa: F401  (registers every check)
 from sidecar.checks.base import CHECKS, TABLE, CheckSettings, get_check, not_run, order_findings
 from sidecar.checks.callables import IN_MEMORY_PREFIX
+from sidecar.checks.family import family_verdicts
 from sidecar.checks.row_count import RowCountSettings, row_count_change
 from sidecar.checks.special_values import SpecialValueSettings
 from sidecar.contract import registry
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SMALL_REFERENCE_ROWS", "DataContract"]
 
+#: Keys of a contract file that belong to one saved version, not to its content.
+_PER_VERSION = ("version", "created_at", "sha256")
+
 #: A reference with fewer rows than this gets a warning at creation (recorded in the contract): its noise
 #: bounds are wide, so only large changes can be told from chance.
 SMALL_REFERENCE_ROWS = 100
@@ -53,7 +57,10 @@ class DataContract:
 
     Every verdict knows the sample sizes: a value crosses a threshold only when it is above the effect size
     *and* above what sampling noise reaches for the reference and current sizes (see
-    :mod:`sidecar.stats.noise`).
+    :mod:`sidecar.stats.noise`). The false-alarm levels (1e-2 warning, 1e-3 critical) hold for the whole
+    report: its noise-judged tests share them (Holm, :mod:`sidecar.checks.family`). ``family_wise=False``
+    gives each check its own levels instead; the setting is saved with the contract (files saved before it
+    existed load with the default, ``True``).
 
     ``min_value_count`` (default 5): category values seen fewer times are never written to the contract
     raw (they are remembered by keyed hash). ``identifiers``: the identifier columns (``None`` detects them).
@@ -70,8 +77,12 @@ class DataContract:
 
     def __init__(self, name: str, reference_df: pd.DataFrame | None = None, *, defaults: bool = True,
                  n_bins: int = DEFAULT_BINS, min_value_count: int = MIN_VALUE_COUNT,
-                 identifiers: Iterable[str] | None = None, _reference: Profile | None = None) -> None:
+                 identifiers: Iterable[str] | None = None, family_wise: bool = True,
+                 _reference: Profile | None = None) -> None:
         self.name = registry.check_name(name)
+        if not isinstance(family_wise, bool):
+            raise ConfigurationError(f"contract {name!r}: family_wise must be True or False, got {family_wise!r}")
+        self._family_wise = family_wise
         #: What the creator was warned about (saved with the contract).
         self.warnings: list[str] = []
         if _reference is None:
@@ -147,6 +158,20 @@ class DataContract:
     def columns(self) -> list[str]:
         """Reference column names, in order."""
         return list(self.reference.columns)
+
+    @property
+    def family_wise(self) -> bool:
+        """True (default): the false-alarm levels hold per report, shared by its noise-judged tests (see
+        :mod:`sidecar.checks.family`); False: per check and feature."""
+        return self._family_wise
+
+    @family_wise.setter
+    def family_wise(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ConfigurationError(f"contract {self.name!r}: family_wise must be True or False, got {value!r}")
+        if value != self._family_wise:
+            self._family_wise = value
+            self.version = self.sha256 = None
 
     @property
     def settings(self) -> dict[str, dict[str, CheckSettings]]:
@@ -257,6 +282,8 @@ class DataContract:
             # Nothing else reports a missing or retyped column: the skipped rows are the finding.
             results = [not_run(r.check, r.column, r.details["reason"]) if r.details.get("skipped")
                        and r.details.get("reason") != "no rows to check" else r for r in results]
+        # The report's noise-judged rows share the false-alarm levels (sidecar.checks.family).
+        results = family_verdicts(results, family_wise=self._family_wise)
         rc = self._settings.get("row_count", {}).get(TABLE)
         expected = self.reference.n_rows
         if isinstance(rc, RowCountSettings) and rc.expected is not None:
@@ -292,6 +319,8 @@ class DataContract:
                 "checks": checks}
         if self.warnings:  # written only when there are some, so existing contracts keep their hashes
             body["warnings"] = list(self.warnings)
+        if not self._family_wise:  # likewise: written only when it is not the default
+            body["family_wise"] = False
         return body
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
@@ -305,7 +334,7 @@ class DataContract:
         if latest is not None:
             path = registry.resolve_path(directory, self.name, latest)
             old = registry.read_verified(path)
-            if content_hash({k: old.get(k) for k in body}) == content_hash(body):
+            if content_hash({k: v for k, v in old.items() if k not in _PER_VERSION}) == content_hash(body):
                 self._mark_saved(ContractFile.model_validate(old))
                 return path
         body["created_at"] = datetime.now(UTC).isoformat()
@@ -328,6 +357,7 @@ class DataContract:
         f = ContractFile.model_validate(data)
         contract = cls(f.name, defaults=False, _reference=Profile.from_dict(data["reference"]))
         contract.warnings = list(f.warnings)
+        contract._family_wise = f.family_wise
         for check_name, per_col in data["checks"].items():
             check = get_check(check_name)
             contract._settings[check_name] = {k: check.settings_model.model_validate(v) for k, v in per_col.items()}

@@ -45,7 +45,8 @@ class ColumnChange:
 @dataclass(frozen=True)
 class SettingChange:
     """A check ``"added"``, ``"removed"`` or ``"changed"`` on a column (``None``: the table); for a change,
-    ``setting`` names the field (``"critical"``, ``"rules[missing].critical"``) and before/after its values."""
+    ``setting`` names the field (``"critical"``, ``"rules[missing].critical"``) and before/after its values.
+    Contract-level settings are changes of the check ``"contract"`` (``setting="family_wise"``)."""
 
     check: str
     column: str | None
@@ -159,6 +160,8 @@ def _setting_changes(before: DataContract, after: DataContract) -> list[SettingC
     old, new = before.settings, after.settings
     position = {c: i for i, c in enumerate([*before.columns, *after.columns])}
     out: list[SettingChange] = []
+    if before.family_wise != after.family_wise:  # how every noise-judged verdict is made
+        out.append(SettingChange("contract", None, "changed", "family_wise", before.family_wise, after.family_wise))
     for check in sorted(old.keys() | new.keys(), key=lambda c: (CHECK_NAMES.index(c) if c in CHECK_NAMES else 99, c)):
         o, n = old.get(check, {}), new.get(check, {})
         for key in sorted(o.keys() | n.keys(), key=lambda k: (position.get(k.split("::", 1)[0], -1), k)):

@@ -82,6 +82,8 @@ def contract_from_spec(cls: type[DataContract], reference_df: pd.DataFrame,
             options["min_value_count"] = model.profile.min_value_count
     frame = reference_df.drop(columns=ignore) if ignore else reference_df
     try:
+        if model.family_wise is not None:
+            options["family_wise"] = model.family_wise
         contract = cls(chosen, frame, defaults=model.defaults, identifiers=model.identifiers, **options)
     except ConfigurationError as exc:
         raise src.error(("profile",) if model.profile else (), str(exc)) from exc
@@ -188,6 +190,8 @@ def spec_of(contract: DataContract) -> dict[str, Any]:
     use_defaults = _size(with_defaults) <= _size(without)
     table, columns = with_defaults if use_defaults else without
     out: dict[str, Any] = {"name": contract.name, "defaults": use_defaults}
+    if not contract.family_wise:
+        out["family_wise"] = False
     origin = _ORIGINS.get(contract)
     if origin is not None:
         profile = {k: v for k, v in (("bins", origin.bins), ("min_value_count", origin.min_value_count))

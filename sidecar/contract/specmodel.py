@@ -142,6 +142,9 @@ class ContractSpec(_Strict):
 
     name: str | None = Field(None, description="contract name (the command line's --name wins)")
     defaults: bool = Field(True, description="start from the default checks (false: only what is listed)")
+    family_wise: bool | None = Field(
+        None, description="true (default): the false-alarm levels hold per report, shared by its noise-judged "
+        "tests (Holm); false: each check and feature at its own levels")
     profile: ProfileOptions | None = None
     identifiers: list[str] | None = Field(
         None, description="identifier columns (all values unique); left out: detected")
