@@ -96,6 +96,9 @@ class DomainSpec(_Thresholds):
     """Allowed values; left out: the values the reference saw."""
 
     allowed: list[str | int | float | bool] | None = None
+    closed: bool | None = Field(
+        None, description="closed domain: any value outside it is at least a warning; left out: closed when every "
+        "value the reference saw, it saw at least 5 times (or no reference row is outside `allowed`)")
 
 
 class DistributionSpec(_Thresholds):

@@ -69,7 +69,7 @@ def test_bounds_in_details_agree_with_every_verdict() -> None:
 
 
 def test_a_row_at_least_warning_stays_so() -> None:
-    (row,) = family_verdicts([_row(0.5, at_least="warning")] + [_row(0.5, column="y")])[:1]
+    (row,) = family_verdicts([_row(0.5, at_least="warning"), _row(0.5, column="y")])[:1]
     assert row.status is Status.WARNING
 
 
