@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sidecar.stats.distances import DISTANCES
-from sidecar.stats.noise import null_shares, simulated_noise
+from sidecar.stats.noise import TAIL_POWER, distance_noise, null_shares, simulated_noise
 from sidecar.stats.nullmodels import TAIL_DRAWS, Simulated
 
 BIG = 300_000
@@ -46,6 +46,7 @@ CASES = [
     ("psi", _zipf(10_000), 100),
     ("l-infinity", _zipf(10_000), 100),
     ("l-infinity", np.array([1_200, 600, 200, 0, 0]), 500),
+    ("l-infinity", np.array([9_000, 1_000, 0, 0]), 100),
     ("jensen-shannon", _quantile_bins(1_000), 10_000),
     ("ks", _quantile_bins(10_000), 100),
     ("wasserstein", _quantile_bins(1_000), 1_000),
@@ -58,11 +59,29 @@ def test_tail_matches_a_long_simulation_at_1e_4(name: str, ref: np.ndarray, n: i
     value = float(np.quantile(truth, 1 - 1e-4))  # 30 of the 300,000 draws lie beyond it
     ratios = []
     for seed in range(5):
-        model = Simulated(_draws(name, ref, n, 2_000, np.random.default_rng([2, seed])))
+        model = Simulated(_draws(name, ref, n, 2_000, np.random.default_rng([2, seed])), tail_power=TAIL_POWER[name])
         ratios.append(model.p_value(value) / 1e-4)
     # Within a factor of 2.5 on the optimistic side (the few-bin PSI case) and of 30 on the conservative side
-    # (the near-Gaussian distances, whose tails fall faster than exponentially).
+    # (Jensen-Shannon, whose tail falls fastest).
     assert 0.4 <= float(np.median(ratios)) <= 30, ratios
+
+
+@pytest.mark.parametrize("name", ["l-infinity", "ks", "wasserstein"])
+def test_gaussian_like_tails_are_not_orders_of_magnitude_conservative(name: str) -> None:
+    # Dense bins (2,000 rows a side), where the closed forms are accurate: a value at their 1e-10 bound must
+    # get a p-value well below what a report of a few hundred tests needs (1e-3 / 200 = 5e-6). Extrapolated
+    # in the value itself rather than in value**1.5, these tails say about 1e-5 there.
+    ref = np.array([1_006, 600, 394, 0, 0]) if name == "l-infinity" else _quantile_bins(2_000)
+    closed = distance_noise(name, ref, ref, simulate=False)
+    simulated = distance_noise(name, ref, ref)
+    assert closed is not None and simulated is not None
+    assert simulated.p_value(closed.bound(1e-10)) < 1e-7
+
+
+def test_a_ten_point_share_shift_at_2000_rows_is_far_beyond_a_report_level() -> None:
+    ref, cur = np.array([1_006, 600, 394, 0, 0]), np.array([1_188, 419, 393, 0, 0])
+    model = distance_noise("l-infinity", ref, cur)
+    assert model is not None and model.p_value(DISTANCES["l-infinity"](ref, cur)) < 1e-6
 
 
 def test_p_value_is_monotone_and_bound_is_its_inverse() -> None:
