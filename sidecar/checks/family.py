@@ -96,15 +96,16 @@ def family_verdicts(rows: Sequence[CheckResult], *, family_wise: bool = True) ->
     (6.33e-05, 0.00633425)
     """
     members = [i for i, r in enumerate(rows) if _in_family(r)]
-    out = [r.with_noise_model(None) if r.noise_model is not None else r for r in rows]
+    judged = set(members)
+    out = [r.with_noise_model(None) if r.noise_model is not None and i not in judged else r
+           for i, r in enumerate(rows)]
     if not members:
         return out
     if not family_wise:
         for i in members:
-            r = out[i]
-            levels = _levels(r)
-            out[i] = r.model_copy(update={"details": {**r.details, "p_value_adjusted": r.details["p_value"],
-                                                      "family_tests": 1, "false_alarm_effective": levels}})
+            r = rows[i]
+            out[i] = r.with_noise_model(None, details={**r.details, "p_value_adjusted": r.details["p_value"],
+                                                       "family_tests": 1, "false_alarm_effective": _levels(r)})
         return out
     raw = [_raw_p(rows[i]) for i in members]
     adjusted, rank, decided = holm(raw)
@@ -158,7 +159,7 @@ def _rejudge(row: CheckResult, p_adj: float, k: int, rank: int, decided: int) ->
         "family_tests": k,
         "false_alarm_effective": {s: _round(v) for s, v in effective.items()},
     }
-    return row.model_copy(update={"status": status, "details": details}).with_noise_model(None)
+    return row.with_noise_model(None, status=status, details=details)
 
 
 def _round(x: float) -> float:

@@ -109,9 +109,10 @@ class CheckResult(BaseModel):
         verdicts are final, and in every report read back from JSON)."""
         return self._noise
 
-    def with_noise_model(self, model: Any) -> CheckResult:
-        """A copy carrying ``model`` as its :attr:`noise_model` (``None`` drops it)."""
-        out = self.model_copy()
+    def with_noise_model(self, model: Any, **update: Any) -> CheckResult:
+        """A copy carrying ``model`` as its :attr:`noise_model` (``None`` drops it), with fields in ``update``
+        replaced (as :meth:`model_copy` does: not validated)."""
+        out = self.model_copy(update=update)
         out._noise = model
         return out
 
