@@ -116,10 +116,8 @@ def family_verdicts(rows: Sequence[CheckResult], *, family_wise: bool = True) ->
 
 
 def _raw_p(row: CheckResult) -> float:
-    """The row's raw p-value, unrounded when its null model is at hand."""
-    model = row.noise_model
-    if model is not None and row.value is not None:
-        return float(model.p_value(row.value))
+    """The row's raw p-value as reported (six significant digits: ample for ranking and scaling; asking the
+    null model again would redo the exact tail sums of far-out counts)."""
     return float(row.details["p_value"])
 
 

@@ -197,8 +197,9 @@ class BetaBinomialRate(NullModel):
     rate: float
 
     @cached_property
-    def _deviations(self) -> tuple[np.ndarray, np.ndarray, float]:
-        """Distinct ``|k/n - rate|`` ascending, ``P(|K/n - rate| >= d)`` for each, and the mass left out."""
+    def _counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """Counts ``k`` (ascending) around the mean, ``P(K >= k)``, ``P(K <= k)``, and the mass left out (added to
+        both tails: conservative)."""
         n, a, b = self.n, self.a, self.b
         mean = n * a / (a + b)
         sd = math.sqrt(n * a * b * (a + b + n) / ((a + b) ** 2 * (a + b + 1.0)))
@@ -207,25 +208,52 @@ class BetaBinomialRate(NullModel):
         lo = max(0, math.floor(min(mean, n * self.rate) - 14.0 * sd - 30))
         hi = min(n, math.ceil(max(mean, n * self.rate) + 14.0 * sd + 30))
         k = np.arange(lo, hi + 1, dtype=np.float64)
-        pmf = np.exp(_beta_binomial_logpmf(k, n, a, b))
+        # log pmf by its ratio from one count to the next: one log per count instead of four log-gammas.
+        step = np.log((n - k[:-1]) * (k[:-1] + a) / ((k[:-1] + 1.0) * (n - k[:-1] - 1.0 + b)))
+        first = float(_beta_binomial_logpmf(k[:1], n, a, b)[0])
+        pmf = np.exp(first + np.concatenate([[0.0], np.cumsum(step)]))
         rest = max(0.0, 1.0 - float(pmf.sum()))
-        dev, group = np.unique(np.round(np.abs(k / n - self.rate), 12), return_inverse=True)
-        mass = np.bincount(group, weights=pmf, minlength=dev.size)
-        at_least = np.cumsum(mass[::-1])[::-1] + rest
-        return dev, at_least, rest
+        return k, np.cumsum(pmf[::-1])[::-1] + rest, np.cumsum(pmf) + rest, rest
+
+    def _beyond(self, dev: float, strict: bool) -> float:
+        """``P(|K/n - rate| > dev)`` (``strict``) or ``>= dev``."""
+        k, at_least, at_most, rest = self._counts
+        eps = 1e-9  # counts are whole: n * (rate +- dev) within rounding of a count is that count
+        up, down = self.n * (self.rate + dev), self.n * (self.rate - dev)
+        first = math.floor(up + eps) + 1 if strict else math.ceil(up - eps)  # smallest count past the upper side
+        last = math.ceil(down - eps) - 1 if strict else math.floor(down + eps)  # largest count past the lower side
+        p = 0.0
+        i = int(first - k[0])
+        p += rest if i >= k.size else float(at_least[max(i, 0)])
+        j = int(last - k[0])
+        if last >= 0:
+            p += rest if j < 0 else float(at_most[min(j, k.size - 1)])
+        return min(1.0, p)
+
+    @cached_property
+    def _devs(self) -> np.ndarray:
+        """The deviations the counts can take, ascending (the candidate bounds)."""
+        k = self._counts[0]
+        return np.unique(np.round(np.abs(k / self.n - self.rate), 12))
 
     def bound(self, alpha: float) -> float:
-        dev, at_least, rest = self._deviations
-        # P(deviation > dev[i]) = at_least[i + 1]: the smallest deviation past which at most alpha remains.
-        beyond = np.append(at_least[1:], rest)
-        return float(dev[int(np.argmax(beyond <= alpha))]) if np.any(beyond <= alpha) else float(dev[-1])
+        # P(deviation > d) falls as d grows: bisect over the deviations the counts can take.
+        devs = self._devs
+        lo, hi = 0, devs.size - 1
+        if self._beyond(float(devs[hi]), strict=True) > alpha:
+            return float(devs[hi])
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._beyond(float(devs[mid]), strict=True) <= alpha:
+                hi = mid
+            else:
+                lo = mid + 1
+        return float(devs[lo])
 
     def p_value(self, value: float) -> float:
         if value <= 0:
             return 1.0
-        dev, at_least, rest = self._deviations
-        i = int(np.searchsorted(dev, round(value, 12), side="left"))
-        return float(min(1.0, at_least[i])) if i < dev.size else rest
+        return self._beyond(round(value, 12), strict=False)
 
 
 #: The simulated null's own p-values are used while at least this many draws lie at or past the value; past
