@@ -45,6 +45,8 @@ class AlertData(BaseModel):
     started_at: datetime = Field(description="when the series last left healthy")
     reason: str | None = None
     p_value: float | None = None
+    p_value_adjusted: float | None = Field(
+        None, description="the p-value adjusted for the report's other tests (family-wise verdicts): the one judged")
     noise_bound: float | None = None
 
 
@@ -140,7 +142,7 @@ class AlertTracker:
             critical=row.critical, threshold=threshold, window_start=report.window_start,
             window_end=report.window_end, rows=report.row_count["actual"], started_at=t.started_at,
             reason=details.get("reason"), p_value=_number(details.get("p_value")),
-            noise_bound=_number(details.get("noise_bound")),
+            p_value_adjusted=_number(details.get("p_value_adjusted")), noise_bound=_number(details.get("noise_bound")),
         )
         return AlertEvent(source=f"/model-health-sidecar/{self.model}", type=EVENT_TYPES[state], subject=t.key,
                           time=now, data=data)

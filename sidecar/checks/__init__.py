@@ -6,7 +6,8 @@ Every check is configured against a reference profile and evaluated on a current
 is the single source of which checks exist, their display order (:func:`check_names`) and the contract
 attribute that configures each; :mod:`~sidecar.checks.keys` is the one type of a settings key (``"*"``,
 ``"column"``, ``"column::name"``), and :mod:`~sidecar.checks.callables` holds user functions by import path.
-Importing this package registers every built-in check.
+Importing this package registers every built-in check. :func:`~sidecar.checks.family.family_verdicts`
+judges a report's noise-judged rows together, so the false-alarm levels hold per report.
 """
 
 from sidecar.checks import (  # noqa: F401  (import registers)
@@ -30,6 +31,7 @@ from sidecar.checks.base import (
     register_check,
     settings_key,
 )
+from sidecar.checks.family import family_verdicts
 from sidecar.checks.keys import TABLE, SettingsKey
 from sidecar.checks.result import CheckResult, Status
 
@@ -43,6 +45,7 @@ __all__ = [
     "Status",
     "check_names",
     "display_order",
+    "family_verdicts",
     "get_check",
     "judge",
     "register_check",

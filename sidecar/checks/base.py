@@ -123,13 +123,22 @@ class Check(ABC):
         """Result rows for ``column`` (``TABLE`` for table-level checks)."""
 
     def row(self, column: str | None, value: float | None, settings: CheckSettings,
-            noise: NullModel | None = None, **details: Any) -> CheckResult:
+            noise: NullModel | None = None, *, at_least: Status = Status.HEALTHY, **details: Any) -> CheckResult:
         """A result row judged against ``settings``' thresholds and, when the value is a sample estimate,
-        against the noise bounds of ``noise`` (the bounds and the p-value go into ``details``)."""
+        against the noise bounds of ``noise`` (the bounds and the p-value go into ``details``).
+
+        The verdict is per check here; :func:`sidecar.checks.family.family_verdicts` re-judges the report's
+        noise-judged rows together, asking ``noise`` (carried as :attr:`CheckResult.noise_model`) for bounds at
+        the levels it settles on. ``at_least`` is the status a fact gives the row whatever the noise (a value
+        outside a closed domain is a warning); it is kept in ``details["at_least"]``.
+        """
         bounds, extra = noise_details(noise, value, settings.false_alarm)
         details.update(extra)
         status = judge(value, settings.warning, settings.critical, bounds)
-        return CheckResult(
+        if at_least is not Status.HEALTHY:
+            details["at_least"] = at_least.value
+            status = max(status, at_least)
+        result = CheckResult(
             check=self.name,
             column=None if column == TABLE else column,
             status=status,
@@ -138,6 +147,7 @@ class Check(ABC):
             critical=settings.critical,
             details=details,
         )
+        return result.with_noise_model(noise) if extra else result
 
 
 class ColumnCheck(Check):

@@ -20,7 +20,7 @@ from sidecar.errors import ConfigurationError
 from sidecar.stats.column import ColumnProfile
 from sidecar.stats.distances import ORDERED_ONLY, resolve_distance
 from sidecar.stats.kinds import ColumnKind
-from sidecar.stats.noise import distance_noise
+from sidecar.stats.noise import LEVEL_FLOOR, distance_noise, selection_corrected
 from sidecar.stats.nullmodels import NullModel
 from sidecar.stats.profile import Profile
 
@@ -45,7 +45,8 @@ DEFAULTS: dict[str, tuple[float | None, float | None]] = {
 }
 
 
-#: A value this many times its closed-form critical noise bound is beyond noise however sparse the bins.
+#: A value this many times its closed-form noise bound at :data:`~sidecar.stats.noise.LEVEL_FLOOR` is beyond
+#: noise however sparse the bins and however many tests share the report's level.
 CLEAR_MARGIN = 2.0
 
 
@@ -109,7 +110,8 @@ class DistributionCheck(ColumnCheck):
         ref_counts, cur_counts = ref.bin_counts(), cur.bin_counts()
         fn = self.distance(settings)
         value = float(fn(ref_counts, cur_counts))
-        noise, how = self._noise(settings, value, ref_counts, cur_counts, fn)
+        population = None if ref.spec.is_numeric else selection_corrected(ref_counts, len(ref.spec.categories))
+        noise, how = self._noise(settings, value, ref_counts, cur_counts, fn, population)
         return [self.row(column, value, settings, noise, method=settings.method, noise_method=how,
                          bins=bin_labels(ref),
                          reference=_shares(ref_counts), current=_shares(cur_counts),
@@ -117,19 +119,24 @@ class DistributionCheck(ColumnCheck):
 
     @staticmethod
     def _noise(settings: DistributionSettings, value: float, ref_counts: np.ndarray, cur_counts: np.ndarray,
-               fn: Callable[[np.ndarray, np.ndarray], float]) -> tuple[NullModel | None, str]:
+               fn: Callable[[np.ndarray, np.ndarray], float],
+               population: np.ndarray | None = None) -> tuple[NullModel | None, str]:
         """The null model a verdict uses, and how it was obtained.
 
         The simulated null is exact but costs a few milliseconds a column; the closed form (chi-square, KS,
         normal) is instant and close, though optimistic on sparse bins by up to about a third of the bound.
         The simulation only runs where it can change the verdict: for a value above the warning threshold
-        and within twice the closed-form critical bound. Far past the bound (a real drift in a large sample)
-        or below the threshold, the closed form is reported.
+        and within twice the closed-form bound at the smallest level a family-wise verdict uses
+        (:data:`~sidecar.stats.noise.LEVEL_FLOOR`). Far past it (a real drift in a large sample) or below the
+        threshold, the closed form is reported. Category columns draw the null's shares from the reference
+        corrected for which categories it tracks (:func:`~sidecar.stats.noise.selection_corrected`).
         """
         closed = distance_noise(settings.method, ref_counts, cur_counts, fn, simulate=False)
         above = settings.warning is None or value > settings.warning
-        if above and (closed is None or value <= CLEAR_MARGIN * closed.bound(settings.false_alarm_critical)):
-            simulated = distance_noise(settings.method, ref_counts, cur_counts, fn, simulate=True)
+        level = min(settings.false_alarm_critical, LEVEL_FLOOR)
+        if above and (closed is None or value <= CLEAR_MARGIN * closed.bound(level)):
+            simulated = distance_noise(settings.method, ref_counts, cur_counts, fn, simulate=True,
+                                       population=population)
             return simulated, "simulated" if simulated is not None else "none"
         return closed, "closed form" if closed is not None else "none"
 

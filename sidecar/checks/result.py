@@ -10,7 +10,7 @@ import math
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 __all__ = ["CheckResult", "Status"]
 
@@ -86,6 +86,22 @@ class CheckResult(BaseModel):
     warning: float | None = None
     critical: float | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+    # The null model behind details["p_value"] while a report is assembled: the family-wise step
+    # (sidecar.checks.family) asks it for bounds at the levels it settles on, then drops it. Never serialised.
+    _noise: Any = PrivateAttr(default=None)
+
+    @property
+    def noise_model(self) -> Any:
+        """The null model behind ``details["p_value"]`` while a report is being assembled (``None`` once the
+        verdicts are final, and in every report read back from JSON)."""
+        return self._noise
+
+    def with_noise_model(self, model: Any, **update: Any) -> CheckResult:
+        """A copy carrying ``model`` as its :attr:`noise_model` (``None`` drops it), with fields in ``update``
+        replaced (as :meth:`model_copy` does: not validated)."""
+        out = self.model_copy(update=update)
+        out._noise = model
+        return out
 
     @field_validator("value", "warning", "critical")
     @classmethod

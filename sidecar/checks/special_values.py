@@ -1,6 +1,7 @@
 """Special values check: change of the rate of NaN and of sentinel values (``-1``, ``""``, ...).
 
-The value is ``|current rate - reference rate|``; its noise is that of a difference of two proportions.
+The value is ``|current rate - reference rate|``; its noise is the beta-binomial spread of the current count
+around the reference's rate (:func:`sidecar.stats.noise.proportion_difference`).
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class SpecialValuesCheck(Check):
             ref_hits, cur_hits = ref.special_count(rule.value), cur.special_count(rule.value)
             ref_rate = ref_hits / ref.count if ref.count else 0.0
             cur_rate = cur_hits / cur.count
-            noise = proportion_difference(ref_hits, ref.count, cur_hits, cur.count) if ref.count else None
+            noise = proportion_difference(ref_hits, ref.count, cur.count) if ref.count else None
             rows.append(self.row(column, abs(cur_rate - ref_rate), rule, noise, special_value=label,
                                  reference_rate=ref_rate, current_rate=cur_rate))
         return rows

@@ -25,6 +25,7 @@ import numpy as np
 from sidecar.checks import check_names, get_check, settings_key
 from sidecar.checks.base import CheckSettings, columns_arg, not_run, order_findings, resolve_false_alarm
 from sidecar.checks.callables import IN_MEMORY_PREFIX
+from sidecar.checks.family import family_verdicts
 from sidecar.checks.keys import TABLE, SettingsKey
 from sidecar.checks.result import CheckResult
 from sidecar.checks.row_count import RowCountSettings
@@ -189,9 +190,12 @@ class CheckSet:
             return rc.expected
         return self.reference.n_rows
 
-    def run(self, current: Profile, skip: Iterable[str] = ()) -> list[CheckResult]:
+    def run(self, current: Profile, skip: Iterable[str] = (), *, family_wise: bool = True) -> list[CheckResult]:
         """Every configured check's rows on ``current`` but those of ``skip``, findings first (the worst
-        first and, within a severity, the furthest past its threshold), healthy rows in display order."""
+        first and, within a severity, the furthest past its threshold), healthy rows in display order.
+
+        ``family_wise``: the noise-judged rows share the false-alarm levels (:mod:`sidecar.checks.family`),
+        so they hold for the whole report; ``False`` judges each row at its own levels."""
         skipped = set(skip)
         results: list[CheckResult] = []
         for check, key, settings in self.items():
@@ -205,7 +209,7 @@ class CheckSet:
             # Nothing else reports a missing or retyped column: the skipped rows are the finding.
             results = [not_run(r.check, r.column, r.details["reason"]) if r.details.get("skipped")
                        and r.details.get("reason") != "no rows to check" else r for r in results]
-        return order_findings(results)
+        return order_findings(family_verdicts(results, family_wise=family_wise))
 
     # -- internals ------------------------------------------------------------------------------------------
     def _apply(self, check: str, new: dict[str, CheckSettings], drop: Iterable[str] = ()) -> None:

@@ -40,6 +40,25 @@ __all__ = ["SMALL_REFERENCE_ROWS", "DataContract", "warn_small_reference"]
 #: bounds are wide, so only large changes can be told from chance.
 SMALL_REFERENCE_ROWS = 100
 
+#: Keys of a contract file that belong to one saved version, not to its content.
+_PER_VERSION = ("version", "created_at", "sha256")
+
+
+class _FamilyWise:
+    """``DataContract.family_wise``: a bool; changing it changes the contract's content (unsaved again).
+
+    A descriptor rather than a property pair, so the contract's own methods stay its jobs alone."""
+
+    def __get__(self, contract: DataContract | None, owner: type | None = None) -> Any:
+        return self if contract is None else vars(contract).get("_family_wise", True)
+
+    def __set__(self, contract: DataContract, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ConfigurationError(f"contract {contract.name!r}: family_wise must be True or False, got {value!r}")
+        if value != vars(contract).get("_family_wise", True):
+            contract.version = contract.sha256 = None
+        vars(contract)["_family_wise"] = value
+
 
 class DataContract:
     """A named data contract: what the reference data looked like and which checks new data must pass.
@@ -54,7 +73,10 @@ class DataContract:
 
     Every verdict knows the sample sizes: a value crosses a threshold only when it is above the effect size
     *and* above what sampling noise reaches for the reference and current sizes (see
-    :mod:`sidecar.stats.noise`).
+    :mod:`sidecar.stats.noise`). The false-alarm levels (1e-2 warning, 1e-3 critical) hold for the whole
+    report: its noise-judged tests share them (Holm, :mod:`sidecar.checks.family`). ``family_wise=False``
+    gives each check its own levels instead; the setting is saved with the contract (files saved before it
+    existed load with the default, ``True``).
 
     ``min_value_count`` (default 5): category values seen fewer times are never written to the contract
     raw (they are remembered by keyed hash). ``identifiers``: the identifier columns (``None`` detects them).
@@ -82,11 +104,16 @@ class DataContract:
     domain_test: CheckAccessor[DataContract]
     distribution_test: CheckAccessor[DataContract]
     custom_test: CustomCheckAccessor[DataContract]
+    #: True (default): the false-alarm levels hold per report, shared by its noise-judged tests (see
+    #: :mod:`sidecar.checks.family`); False: per check and feature.
+    family_wise = _FamilyWise()
 
     def __init__(self, name: str, reference_df: pd.DataFrame | None = None, *, defaults: bool = True,
                  n_bins: int = DEFAULT_BINS, min_value_count: int = MIN_VALUE_COUNT,
-                 identifiers: Iterable[str] | None = None, _reference: Profile | None = None) -> None:
+                 identifiers: Iterable[str] | None = None, family_wise: bool = True,
+                 _reference: Profile | None = None) -> None:
         self.name = registry.check_name(name)
+        self.family_wise = family_wise
         #: What the creator was warned about (saved with the contract).
         self.warnings: list[str] = []
         if _reference is None:
@@ -160,7 +187,7 @@ class DataContract:
             partial=partial,
             row_count=RowCount(expected=expected, actual=current.n_rows,
                                change=row_count_change(expected, current.n_rows)),
-            results=self.checks.run(current, skip),
+            results=self.checks.run(current, skip, family_wise=self.family_wise),
         )
 
     # -- persistence ----------------------------------------------------------------------------------
@@ -169,6 +196,8 @@ class DataContract:
                 "checks": self.checks.to_dict(f"contract {self.name!r}")}
         if self.warnings:  # written only when there are some, so existing contracts keep their hashes
             body["warnings"] = list(self.warnings)
+        if not self.family_wise:  # likewise: written only when it is not the default
+            body["family_wise"] = False
         return body
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
@@ -182,7 +211,7 @@ class DataContract:
         if latest is not None:
             path = registry.resolve_path(directory, self.name, latest)
             old = registry.read_verified(path)
-            if content_hash({k: old.get(k) for k in body}) == content_hash(body):
+            if content_hash({k: v for k, v in old.items() if k not in _PER_VERSION}) == content_hash(body):
                 self._saved_as(ContractFile.model_validate(old))
                 return path
         body["created_at"] = datetime.now(UTC).isoformat()
@@ -210,6 +239,7 @@ class DataContract:
         f = ContractFile.model_validate(data)
         contract = cls(f.name, defaults=False, _reference=Profile.from_dict(data["reference"]))
         contract.warnings = list(f.warnings)
+        contract.family_wise = f.family_wise
         contract.checks.load(data["checks"])
         contract._saved_as(f)
         return contract
@@ -249,7 +279,7 @@ class DataContract:
         the same checks. Raises ``ValueError`` when a check uses a callable with no import path."""
         from sidecar.contract.spec import spec_of
 
-        return spec_of(self.name, self.checks, self._origin)
+        return spec_of(self.name, self.checks, self._origin, family_wise=self.family_wise)
 
     def diff(self, other: DataContract) -> ContractDiff:
         """What changed from ``other`` (the older contract) to this one: columns, checks and settings, and

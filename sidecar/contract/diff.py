@@ -37,6 +37,7 @@ class Compared(Protocol):
     version: int | None
     sha256: str | None
     checks: CheckSet
+    family_wise: bool
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class ColumnChange:
 @dataclass(frozen=True)
 class SettingChange:
     """A check ``"added"``, ``"removed"`` or ``"changed"`` on a column (``None``: the table); for a change,
-    ``setting`` names the field (``"critical"``, ``"rules[missing].critical"``) and before/after its values."""
+    ``setting`` names the field (``"critical"``, ``"rules[missing].critical"``) and before/after its values.
+    Contract-level settings are changes of the check ``"contract"`` (``setting="family_wise"``)."""
 
     check: str
     column: str | None
@@ -138,8 +140,12 @@ class ContractDiff:
 def diff_contracts(before: Compared, after: Compared) -> ContractDiff:
     """The :class:`ContractDiff` from ``before`` to ``after``."""
     old, new = before.checks, after.checks
+    changes = _setting_changes(old, new)
+    if before.family_wise != after.family_wise:  # how every noise-judged verdict is made
+        changes.insert(0, SettingChange("contract", None, "changed", "family_wise", before.family_wise,
+                                        after.family_wise))
     return ContractDiff(before=_identity(before), after=_identity(after), columns=tuple(_column_changes(old, new)),
-                        checks=tuple(_setting_changes(old, new)), drift=tuple(_drift(old, new)))
+                        checks=tuple(changes), drift=tuple(_drift(old, new)))
 
 
 def _identity(c: Compared) -> dict[str, Any]:

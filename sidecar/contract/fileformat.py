@@ -93,6 +93,9 @@ class ContractFile(BaseModel):
     )
     warnings: list[str] = Field(default_factory=list,
                                 description="what the contract's creator was warned about (e.g. a small reference)")
+    family_wise: bool = Field(
+        True, description="true (also when absent): the false-alarm levels hold per report, shared by its "
+        "noise-judged tests (Holm); false: per check and feature")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the canonical JSON of all other fields")
 
 

@@ -82,6 +82,8 @@ def contract_from_spec(build: Callable[..., Built], reference_df: pd.DataFrame,
             options["n_bins"] = model.profile.bins
         if model.profile.min_value_count is not None:
             options["min_value_count"] = model.profile.min_value_count
+    if model.family_wise is not None:
+        options["family_wise"] = model.family_wise
     frame = reference_df.drop(columns=ignore) if ignore else reference_df
     try:
         contract = build(chosen, frame, defaults=model.defaults, identifiers=model.identifiers, **options)
@@ -180,9 +182,11 @@ def _unknown(col: str, names: list[str], ignore: list[str]) -> str:
 
 
 # -- to_spec --------------------------------------------------------------------------------------------
-def spec_of(name: str, checks: CheckSet, origin: SpecOrigin | None = None) -> dict[str, Any]:
+def spec_of(name: str, checks: CheckSet, origin: SpecOrigin | None = None, *,
+            family_wise: bool = True) -> dict[str, Any]:
     """The spec of contract ``name`` with ``checks`` (see :meth:`DataContract.to_spec`); ``origin``: how a
-    spec read its reference, when one did."""
+    spec read its reference, when one did; ``family_wise``: the contract's verdict setting (written only
+    when it is not the default)."""
     base = CheckSet(replace(checks.reference, columns=dict(checks.reference.columns)))
     base.enable_defaults()
     with_defaults = _entries(checks.settings, base.settings)
@@ -190,6 +194,8 @@ def spec_of(name: str, checks: CheckSet, origin: SpecOrigin | None = None) -> di
     use_defaults = _size(with_defaults) <= _size(without)
     table, columns = with_defaults if use_defaults else without
     out: dict[str, Any] = {"name": name, "defaults": use_defaults}
+    if not family_wise:
+        out["family_wise"] = False
     if origin is not None:
         profile = {k: v for k, v in (("bins", origin.bins), ("min_value_count", origin.min_value_count))
                    if v is not None}

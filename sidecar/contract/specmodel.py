@@ -96,6 +96,9 @@ class DomainSpec(_Thresholds):
     """Allowed values; left out: the values the reference saw."""
 
     allowed: list[str | int | float | bool] | None = None
+    closed: bool | None = Field(
+        None, description="closed domain: any value outside it is at least a warning; left out: closed when every "
+        "value the reference saw, it saw at least 5 times (or no reference row is outside `allowed`)")
 
 
 class DistributionSpec(_Thresholds):
@@ -142,6 +145,9 @@ class ContractSpec(_Strict):
 
     name: str | None = Field(None, description="contract name (the command line's --name wins)")
     defaults: bool = Field(True, description="start from the default checks (false: only what is listed)")
+    family_wise: bool | None = Field(
+        None, description="true (default): the false-alarm levels hold per report, shared by its noise-judged "
+        "tests (Holm); false: each check and feature at its own levels")
     profile: ProfileOptions | None = None
     identifiers: list[str] | None = Field(
         None, description="identifier columns (all values unique); left out: detected")

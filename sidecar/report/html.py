@@ -74,9 +74,9 @@ def _result_rows(rows: list[CheckResult]) -> str:
             f'<tr class="{s}"><td><span class="badge {s}">{s}</span></td><td>{_e(r.check)}</td><td>{_e(col)}</td>'
             f'<td class="num">{_num(r.value)}</td><td class="num">{_num(r.warning)} / {_num(r.critical)}</td>'
             f'<td class="num">{_num(r.details.get("noise_bound"))}</td><td class="num">{_num(r.details.get("p_value"))}'
-            f"</td><td>{_e(_note(r))}</td></tr>")
+            f'</td><td class="num">{_num(r.details.get("p_value_adjusted"))}</td><td>{_e(_note(r))}</td></tr>')
     head = ("<tr><th>status</th><th>check</th><th>column</th><th>value</th><th>warning / critical</th>"
-            "<th>noise bound</th><th>p-value</th><th>details</th></tr>")
+            "<th>noise bound</th><th>p-value</th><th>adjusted</th><th>details</th></tr>")
     return f"<table>{head}{''.join(out)}</table>"
 
 

@@ -28,6 +28,8 @@ def _row(r: CheckResult) -> str:
     if r.details.get("noise_bound") is not None:
         # The value had to clear the noise bound too; show it so a verdict can be checked by eye.
         thresholds += f" noise>{_fmt(r.details['noise_bound'])} p={_fmt(r.details.get('p_value'))}"
+        if r.details.get("family_tests", 1) > 1:  # judged with the report's other tests: the adjusted p decides
+            thresholds += f" adjusted={_fmt(r.details.get('p_value_adjusted'))}"
     value = f"value={_fmt(r.value):<10} " if r.value is not None else ""
     text = f"  {_MARK[r.status.value]} {r.check:<15} {col:<28} {value}{thresholds}".rstrip()
     return f"{text}  {reason}" if reason else text

@@ -72,14 +72,29 @@ def test_readme_worked_verdict_example_is_what_the_code_says() -> None:
 
     from sidecar import DataContract
 
+    def frame(rng: np.random.Generator, n: int, shift: float = 0.0) -> pd.DataFrame:
+        # tenure and 67 other normal columns: a 68-feature report, 204 noise-judged tests.
+        return pd.DataFrame({"tenure": rng.normal(24 + shift, 8, n),
+                             **{f"x{i:02d}": rng.normal(0, 1, n) for i in range(67)}})
+
     text = README.read_text()
     rng = np.random.default_rng(4)
-    contract = DataContract("churn", pd.DataFrame({"tenure": rng.normal(24, 8, 10_000)}))
-    for n, shift, verdict in [(200, 0.0, "healthy"), (200, 4.0, "critical"), (20_000, 4.0, "critical"),
-                              (20_000, 1.0, "healthy")]:
-        report = contract.validate(pd.DataFrame({"tenure": rng.normal(24 + shift, 8, n)}))
-        (row,) = [r for r in report.results if r.check == "distribution"]
-        d = row.details
-        line = (f"| {row.value:.3f} | {d['noise_bound_warning']:.3f} / {d['noise_bound']:.3f} |")
+    reference = frame(rng, 10_000)
+    contract, per_check = DataContract("churn", reference), DataContract("churn", reference, family_wise=False)
+    for n, shift, verdict, alone in [(200, 0.0, "healthy", "healthy"), (200, 6.0, "critical", "critical"),
+                                     (500, 2.0, "healthy", "warning"), (500, 2.4, "warning", "warning"),
+                                     (20_000, 4.0, "critical", "critical"), (20_000, 1.0, "healthy", "healthy")]:
+        current = frame(rng, n, shift)
+        rows = []
+        for c in (contract, per_check):
+            (row,) = [r for r in c.validate(current).results if r.check == "distribution" and r.column == "tenure"]
+            rows.append(row)
+        d = rows[0].details
+        assert d["family_tests"] == 204
+        line = f"| {rows[0].value:.3f} | {d['noise_bound_warning']:.3f} / {d['noise_bound']:.3f} |"
         assert line in text, line
-        assert row.status.value == verdict
+        assert rows[0].status.value == verdict and rows[1].status.value == alone
+        if n == 500:
+            per = rows[1].details
+            said = text.split("per-check bounds of", 1)[1][:40]
+            assert f"{per['noise_bound_warning']:.3f} / {per['noise_bound']:.3f}" in said

@@ -1,9 +1,11 @@
-"""Calibration: on iid data (reference and current from the same population) default verdicts are rare.
+"""Calibration: on iid data (reference and current from the same population) per-check verdicts are rare.
 
-The issue's budget: at most 0.1% of (feature, check) rows judged critical and at most 1% warning, for
-reference sizes 100 to 100,000 and current sizes 50 to 1,000,000. Every repetition draws a new reference
-and a new current sample, so the reference's own sampling noise is part of what is measured. The table is
-printed (``pytest -s`` shows it; pytest prints it on failure too).
+The budget: at most 0.1% of (feature, check) rows judged critical and at most 1% warning, for reference
+sizes 100 to 100,000 and current sizes 50 to 1,000,000, with each check at its own levels
+(``family_wise=False``): this is what the null models themselves must deliver. Family-wise verdicts, whose
+levels hold per report, are only stricter (``benchmarks/detection.py`` measures them per report). Every
+repetition draws a new reference and a new current sample, so the reference's own sampling noise is part of
+what is measured. The table is printed (``pytest -s`` shows it; pytest prints it on failure too).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def run(m: int, n: int, reps: int, seed: int = 20261202) -> Tally:
         reference, current = population(rng, m), population(rng, n)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the 100-row reference warns that it is small, by design
-            contract = DataContract("calibration", reference)
+            contract = DataContract("calibration", reference, family_wise=False)
         contract.special_value_test.configure(["with_sentinels"], thresholds={np.nan: 0.1, -1: 0.1})
         for row in contract.validate(current).results:
             if row.check not in JUDGED:

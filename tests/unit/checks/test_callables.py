@@ -12,7 +12,7 @@ import pytest
 from custom_fns import total_variation
 
 import sidecar.checks.callables as callables
-from sidecar import DataContract
+from sidecar import DataContract, ValidationReport
 from sidecar.errors import ConfigurationError
 
 
@@ -50,5 +50,9 @@ def test_a_pickled_contract_leaves_in_memory_functions_behind(frame: pd.DataFram
     with pytest.raises(ConfigurationError, match="defined in another process"):
         settings["x"].target(settings["x"].method)
     assert settings["y"].target(settings["y"].method) is total_variation  # imported again by path
-    assert [r.model_dump() for r in copy.validate(frame).results if r.column == "y"] == \
-        [r.model_dump() for r in contract.validate(frame).results if r.column == "y"]
+    # The copy's x row is "not run" (its lambda stayed behind), so the report's family of tests is one smaller
+    # and the levels it shares differ: y's own measurements and verdicts are what must match.
+    def own(report: ValidationReport) -> list[tuple[object, ...]]:
+        return [(r.check, r.status, r.value, r.details.get("p_value")) for r in report.results if r.column == "y"]
+
+    assert own(copy.validate(frame)) == own(contract.validate(frame))

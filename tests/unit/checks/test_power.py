@@ -109,3 +109,60 @@ def test_small_batch_is_judged_with_its_own_size() -> None:
     assert row.value is not None and row.value > row.critical  # large as an effect size...
     assert row.status is not Status.CRITICAL  # ...but not beyond the noise of 30 rows
     assert row.value <= row.details["noise_bound"] and row.details["p_value"] > 1e-3
+
+
+# -- the same requirements on a 68-feature table, with family-wise verdicts --------------------------------
+ZIPF_SIZES = (5, 8, 12, 20, 30, 50, 75, 100)  # the 8 Zipf columns beside "plan" and "code"
+PLAN = np.array(["basic", "plus", "pro"], dtype=object)
+CODES = np.array([f"code{i}" for i in range(20)], dtype=object)
+
+
+def wide_table(rng: np.random.Generator, n: int, change: str | None = None) -> pd.DataFrame:
+    """58 normal columns and 10 categorical ones (``plan``, ``code`` and 8 Zipf columns); ``change`` alters one:
+    ``shift`` (n05 + 0.5 sd), ``mix`` (10 points of plan share from plus to basic), ``unseen`` (3 % of code new
+    values), ``x1000`` (n07 in other units), ``nulls`` (30 % of n09 missing)."""
+    cols: dict[str, object] = {f"n{j:02d}": rng.normal(10.0 * j, 1.0 + j % 7, n) for j in range(58)}
+    cols["plan"] = rng.choice(PLAN, n, p=[0.6, 0.2, 0.2] if change == "mix" else [0.5, 0.3, 0.2])
+    code = rng.choice(CODES, n)
+    if change == "unseen":
+        new = rng.random(n) < 0.03
+        code[new] = rng.choice(np.array(["new1", "new2", "new3"], dtype=object), int(new.sum()))
+    cols["code"] = code
+    for j, size in enumerate(ZIPF_SIZES):
+        weights = 1.0 / np.arange(1, size + 1) ** 1.1
+        cols[f"z{j}"] = rng.choice(np.array([f"z{j}_{k}" for k in range(size)], dtype=object), n,
+                                   p=weights / weights.sum())
+    frame = pd.DataFrame(cols)
+    if change == "shift":
+        frame["n05"] += 0.5 * (1.0 + 5 % 7)
+    elif change == "x1000":
+        frame["n07"] *= 1000.0
+    elif change == "nulls":
+        frame.loc[rng.random(n) < 0.3, "n09"] = np.nan
+    return frame
+
+
+WIDE_CASES = [
+    ("0.5 sd mean shift, 10k rows", "shift", 10_000, "n05", Status.CRITICAL),
+    ("10 points of category share, 2k rows", "mix", 2_000, "plan", Status.CRITICAL),
+    ("3% unseen categories, 10k rows", "unseen", 10_000, "code", Status.WARNING),
+    ("x1000 units, 10k rows", "x1000", 10_000, "n07", Status.CRITICAL),
+    ("30% nulls, 10k rows", "nulls", 10_000, "n09", Status.CRITICAL),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "n", "column", "at_least"), WIDE_CASES, ids=[c[0] for c in WIDE_CASES])
+@pytest.mark.parametrize("m", REFERENCE_SIZES)
+def test_change_is_caught_in_a_68_feature_table(name: str, change: str, n: int, column: str, at_least: Status,
+                                                m: int) -> None:
+    for seed in range(3):
+        rng = np.random.default_rng([seed, m, n, 68])
+        contract = DataContract("wide", wide_table(rng, m))
+        report = contract.validate(wide_table(rng, n, change))
+        status, why = worst(report, column)
+        assert status >= at_least, (name, m, seed, status, why)
+        judged = [r for r in report.results if r.column == column and "p_value_adjusted" in r.details]
+        assert judged and {r.details["family_tests"] for r in judged} == {len(
+            [r for r in report.results if "p_value_adjusted" in r.details])}  # judged as one of the whole report
+        others = [r for r in report.results if r.column != column and r.status is not Status.HEALTHY]
+        assert others == [], [(r.check, r.column, r.status.value, r.value) for r in others]

@@ -66,7 +66,7 @@ def test_beta_binomial_p_value_far_in_the_tail_is_a_probability() -> None:
 
 
 def test_proportion_difference_is_two_sided() -> None:
-    model = proportion_difference(10, 1000, 10, 1000)
+    model = proportion_difference(10, 1000, 1000)
     assert model.p_value(0.0) == 1.0 and 0 < model.p_value(0.01) < 1
 
 
