@@ -18,43 +18,17 @@ reports. So the same report delivered twice (a Kafka redelivery, a retried POST)
 
 from __future__ import annotations
 
-import hashlib
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
-
+from sidecar.report.envelope import ID_PATTERN, Envelope, Source
 from sidecar.report.model import ValidationReport
 
 __all__ = ["ID_PATTERN", "ReportEvent", "Source"]
 
-#: Where a report came from.
-Source = Literal["window", "batch", "monitor", "fleet"]
 
-#: What a client-chosen id may hold: it appears in URLs and in the store's primary key.
-ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
-
-
-class ReportEvent(BaseModel):
+class ReportEvent(Envelope):
     """A report and who made it: the body of ``POST /api/v1/reports`` and of a ``reports_topic`` record."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str | None = Field(default=None, pattern=ID_PATTERN, description="optional, client-chosen")
-    model: str = Field(min_length=1, max_length=200)
-    source: Source = "batch"
-    pod: str | None = Field(default=None, max_length=253)
-    monitor: str | None = Field(default=None, max_length=200)
     report: ValidationReport
 
     def report_id(self) -> str:
         """The client's id, else one derived from what identifies the report (see the module docstring)."""
-        if self.id is not None:
-            return self.id
-        r = self.report
-        if self.source in ("window", "fleet") and r.window_start is not None and r.window_end is not None:
-            parts = [self.model, r.contract, str(r.contract_version), self.source, self.pod or "",
-                     r.window_start.isoformat(), r.window_end.isoformat()]
-            text = "\x1f".join(parts)
-        else:
-            text = "\x1f".join([self.model, self.source, self.pod or "", self.monitor or "", r.to_json()])
-        return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+        return self.id_for(self.report)

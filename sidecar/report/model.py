@@ -11,17 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from sidecar.checks.result import CheckResult, Status
 from sidecar.report.data import TABLE_FEATURE, ReportData, RowCount, worst_by_series
+from sidecar.report.envelope import Envelope, Source
 from sidecar.report.frame import report_frame
 from sidecar.report.html import render_notebook, write_html
+from sidecar.report.publish import REPORTS_PATH, Published, post_event
 from sidecar.report.text import render_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sidecar.report.event import Source
-    from sidecar.report.publish import Published
 
 __all__ = ["TABLE_FEATURE", "CheckResult", "RowCount", "Status", "ValidationReport", "worst_by_series"]
 
@@ -85,10 +87,12 @@ class ValidationReport(ReportData):
         ...
         sidecar.errors.PublishError: POST http://127.0.0.1:9/api/v1/reports (report of churn/c): no answer ...
         """
-        from sidecar.report.publish import publish_report
-
-        return publish_report(self, url, model=model, token=token, source=source, pod=pod, monitor=monitor,
-                              id=id, timeout=timeout)
+        # The envelope checks model, source and id before anything is sent (pydantic.ValidationError).
+        envelope = Envelope(id=id, model=model, source=source, pod=pod, monitor=monitor)
+        body = {**envelope.model_dump(mode="json"), "id": envelope.id_for(self), "report": self.model_dump(mode="json")}
+        status, answer = post_event(url, REPORTS_PATH, orjson.dumps(body), token=token,
+                                    what=f"report of {model}/{self.contract}", timeout=timeout)
+        return Published(str(answer.get("id") or body["id"]), status == 201)
 
     def _repr_html_(self) -> str:
         # Jupyter's rich display: the same page, isolated in an iframe.

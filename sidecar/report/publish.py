@@ -15,13 +15,9 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from sidecar.errors import PublishError
-
-if TYPE_CHECKING:
-    from sidecar.report.event import Source
-    from sidecar.report.model import ValidationReport
 
 __all__ = [
     "METRICS_PATH",
@@ -29,7 +25,6 @@ __all__ = [
     "RETRIED_STATUSES",
     "Published",
     "post_event",
-    "publish_report",
     "refusal",
 ]
 
@@ -130,22 +125,3 @@ def _json_object(answer: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def publish_report(report: ValidationReport, url: str, *, model: str, token: str | None = None,
-                   source: Source = "batch", pod: str | None = None, monitor: str | None = None,
-                   id: str | None = None, timeout: float = 30.0) -> Published:
-    """Send ``report`` as a report event (``schemas/report-event.schema.json``) to the control room at ``url``.
-
-    The event's id is ``id`` if given, else derived from the report (:meth:`ReportEvent.report_id`), so
-    sending the same report twice stores it once (the second answer says ``created=False``). Raises
-    ``pydantic.ValidationError`` for a bad ``model``, ``source`` or ``id`` before anything is sent, and
-    :class:`~sidecar.errors.PublishError` when the control room refuses it or cannot be reached.
-    """
-    from sidecar.report.event import ReportEvent
-
-    event = ReportEvent(id=id, model=model, source=source, pod=pod, monitor=monitor, report=report)
-    event = event.model_copy(update={"id": event.report_id()})
-    status, answer = post_event(url, REPORTS_PATH, event.model_dump_json().encode("utf-8"), token=token,
-                                what=f"report of {model}/{report.contract}", timeout=timeout)
-    return Published(str(answer.get("id") or event.id), status == 201)
