@@ -93,7 +93,7 @@ def family_verdicts(rows: Sequence[CheckResult], *, family_wise: bool = True) ->
     >>> alone[0].status.value, crowd[0].status.value, crowd[0].details["family_tests"]
     ('critical', 'warning', 100)
     >>> crowd[0].details["p_value"], crowd[0].details["p_value_adjusted"]
-    (6.33e-05, 0.00633425)
+    (6.33e-05, 0.00633)
     """
     members = [i for i, r in enumerate(rows) if _in_family(r)]
     judged = set(members)
