@@ -21,15 +21,13 @@ naming the key. DESIGN.md section 8 fixes the keys::
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from sidecar.config.sections import KafkaSettings, Section
-from sidecar.config.settings import _problems
+from sidecar.config.settings import _problems, read_config_file
 from sidecar.errors import ConfigurationError
 
 __all__ = [
@@ -163,19 +161,7 @@ class ServeSettings(BaseSettings):
         Raises :class:`~sidecar.errors.ConfigurationError` with one line per problem, naming the key
         (``store.url: ...``).
         """
-        data: dict[str, Any] = {}
-        where = "environment"
-        if path is not None:
-            where = os.fspath(path)
-            try:
-                loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                raise ConfigurationError(f"config file {where!r} does not exist") from None
-            except yaml.YAMLError as exc:
-                raise ConfigurationError(f"config file {where!r} is not valid YAML: {exc}") from exc
-            if loaded is not None and not isinstance(loaded, dict):
-                raise ConfigurationError(f"config file {where!r}: expected a mapping at the top level")
-            data = loaded or {}
+        data, where = read_config_file(path)
         try:
             return cls(**data)
         except ValidationError as exc:

@@ -106,19 +106,7 @@ class Settings(BaseSettings):
         since its file may have only ``model``, ``kafka`` and ``join``. Raises :class:`ConfigurationError`
         with one line per problem, naming the key.
         """
-        data: dict[str, Any] = {}
-        where = "environment"
-        if path is not None:
-            where = os.fspath(path)
-            try:
-                loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                raise ConfigurationError(f"config file {where!r} does not exist") from None
-            except yaml.YAMLError as exc:
-                raise ConfigurationError(f"config file {where!r} is not valid YAML: {exc}") from exc
-            if loaded is not None and not isinstance(loaded, dict):
-                raise ConfigurationError(f"config file {where!r}: expected a mapping at the top level")
-            data = loaded or {}
+        data, where = read_config_file(path)
         try:
             settings = cls(**data)
         except ValidationError as exc:
@@ -177,6 +165,24 @@ class StoreLocation(Section):
             raise ConfigurationError(f"invalid settings (environment): {problems}") from exc
         except SettingsError as exc:
             raise ConfigurationError(f"invalid settings (environment): {exc}") from exc
+
+
+def read_config_file(path: str | os.PathLike[str] | None) -> tuple[dict[str, Any], str]:
+    """The mapping a YAML config file holds (empty without a file) and where the settings come from, for
+    messages; raises :class:`ConfigurationError` for a missing file, bad YAML or a non-mapping top level.
+    ``sidecar run``, ``sidecar join`` and ``sidecar serve`` all read their files through it."""
+    if path is None:
+        return {}, "environment"
+    where = os.fspath(path)
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"config file {where!r} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"config file {where!r} is not valid YAML: {exc}") from exc
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigurationError(f"config file {where!r}: expected a mapping at the top level")
+    return loaded or {}, where
 
 
 def _problems(exc: ValidationError) -> str:

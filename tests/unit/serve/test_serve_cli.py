@@ -70,19 +70,19 @@ def test_list_shows_ids_and_scopes_never_secrets(capsys: pytest.CaptureFixture[s
     _, out, _ = run(capsys, "token", "create", "--config", str(config), "--scope", "admin", "--name", "ops")
     token = out.splitlines()[-1]
     code, listing, _ = run(capsys, "token", "list", "--config", str(config))
-    token_id = token.split("_")[1]
-    assert code == 0 and token.split("_")[2] not in listing
+    token_id = token.split("_", 2)[1]
+    assert code == 0 and token.split("_", 2)[2] not in listing
     header, row = listing.splitlines()
     assert header.split() == ["ID", "SCOPE", "NAME", "CREATED", "REVOKED"]
     assert row.split()[:3] == [token_id, "admin", "ops"] and row.split()[-1] == "-"
     _, as_json, _ = run(capsys, "token", "list", "--config", str(config), "--json")
-    assert '"scope": "admin"' in as_json and token.split("_")[2] not in as_json
+    assert '"scope": "admin"' in as_json and token.split("_", 2)[2] not in as_json
 
 
 def test_revoke_ends_a_token(capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
     _, out, _ = run(capsys, "token", "create", "--config", str(config), "--scope", "read")
     token = out.splitlines()[-1]
-    code, _, err = run(capsys, "token", "revoke", "--config", str(config), token.split("_")[1])
+    code, _, err = run(capsys, "token", "revoke", "--config", str(config), token.split("_", 2)[1])
     assert code == 0 and "revoked" in err
     assert check(f"sqlite:///{tmp_path}/control.sqlite", token) is None
     _, listing, _ = run(capsys, "token", "list", "--config", str(config))
