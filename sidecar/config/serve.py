@@ -24,10 +24,10 @@ import os
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
+from pydantic_settings import SettingsConfigDict, SettingsError
 
 from sidecar.config.sections import KafkaSettings, Section
-from sidecar.config.settings import _problems, read_config_file
+from sidecar.config.settings import FileSettings, _problems, read_config_file
 from sidecar.errors import ConfigurationError
 
 __all__ = [
@@ -125,7 +125,7 @@ class LimitsSettings(Section):
     max_body_bytes: int = Field(MAX_BODY_BYTES, ge=1024, description="larger bodies are refused with 413 unread")
 
 
-class ServeSettings(BaseSettings):
+class ServeSettings(FileSettings):
     """Everything ``sidecar serve`` and ``sidecar token`` need. Load with :meth:`load`."""
 
     model_config = SettingsConfigDict(env_prefix="SIDECAR_", env_nested_delimiter="__", extra="forbid")
@@ -141,18 +141,6 @@ class ServeSettings(BaseSettings):
         default_factory=list, description="declarative monitors (same fields as the API), upserted at start")
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file's values arrive as init kwargs; the environment must beat them.
-        return env_settings, init_settings, file_secret_settings
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> ServeSettings:

@@ -32,10 +32,27 @@ from sidecar.config.sections import (
 from sidecar.config.sla import SlaSettings, check_sla_settings
 from sidecar.errors import ConfigurationError
 
-__all__ = ["Settings", "StoreLocation"]
+__all__ = ["FileSettings", "Settings", "StoreLocation", "read_config_file"]
 
 
-class Settings(BaseSettings):
+class FileSettings(BaseSettings):
+    """Settings read from a YAML file (passed in as keyword arguments) and ``SIDECAR_*`` variables, the
+    variables winning (twelve-factor); the base of every command's settings."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init kwargs; the environment must beat them.
+        return env_settings, init_settings, file_secret_settings
+
+
+class Settings(FileSettings):
     """Everything ``sidecar run`` needs. Load with :meth:`load`."""
 
     model_config = SettingsConfigDict(env_prefix="SIDECAR_", env_nested_delimiter="__", extra="forbid")
@@ -80,18 +97,6 @@ class Settings(BaseSettings):
         if self.kafka.group_id is None:
             self.kafka.group_id = f"model-health-{self.model}"
         return self
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file's values arrive as init kwargs; the environment must beat them.
-        return env_settings, init_settings, file_secret_settings
 
     @property
     def topics(self) -> list[tuple[str, TopicSettings]]:
